@@ -1,0 +1,11 @@
+"""REST resources under /api/v1/: JWT login at /api/v1/security/login, scoped like the pages."""
+
+from __future__ import annotations
+
+
+def register_apis(appbuilder) -> None:
+    from .hierarchy import GradeApi, JurisdictionApi, SchoolApi, SchoolClassApi
+    from .students import FamilyMemberApi, StudentApi
+
+    for api in (JurisdictionApi, SchoolApi, GradeApi, SchoolClassApi, StudentApi, FamilyMemberApi):
+        appbuilder.add_api(api)

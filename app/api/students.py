@@ -1,0 +1,150 @@
+"""REST resources for students (personal data masked in lists, logged when shown) and families."""
+
+from __future__ import annotations
+
+from flask import request
+from marshmallow import RAISE, Schema, ValidationError, fields
+
+from ..errors import NotFound
+from ..extensions import db
+from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS
+from ..models import FamilyMember, SchoolClass, Student
+from ..services import family, personal_data
+from ..services import students as student_service
+from ..views.base import ScopedApi, actor, interface, today
+
+_PERSONAL = ["id_number", "current_address", "mailing_address", "home_address", "phone", "email"]
+_MASKS = {"id_number": "id_number_masked", "phone": "phone_masked"}
+
+
+def _ma_field(spec):
+    if spec.kind in ("date", "month"):
+        return fields.Date(allow_none=True)
+    if spec.kind == "bool":
+        return fields.Boolean(allow_none=True)
+    if spec.kind == "number":
+        return fields.Decimal(allow_none=True, as_string=True)
+    return fields.String(allow_none=True)
+
+
+def _schema(specs, extra: dict, name: str) -> type[Schema]:
+    attrs = {s.name: _ma_field(s) for s in specs if s.kind not in ("school", "class")}
+    attrs.update(extra)
+    attrs["Meta"] = type("Meta", (), {"unknown": RAISE})
+    return type(name, (Schema,), attrs)
+
+
+MemberSchema = _schema(MEMBER_FIELDS, {}, "MemberSchema")
+StudentWriteSchema = _schema(
+    ALL_STUDENT_FIELDS,
+    {"school_class": fields.Integer(required=True),
+     "name_pinyin": fields.String(allow_none=True),
+     "members": fields.List(fields.Nested(MemberSchema), load_default=list)},
+    "StudentWriteSchema",
+)
+
+
+def _apply(student: Student, data: dict) -> None:
+    if "school_class" in data:
+        klass = db.session.get(SchoolClass, data.pop("school_class"))
+        if klass is None:
+            raise NotFound("班级不存在 (no such class)", "school_class")
+        student.school_class = klass
+        student.school = student.school or klass.school
+    for key, value in data.items():
+        setattr(student, key, value)
+
+
+class StudentApi(ScopedApi):
+    resource_name = "student"
+    datamodel = interface(Student)
+    class_permission_name = "Student"
+    list_columns = ["id", "registry_no", "registry_kind", "name", "gender", "birth_date", "status",
+                    "school_id", "school.code", "school.name", "grade_id", "class_id",
+                    "id_number_masked", "phone_masked"]
+    show_columns = (["id", "registry_no", "registry_kind", "status", "school_id", "grade_id",
+                     "class_id", "name_pinyin", "school.code", "school.name"]
+                    + [f.name for f in ALL_STUDENT_FIELDS if f.kind not in ("school", "class")])
+    add_columns = edit_columns = ["name"]  # writes go through StudentWriteSchema and the services
+    search_columns = ["name", "registry_no", "id_blind", "school", "grade", "school_class",
+                      "status", "gender"]
+    order_columns = ["registry_no", "name", "birth_date", "status"]
+
+    def post_headless(self):
+        return self._domain(self._create)
+
+    def put_headless(self, pk):
+        return self._domain(self._update, pk)
+
+    def _load(self, partial: bool):
+        if not request.is_json:
+            return None, self.response_400(message="Request is not JSON")
+        try:
+            return StudentWriteSchema().load(request.json, partial=partial), None
+        except ValidationError as err:
+            return None, self.response_422(message=err.messages)
+
+    def _create(self):
+        data, error = self._load(partial=False)
+        if error:
+            return error
+        members = [family.member_from_values(m) for m in data.pop("members")]
+        student = Student()
+        _apply(student, data)
+        student_service.create(db.session, student, [m for m in members if m], actor(), today())
+        return self.response(201, id=student.id, result={"registry_no": student.registry_no,
+                                                         "name": student.name})
+
+    def _update(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return self.response_404()
+        data, error = self._load(partial=True)
+        if error:
+            return error
+        if "members" in data:
+            return self.response_422(message={"members": ["use /api/v1/family_member/"]})
+        _apply(item, data)
+        student_service.prepare_update(db.session, item, actor(), today())
+        db.session.commit()
+        return self.response(200, id=item.id, result={"registry_no": item.registry_no})
+
+    def pre_delete(self, item):
+        student_service.prepare_delete(db.session, item, actor())
+
+    def pre_get(self, data):
+        """The full record goes only to roles allowed to see it, and each view is logged."""
+        who = actor()
+        result = data.get("result", {})
+        if personal_data.may_see(who):
+            student = db.session.get(Student, data.get("id"))
+            personal_data.log_view(db.session, who, student, _PERSONAL, "api")
+            db.session.commit()
+            return
+        item = db.session.get(Student, data.get("id"))
+        for key in _PERSONAL:
+            result[key] = getattr(item, _MASKS[key]) if key in _MASKS else None
+
+
+class FamilyMemberApi(ScopedApi):
+    resource_name = "family_member"
+    datamodel = interface(FamilyMember)
+    class_permission_name = "FamilyMember"
+    list_columns = ["id", "student_id", "seq", "name", "relation", "is_guardian", "phone_masked",
+                    "id_number_masked"]
+    show_columns = ["id", "student_id", "seq"] + [f.name for f in MEMBER_FIELDS]
+    add_columns = edit_columns = ["student", "seq", "name", "relation", "relation_note",
+                                  "hukou_location", "is_guardian", "id_type", "ethnicity",
+                                  "employer", "job_title"]
+    search_columns = ["student", "name", "relation"]
+
+    def pre_add(self, item):
+        family.prepare_member(db.session, item, actor(), adding=True)
+
+    def pre_update(self, item):
+        family.prepare_member(db.session, item, actor(), adding=False)
+
+    def pre_delete(self, item):
+        family.prepare_delete(db.session, item, actor())
+
+

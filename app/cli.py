@@ -1,0 +1,155 @@
+"""Command-line interface: `python run.py --help`. Each command calls one service."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from .errors import DomainError
+from .extensions import db
+
+
+def _fail(exc: Exception) -> None:
+    raise click.ClickException(str(exc))
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the schema (Alembic), then roles, permissions and code tables."""
+    from flask_migrate import upgrade
+
+    from .security.sync import sync_roles
+    from .services.codes import load_code_tables
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    counts = sync_roles(current_app.appbuilder)
+    n = load_code_tables(db.session, Path(current_app.config["SEED_DIR"]) / "codes.yaml")
+    db.session.commit()
+    click.echo(f"schema at head; {len(counts)} roles synchronised; {n} code-table entries loaded")
+
+
+@click.command("seed")
+@click.option("--demo", is_flag=True, help="Load the demo province (湖南) with ~3,000 students.")
+@click.option("--password", default=None, help="Password for every demo account.")
+@click.option("--students", default=3000, show_default=True, help="How many demo students.")
+@with_appcontext
+def seed_command(demo: bool, password: str | None, students: int) -> None:
+    """Load seed data."""
+    from .services.demo import DEFAULT_PASSWORD, seed_demo
+
+    if not demo:
+        raise click.UsageError("nothing to seed: pass --demo")
+    try:
+        report = seed_demo(db.session, Path(current_app.config["SEED_DIR"]),
+                           password=password or DEFAULT_PASSWORD, students=students,
+                           today=date.today())
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(json.dumps(report, ensure_ascii=False))
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Serve the application with waitress (a production WSGI server)."""
+    from waitress import serve
+
+    click.echo(f"Xueji on http://{host}:{port}/  (Ctrl+C to stop)")
+    serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--password", default=None, help="Password for every demo account.")
+@click.pass_context
+@with_appcontext
+def demo_command(ctx, host: str, port: int, password: str | None) -> None:
+    """Initialise the database, load the demo on first run, and serve it."""
+    from .models import Student
+
+    ctx.invoke(init_command)
+    if not db.session.scalar(select(func.count()).select_from(Student)):
+        ctx.invoke(seed_command, demo=True, password=password, students=3000)
+    ctx.invoke(serve_command, host=host, port=port, threads=8)
+
+
+@click.group("users")
+def users_group() -> None:
+    """Accounts."""
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def users_list(as_json: bool) -> None:
+    """Every account with its username, roles and jurisdiction code."""
+    from .models import XuejiUser
+    from .services.accounts import describe
+
+    rows = [describe(u) for u in db.session.scalars(select(XuejiUser).order_by(XuejiUser.username))]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['username']:<24} {','.join(r['roles']):<40} {r['jurisdiction'] or '-'}")
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="e.g. county_registrar")
+@click.option("--node", default=None, help="Jurisdiction code the account is bound to.")
+@click.option("--school", default=None, help="School code the account is bound to.")
+@click.password_option()
+@with_appcontext
+def users_create(username, roles, node, school, password) -> None:
+    """Create an account bound to a jurisdiction or a school."""
+    from .services.accounts import create_account
+
+    try:
+        create_account(db.session, username=username, password=password, roles=list(roles),
+                       node_code=node, school_code=school)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        _fail(exc)
+    click.echo(f"created {username}")
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Encryption keys for personal data."""
+
+
+@keys_group.command("rotate")
+@click.option("--no-new-key", is_flag=True,
+              help="Only re-encrypt to the configured active key (keys from the environment).")
+@with_appcontext
+def keys_rotate(no_new_key: bool) -> None:
+    """Make a new key active (key file) and re-encrypt every personal value with it."""
+    from .services.keys import rotate
+
+    report = rotate(current_app, db.session, new_key=not no_new_key)
+    click.echo(json.dumps(report))
+
+
+@keys_group.command("status")
+@with_appcontext
+def keys_status() -> None:
+    """How many stored values each key id protects."""
+    from .services.keys import key_usage
+
+    click.echo(json.dumps(key_usage(db.session), indent=2))
+
+
+COMMANDS = [init_command, seed_command, serve_command, demo_command, users_group, keys_group]

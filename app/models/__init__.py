@@ -1,0 +1,15 @@
+"""All models, imported here so the one metadata knows every table."""
+
+from .audit import AuditEvent, PersonalDataAccess
+from .codes import CodeItem
+from .family import FamilyMember
+from .jurisdiction import Jurisdiction
+from .registry_number import RegistryNumber
+from .school import Grade, School, SchoolClass
+from .student import Student
+from .user import XuejiUser
+
+__all__ = [
+    "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Jurisdiction", "PersonalDataAccess",
+    "RegistryNumber", "School", "SchoolClass", "Student", "XuejiUser",
+]

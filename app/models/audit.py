@@ -1,0 +1,42 @@
+"""Append-only logs: who viewed whose personal data, and who changed what."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Integer, JSON, String
+
+from flask_appbuilder import Model
+
+from .base import utcnow
+
+
+class PersonalDataAccess(Model):
+    """One view of a student's unmasked personal data (who, whom, when, through what)."""
+
+    __tablename__ = "personal_data_access"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    user_id = Column(Integer, nullable=True, index=True)
+    username = Column(String(128), nullable=False)
+    student_id = Column(Integer, nullable=False, index=True)
+    student_uid = Column(String(32), nullable=False)
+    channel = Column(String(10), nullable=False)  # web / api
+    fields = Column(String(200), nullable=False)
+
+
+class AuditEvent(Model):
+    """A change to a record: action, entity, before and after (personal values never in clear)."""
+
+    __tablename__ = "audit_event"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    user_id = Column(Integer, nullable=True)
+    username = Column(String(128), nullable=True)
+    action = Column(String(40), nullable=False)
+    entity = Column(String(40), nullable=False)
+    entity_id = Column(Integer, nullable=True, index=True)
+    entity_uid = Column(String(32), nullable=True, index=True)  # known before INSERT
+    school_id = Column(Integer, nullable=True, index=True)
+    changes = Column(JSON, nullable=True)
+    summary = Column(String(300))

@@ -1,0 +1,24 @@
+"""Keep the clear-text jurisdiction chain of every scoped row in step with its parent, on flush."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .jurisdiction import Jurisdiction
+from .school import School, ScopedMixin
+
+_ORDER = {Jurisdiction: 0, School: 1}
+
+
+def _refresh_chains(session: Session, _ctx, _instances) -> None:
+    touched = [o for o in list(session.new) + list(session.dirty)
+               if isinstance(o, (Jurisdiction, ScopedMixin))]
+    # parents first: jurisdictions, then schools, then rows that copy from a school
+    for obj in sorted(touched, key=lambda o: _ORDER.get(type(o), 2)):
+        obj.refresh_chain()
+
+
+def install() -> None:
+    if not event.contains(Session, "before_flush", _refresh_chains):
+        event.listen(Session, "before_flush", _refresh_chains)

@@ -1,0 +1,163 @@
+"""The student record: every item of the official template, personal data encrypted."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+)
+from sqlalchemy.orm import relationship
+
+from flask_appbuilder import Model
+
+from ..security.masking import mask_address, mask_id_number, mask_phone
+from .base import RowUidMixin, TimestampMixin, encrypted
+from .school import SchoolScopedMixin
+
+STATUSES = (
+    "in_school", "suspended", "resuming", "abroad", "left_other", "dropout", "missing",
+    "deceased", "graduated", "completed", "incomplete", "transferred_out",
+)
+
+
+def _upper_id(value: str) -> str:
+    return str(value).strip().replace(" ", "").upper()
+
+
+class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
+    """One person, one record, one number, for life."""
+
+    __tablename__ = "student"
+    __table_args__ = (
+        Index("ix_student_name_gender_birth", "name", "gender", "birth_date"),
+        Index("ix_student_school_status", "school_id", "status"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    version = Column(Integer, nullable=False, default=1)
+    registry_no = Column(String(19), nullable=False, unique=True)  # 学籍号
+    registry_kind = Column(String(1), nullable=False)  # L temporary, G / J formal
+    status = Column(String(20), nullable=False, default="in_school", index=True)
+
+    school_id = Column(Integer, ForeignKey("school.id"), nullable=False, index=True)
+    school = relationship("School")
+    grade_id = Column(Integer, ForeignKey("grade.id"), nullable=True, index=True)
+    grade = relationship("Grade")
+    class_id = Column(Integer, ForeignKey("school_class.id"), nullable=True, index=True)
+    school_class = relationship("SchoolClass", backref="students")
+
+    # identity
+    name = Column(String(50), nullable=False, index=True)
+    name_pinyin = Column(String(100))
+    former_name = Column(String(50))
+    gender = Column(String(1), nullable=False)
+    birth_date = Column(Date, nullable=False)
+    birthplace = Column(String(12))
+    native_place = Column(String(50))
+    ethnicity = Column(String(2))
+    nationality = Column(String(3))
+    id_type = Column(String(1))
+    id_number_enc = Column(String(200))
+    id_blind = Column(String(64), unique=True)
+    id_valid_until = Column(String(30))
+    hmt_status = Column(String(2))
+    health = Column(String(2))
+    political_status = Column(String(2))
+    blood_type = Column(String(1))
+    specialty = Column(String(200))
+    photo_enc = Column(LargeBinary)
+    photo_type = Column(String(20))
+
+    # registry
+    entry_date = Column(Date)
+    entry_mode = Column(String(2))
+    study_mode = Column(String(1))
+    source = Column(String(1))
+    secondary_registry_no = Column(String(30))
+    class_seat_no = Column(String(20))
+
+    # residence and contact
+    hukou_nature = Column(String(1))
+    hukou_location = Column(String(12))
+    current_address_enc = Column(String(600))
+    mailing_address_enc = Column(String(600))
+    home_address_enc = Column(String(600))
+    phone_enc = Column(String(200))
+    postcode = Column(String(6))
+    email_enc = Column(String(400))
+    homepage = Column(String(200))
+
+    # social
+    only_child = Column(Boolean)
+    had_preschool = Column(Boolean)
+    left_behind = Column(String(1))
+    migrant_child = Column(Boolean)
+    needs_subsidy = Column(Boolean)
+    receives_subsidy = Column(Boolean)
+    orphan = Column(Boolean)
+    martyr_child = Column(Boolean)
+    disability = Column(String(2))
+    inclusive_schooling = Column(String(1))
+    govt_purchased_seat = Column(Boolean)
+    distance_km = Column(Numeric(6, 2))
+    travel_mode = Column(String(1))
+    needs_school_bus = Column(Boolean)
+
+    created_by_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    graduated_at = Column(DateTime)
+
+    members = relationship(
+        "FamilyMember",
+        back_populates="student",
+        cascade="all, delete-orphan",
+        order_by="FamilyMember.seq",
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    id_number = encrypted("id_number_enc", blind="id_blind", normalize=_upper_id)
+    current_address = encrypted("current_address_enc")
+    mailing_address = encrypted("mailing_address_enc")
+    home_address = encrypted("home_address_enc")
+    phone = encrypted("phone_enc")
+    email = encrypted("email_enc")
+
+    def __repr__(self) -> str:
+        return f"{self.name} {self.registry_no}"
+
+    # masked views for lists: neither the birth date nor the sex digit shows
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def current_address_masked(self) -> str:
+        return mask_address(self.current_address)
+
+    @property
+    def school_code(self) -> str | None:
+        return self.school.code if self.school else None
+
+    @property
+    def class_name(self) -> str | None:
+        return self.school_class.name if self.school_class else None
+
+    @property
+    def stage(self) -> str | None:
+        return self.grade.stage if self.grade else None
+
+    @property
+    def guardians(self) -> list:
+        return [m for m in self.members if m.is_guardian]

@@ -1,0 +1,124 @@
+"""The roles of DOMAIN.md §1 at each level, and what each may do, as one table.
+
+Permissions are synchronised into FAB's tables by ``python run.py init``; FAB's own ``Admin`` role is
+never assigned (it silently receives every new permission).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LEVELS = ("province", "city", "county", "school")
+FUNCTIONS = ("registrar", "supervisor", "sysadmin")
+BUREAU_LEVELS = ("province", "city", "county")
+
+LEVEL_ZH = {"province": "省级", "city": "市级", "county": "县级", "school": "学校"}
+FUNCTION_ZH = {"registrar": "学籍管理员", "supervisor": "学籍主管领导", "sysadmin": "系统管理员"}
+LEVEL_EN = {"province": "Province", "city": "City", "county": "County", "school": "School"}
+FUNCTION_EN = {"registrar": "registrar", "supervisor": "supervisor", "sysadmin": "system administrator"}
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    name: str
+    level: str
+    function: str
+
+    @property
+    def label(self) -> str:
+        return f"{LEVEL_ZH[self.level]}{FUNCTION_ZH[self.function]}"
+
+    @property
+    def label_en(self) -> str:
+        return f"{LEVEL_EN[self.level]} {FUNCTION_EN[self.function]}"
+
+
+ROLES = {f"{lv}_{fn}": RoleSpec(f"{lv}_{fn}", lv, fn) for lv in LEVELS for fn in FUNCTIONS}
+
+
+def role_spec(name: str) -> RoleSpec | None:
+    return ROLES.get(name)
+
+
+# What each (function, level) may do on each resource.  Verbs: read, add, edit, delete, and
+# named actions.  Resources are FAB class_permission_names shared by a view and its REST API.
+_ALL = set(LEVELS)
+_BUREAU = set(BUREAU_LEVELS)
+_SCHOOL = {"school"}
+
+MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
+    "Jurisdiction": {
+        "read": {"registrar": _BUREAU, "supervisor": _BUREAU, "sysadmin": _BUREAU},
+        "add": {"sysadmin": _BUREAU},
+        "edit": {"sysadmin": _BUREAU},
+        "delete": {"sysadmin": _BUREAU},
+    },
+    "School": {
+        "read": {"registrar": _ALL, "supervisor": _ALL, "sysadmin": _ALL},
+        "add": {"sysadmin": _BUREAU},
+        "edit": {"sysadmin": _BUREAU},
+        "delete": {"sysadmin": _BUREAU},
+    },
+    "Grade": {
+        "read": {"registrar": _ALL, "supervisor": _ALL, "sysadmin": _ALL},
+        "add": {"registrar": _SCHOOL, "sysadmin": _ALL},
+        "edit": {"registrar": _SCHOOL, "sysadmin": _ALL},
+        "delete": {"registrar": _SCHOOL, "sysadmin": _ALL},
+    },
+    "SchoolClass": {
+        "read": {"registrar": _ALL, "supervisor": _ALL, "sysadmin": _ALL},
+        "add": {"registrar": _SCHOOL, "sysadmin": _ALL},
+        "edit": {"registrar": _SCHOOL, "sysadmin": _ALL},
+        "delete": {"registrar": _SCHOOL, "sysadmin": _ALL},
+    },
+    "Student": {
+        "read": {"registrar": _ALL, "supervisor": _ALL},
+        "add": {"registrar": _SCHOOL},
+        "edit": {"registrar": _SCHOOL},
+        "delete": {"registrar": _SCHOOL},
+        "issue_number": {"registrar": _BUREAU},
+        "personal_data": {"registrar": _ALL, "supervisor": _ALL},
+    },
+    "FamilyMember": {
+        "read": {"registrar": _ALL, "supervisor": _ALL},
+        "add": {"registrar": _SCHOOL},
+        "edit": {"registrar": _SCHOOL},
+        "delete": {"registrar": _SCHOOL},
+    },
+    "RegistryNumber": {"read": {"registrar": _ALL, "supervisor": _ALL}},
+    "CodeItem": {
+        "read": {"registrar": _ALL, "supervisor": _ALL, "sysadmin": _ALL},
+        "edit": {"sysadmin": {"province"}},
+    },
+    "PersonalDataAccess": {"read": {"supervisor": _ALL, "sysadmin": _ALL}},
+    "AuditEvent": {"read": {"supervisor": _ALL, "sysadmin": _ALL}},
+    "Account": {
+        "read": {"sysadmin": _ALL},
+        "add": {"sysadmin": _ALL},
+        "edit": {"sysadmin": _ALL},
+        "delete": {"sysadmin": _ALL},
+    },
+}
+
+# FAB permission names behind each verb (views and REST APIs).
+VERB_PERMISSIONS = {
+    "read": ("can_list", "can_show", "can_get", "can_info", "can_download"),
+    "add": ("can_add", "can_post"),
+    "edit": ("can_edit", "can_put"),
+    "delete": ("can_delete",),
+}
+
+
+def allowed(role: RoleSpec, resource: str, verb: str) -> bool:
+    return role.level in MATRIX.get(resource, {}).get(verb, {}).get(role.function, set())
+
+
+def permissions_for(role: RoleSpec) -> set[tuple[str, str]]:
+    """(permission, view_menu) pairs a role should hold, before intersecting with what exists."""
+    pairs: set[tuple[str, str]] = set()
+    for resource, verbs in MATRIX.items():
+        for verb in verbs:
+            if allowed(role, resource, verb):
+                for perm in VERB_PERMISSIONS.get(verb, (f"can_{verb}",)):
+                    pairs.add((perm, resource))
+    return pairs

@@ -1,0 +1,1 @@
+"""Use cases: one function each, owning its transaction; they validate, ask the policy, then write."""

@@ -1,0 +1,42 @@
+"""Who is acting: account id and name, roles, and the scope they act in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import Forbidden
+from ..security.roles import ROLES, RoleSpec, allowed
+from ..security.scoping import NO_SCOPE, Scope, account_roles, scope_of
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    username: str
+    roles: tuple[RoleSpec, ...]
+    scope: Scope
+
+    @classmethod
+    def of(cls, user) -> "Actor":
+        if user is None:
+            return cls(None, "anonymous", (), NO_SCOPE)
+        return cls(user.id, user.username, tuple(account_roles(user)), scope_of(user))
+
+    @classmethod
+    def system(cls, label: str = "system") -> "Actor":
+        """The installer, the seed and maintenance commands: province-wide, every permission."""
+        return cls(None, label, tuple(ROLES.values()), Scope("system"))
+
+    @property
+    def is_system(self) -> bool:
+        return self.scope.level == "system"
+
+    def may(self, resource: str, verb: str) -> bool:
+        return self.is_system or any(allowed(r, resource, verb) for r in self.roles)
+
+    def require(self, resource: str, verb: str) -> None:
+        if not self.may(resource, verb):
+            raise Forbidden(f"无权执行此操作 (your role may not {verb} {resource})")
+
+    def sees_school(self, school) -> bool:
+        return self.is_system or self.scope.contains_school(school)

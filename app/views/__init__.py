@@ -1,0 +1,34 @@
+"""Register every admin page and REST resource on the AppBuilder, grouped into menus."""
+
+from __future__ import annotations
+
+from .base import bilingual
+
+
+def register(appbuilder) -> None:
+    from ..api import register_apis
+    from .hierarchy import GradeView, JurisdictionView, SchoolClassView, SchoolView
+    from .logs import AuditEventView, CodeItemView, PersonalDataAccessView
+    from .students import FamilyMemberView, RegistryNumberView, StudentView
+
+    registry = ("Registry", bilingual("学籍管理", "Registry"), "fa-id-card")
+    org = ("Organisation", bilingual("机构设置", "Organisation"), "fa-sitemap")
+    system = ("System", bilingual("系统", "System"), "fa-cogs")
+
+    def add(view, name, zh, en, icon, category):
+        cat, cat_label, cat_icon = category
+        appbuilder.add_view(view, name, label=bilingual(zh, en), icon=icon, category=cat,
+                            category_label=cat_label, category_icon=cat_icon)
+
+    add(StudentView, "Students", "学生名册", "Students", "fa-users", registry)
+    add(RegistryNumberView, "RegistryNumbers", "学籍号记录", "Registry numbers", "fa-hashtag", registry)
+    appbuilder.add_view_no_menu(FamilyMemberView)
+    add(JurisdictionView, "Jurisdictions", "行政区划", "Jurisdictions", "fa-map", org)
+    add(SchoolView, "Schools", "学校", "Schools", "fa-university", org)
+    add(GradeView, "Grades", "年级", "Grades", "fa-list-ol", org)
+    add(SchoolClassView, "Classes", "班级", "Classes", "fa-th", org)
+    add(CodeItemView, "CodeTables", "代码表", "Code tables", "fa-book", system)
+    add(AuditEventView, "AuditLog", "操作日志", "Audit log", "fa-history", system)
+    add(PersonalDataAccessView, "PersonalDataLog", "个人信息查看记录", "Personal data views",
+        "fa-eye", system)
+    register_apis(appbuilder)

@@ -1,0 +1,94 @@
+"""Account administration: FAB's user pages, scoped to the administrator's subtree."""
+
+from __future__ import annotations
+
+from flask import abort, g, request
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.security.views import ResetPasswordView, RoleModelView, UserDBModelView
+from sqlalchemy import or_
+
+from ..errors import DomainError
+from ..extensions import db
+from ..models import XuejiUser
+from ..security.roles import ROLES
+from ..security.scoping import current_scope
+from ..services import accounts
+from .base import ScopedModelView, actor, bilingual
+
+
+class AccountsInScope(BaseFilter):
+    """Accounts bound inside the administrator's subtree, and always one's own."""
+
+    name = "In scope"
+    arg_name = "inscope"
+
+    def apply(self, query, value):
+        me = getattr(getattr(g, "user", None), "id", None)
+        return query.filter(or_(current_scope().clause(XuejiUser), XuejiUser.id == me))
+
+
+class OurRoles(BaseFilter):
+    name = "Xueji roles"
+    arg_name = "xueji"
+
+    def apply(self, query, value):
+        return query.filter(self.model.name.in_(list(ROLES)))
+
+
+_BINDING = {"jurisdiction": bilingual("绑定行政区", "Bound jurisdiction"),
+            "school": bilingual("绑定学校", "Bound school"),
+            "bound_to": bilingual("所属单位", "Bound to")}
+
+
+class AccountView(ScopedModelView, UserDBModelView):
+    class_permission_name = "Account"
+    base_filters = [["id", AccountsInScope, None]]
+    list_columns = ["username", "first_name", "last_name", "roles", "bound_to", "active"]
+    add_columns = ["username", "first_name", "last_name", "email", "active", "roles",
+                   "jurisdiction", "school", "password", "conf_password"]
+    edit_columns = ["username", "first_name", "last_name", "email", "active", "roles",
+                    "jurisdiction", "school"]
+    show_fieldsets = [
+        (bilingual("账号", "Account"), {"fields": ["username", "active", "roles", "bound_to",
+                                                   "login_count", "last_login"]}),
+        (bilingual("个人信息", "Person"), {"fields": ["first_name", "last_name", "email"]}),
+    ]
+    search_columns = ["username", "first_name", "last_name", "roles", "jurisdiction", "school",
+                      "active"]
+    validators_columns = {}
+    label_columns = {**UserDBModelView.label_columns, **_BINDING}
+    add_form_query_rel_fields = edit_form_query_rel_fields = search_form_query_rel_fields = {
+        "roles": [["name", OurRoles, None]]}
+
+    def pre_add(self, item):
+        accounts.prepare_account(db.session, item, actor(), adding=True)
+
+    def pre_update(self, item):
+        accounts.prepare_account(db.session, item, actor(), adding=False)
+
+    def pre_delete(self, item):
+        accounts.prepare_delete(db.session, item, actor())
+
+
+class ScopedResetPasswordView(ResetPasswordView):
+    """FAB's reset-password form takes any ``pk``: check the account is the admin's to manage."""
+
+    def _target(self):
+        try:
+            return accounts.check_may_reset(db.session, actor(), request.args.get("pk", type=int))
+        except DomainError:
+            abort(404)
+
+    def form_get(self, form):
+        self._target()
+
+    def form_post(self, form):
+        self._target()
+        super().form_post(form)
+
+
+class ReadOnlyRoleView(RoleModelView):
+    class_permission_name = "Role"
+    base_permissions = ["can_list", "can_show"]
+    base_filters = [["name", OurRoles, None]]
+

@@ -1,0 +1,115 @@
+"""Admin pages for jurisdictions, schools, grades and classes."""
+
+from __future__ import annotations
+
+from ..extensions import db
+from ..models import Grade, Jurisdiction, School, SchoolClass
+from ..services import hierarchy
+from .base import ScopedModelView, actor, bilingual, interface
+from .forms import code_field, code_list_field
+from .students import code_formatter
+
+L = {
+    "code": bilingual("代码", "Code"), "name": bilingual("名称", "Name"),
+    "level": bilingual("级别", "Level"), "parent": bilingual("上级", "Parent"),
+    "stages": bilingual("学段", "Stages"), "kind": bilingual("办学类型", "Kind"),
+    "ownership": bilingual("举办者类型", "Ownership"),
+    "jurisdiction": bilingual("主管教育行政部门", "Supervising bureau"),
+    "address": bilingual("地址", "Address"), "school": bilingual("学校", "School"),
+    "stage": bilingual("学段", "Stage"), "number": bilingual("序号", "Number"),
+    "grade": bilingual("年级", "Grade"), "entry_year": bilingual("入学年份", "Entry year"),
+    "head_teacher": bilingual("班主任", "Head teacher"),
+    "province_code": bilingual("省", "Province"), "city_code": bilingual("市", "City"),
+    "county_code": bilingual("县", "County"),
+}
+
+
+def _stages(value: str) -> str:
+    return "、".join(code_formatter("stage")(s) for s in (value or "").split(",") if s)
+
+
+class _HierarchyView(ScopedModelView):
+    label_columns = L
+
+    def pre_add(self, item):
+        self._prepare(item, adding=True)
+
+    def pre_update(self, item):
+        self._prepare(item, adding=False)
+
+    def pre_delete(self, item):
+        hierarchy.prepare_delete(db.session, item, actor())
+
+
+class SchoolClassView(_HierarchyView):
+    route_base = "/classes"
+    datamodel = interface(SchoolClass)
+    class_permission_name = "SchoolClass"
+    list_title = bilingual("班级", "Classes")
+    list_columns = ["name", "school", "grade", "entry_year", "head_teacher"]
+    add_columns = edit_columns = ["grade", "number", "name", "entry_year", "head_teacher"]
+    show_columns = ["name", "school", "grade", "number", "entry_year", "head_teacher"]
+    search_columns = ["name", "school", "grade", "entry_year"]
+    description_columns = {"name": bilingual("留空则自动生成，如“2026级1班”",
+                                             "Left blank: generated, e.g. 2026级1班")}
+
+    def _prepare(self, item, adding):
+        hierarchy.prepare_class(db.session, item, actor(), adding=adding)
+
+
+class GradeView(_HierarchyView):
+    route_base = "/grades"
+    datamodel = interface(Grade)
+    class_permission_name = "Grade"
+    list_title = bilingual("年级", "Grades")
+    list_columns = ["name", "school", "stage", "number"]
+    add_columns = edit_columns = ["school", "number", "name"]
+    show_columns = ["name", "school", "stage", "number"]
+    search_columns = ["school", "stage", "number"]
+    formatters_columns = {"stage": code_formatter("stage")}
+    related_views = [SchoolClassView]
+
+    def _prepare(self, item, adding):
+        hierarchy.prepare_grade(db.session, item, actor(), adding=adding)
+
+
+class SchoolView(_HierarchyView):
+    route_base = "/schools"
+    datamodel = interface(School)
+    class_permission_name = "School"
+    list_title = bilingual("学校", "Schools")
+    list_columns = ["code", "name", "stages", "kind", "ownership", "jurisdiction"]
+    add_columns = edit_columns = ["code", "name", "stages", "kind", "ownership", "jurisdiction",
+                                  "address"]
+    show_columns = add_columns + ["province_code", "city_code", "county_code"]
+    search_columns = ["code", "name", "kind", "ownership", "jurisdiction"]
+    add_form_extra_fields = edit_form_extra_fields = {
+        "stages": code_list_field("stage", L["stages"]),
+        "kind": code_field("school_kind", L["kind"], True),
+        "ownership": code_field("ownership", L["ownership"], True),
+    }
+    formatters_columns = {"stages": _stages, "kind": code_formatter("school_kind"),
+                          "ownership": code_formatter("ownership")}
+    related_views = [GradeView, SchoolClassView]
+
+    def _prepare(self, item, adding):
+        hierarchy.prepare_school(db.session, item, actor(), adding=adding)
+
+
+class JurisdictionView(_HierarchyView):
+    route_base = "/jurisdictions"
+    datamodel = interface(Jurisdiction)
+    class_permission_name = "Jurisdiction"
+    list_title = bilingual("行政区划", "Jurisdictions")
+    list_columns = ["code", "name", "level", "parent"]
+    add_columns = edit_columns = ["code", "name", "level", "parent"]
+    show_columns = ["code", "name", "level", "parent", "province_code", "city_code", "county_code"]
+    search_columns = ["code", "name", "level", "parent"]
+    add_form_extra_fields = edit_form_extra_fields = {
+        "level": code_field("jurisdiction_level", L["level"], True)}
+    formatters_columns = {"level": code_formatter("jurisdiction_level")}
+    related_views = [SchoolView]
+    base_order = ("code", "asc")
+
+    def _prepare(self, item, adding):
+        hierarchy.prepare_jurisdiction(db.session, item, actor(), adding=adding)

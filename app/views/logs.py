@@ -1,0 +1,56 @@
+"""Read-only logs: personal-data views and record changes, scoped like everything else."""
+
+from __future__ import annotations
+
+from ..models import AuditEvent, CodeItem, PersonalDataAccess
+from .base import ScopedModelView, bilingual, interface
+
+
+class PersonalDataAccessView(ScopedModelView):
+    route_base = "/personal-data-log"
+    datamodel = interface(PersonalDataAccess)
+    class_permission_name = "PersonalDataAccess"
+    base_permissions = ["can_list", "can_show"]
+    list_title = bilingual("个人信息查看记录", "Personal data views")
+    list_columns = ["at", "username", "student_id", "channel", "fields"]
+    search_columns = ["username", "student_id", "channel", "at"]
+    base_order = ("at", "desc")
+    label_columns = {"at": bilingual("时间", "When"), "username": bilingual("账号", "Who"),
+                     "student_id": bilingual("学生", "Whom"), "channel": bilingual("途径", "Channel"),
+                     "fields": bilingual("字段", "Fields")}
+
+
+class AuditEventView(ScopedModelView):
+    route_base = "/audit-log"
+    datamodel = interface(AuditEvent)
+    class_permission_name = "AuditEvent"
+    base_permissions = ["can_list", "can_show"]
+    list_title = bilingual("操作日志", "Audit log")
+    list_columns = ["at", "username", "action", "entity", "entity_id", "summary"]
+    show_columns = list_columns + ["changes"]
+    search_columns = ["username", "action", "entity", "entity_id", "at"]
+    base_order = ("at", "desc")
+    label_columns = {"at": bilingual("时间", "When"), "username": bilingual("账号", "Who"),
+                     "action": bilingual("操作", "Action"), "entity": bilingual("对象", "Entity"),
+                     "entity_id": bilingual("编号", "Id"), "summary": bilingual("摘要", "Summary"),
+                     "changes": bilingual("变更", "Changes")}
+
+
+class CodeItemView(ScopedModelView):
+    """Code tables are national data; the province's administrator may relabel or retire entries."""
+
+    route_base = "/codes"
+
+    datamodel = interface(CodeItem)
+    class_permission_name = "CodeItem"
+    base_filters = []
+    base_permissions = ["can_list", "can_show", "can_edit"]
+    list_title = bilingual("代码表", "Code tables")
+    list_columns = ["table_name", "code", "label", "label_en", "active"]
+    edit_columns = ["label", "label_en", "active"]
+    search_columns = ["table_name", "code", "label"]
+    base_order = ("table_name", "asc")
+    page_size = 100
+    label_columns = {"table_name": bilingual("代码表", "Table"), "code": bilingual("代码", "Code"),
+                     "label": bilingual("名称", "Label"), "label_en": bilingual("英文名称", "English"),
+                     "active": bilingual("启用", "Active")}

@@ -1,0 +1,237 @@
+"""Admin pages for students, their family members and their registry-number history."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, request
+from flask_appbuilder import action, expose, has_access
+from flask_wtf.file import FileField
+
+from ..errors import DomainError
+from ..extensions import db
+from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS, STUDENT_FIELDS
+from ..models import FamilyMember, RegistryNumber, Student
+from ..services import codes as code_tables
+from ..services import family, personal_data, photos
+from ..services import students as student_service
+from .base import ScopedModelView, actor, bilingual, interface, today
+from .forms import fields_for, labels_for
+
+CODED = {f.name: f.code_table for f in ALL_STUDENT_FIELDS if f.kind == "code"}
+PERSONAL = ["id_number", "current_address", "mailing_address", "home_address", "phone", "email"]
+MEMBER_PREFIXES = (("m1_", "成员1", "Member 1 "), ("m2_", "成员2", "Member 2 "))
+
+
+def code_formatter(table: str):
+    return lambda value: code_tables.label(db.session, table, value)
+
+
+def yes_no(value) -> str:
+    return "" if value is None else code_tables.label(db.session, "yes_no", "1" if value else "0")
+
+
+FORMATTERS = {
+    **{name: code_formatter(table) for name, table in CODED.items()},
+    **{f.name: yes_no for f in ALL_STUDENT_FIELDS if f.kind == "bool"},
+    "status": code_formatter("student_status"),
+    "registry_kind": code_formatter("registry_kind"),
+}
+
+LABELS = {
+    **labels_for(ALL_STUDENT_FIELDS),
+    **{f"{p}{f.name}": bilingual(zh + f.header, en + f.label_en)
+       for p, zh, en in MEMBER_PREFIXES for f in MEMBER_FIELDS},
+    "registry_no": bilingual("学籍号", "Registry no."),
+    "registry_kind": bilingual("学籍号类型", "Number kind"),
+    "status": bilingual("学籍状态", "Status"),
+    "school": bilingual("学校", "School"),
+    "grade": bilingual("年级", "Grade"),
+    "school_class": bilingual("班级", "Class"),
+    "name_pinyin": bilingual("姓名拼音", "Name (pinyin)"),
+    "id_number_masked": bilingual("身份证件号", "ID number"),
+    "phone_masked": bilingual("联系电话", "Phone"),
+    "id_blind": bilingual("身份证件号（精确）", "ID number (exact)"),
+    "photo_upload": bilingual("照片", "Photo"),
+    "members": bilingual("家庭成员", "Family members"),
+}
+
+_COLUMN_ORDER = [f.name for f in ALL_STUDENT_FIELDS if f.name not in ("school_code", "class_name")]
+EDIT_COLUMNS = ["school_class", "name_pinyin", "photo_upload"] + _COLUMN_ORDER
+MEMBER_COLUMNS = [f"{p}{f.name}" for p, _, _ in MEMBER_PREFIXES for f in MEMBER_FIELDS]
+
+
+def _fieldsets(columns_by_group):
+    return [(bilingual(zh, en), {"fields": cols}) for (zh, en), cols in columns_by_group]
+
+
+_IDENTITY = ["name", "name_pinyin", "former_name", "gender", "birth_date", "birthplace", "native_place",
+             "ethnicity", "nationality", "id_type", "id_number", "id_valid_until", "hmt_status",
+             "health", "political_status", "blood_type", "specialty"]
+_REGISTRY = ["school_class", "entry_date", "entry_mode", "study_mode", "source",
+             "secondary_registry_no", "class_seat_no"]
+_CONTACT = ["hukou_nature", "hukou_location", "current_address", "mailing_address", "home_address",
+            "phone", "postcode", "email", "homepage"]
+_SOCIAL = ["only_child", "had_preschool", "left_behind", "migrant_child", "needs_subsidy",
+           "receives_subsidy", "orphan", "martyr_child", "disability", "inclusive_schooling",
+           "govt_purchased_seat", "distance_km", "travel_mode", "needs_school_bus"]
+_GROUPS = [(("基本信息", "Identity"), _IDENTITY), (("学籍信息", "Registry"), _REGISTRY),
+           (("户籍与联系方式", "Residence and contact"), _CONTACT),
+           (("其他信息", "Social"), _SOCIAL)]
+
+
+class FamilyMemberView(ScopedModelView):
+    route_base = "/family"
+    datamodel = interface(FamilyMember)
+    class_permission_name = "FamilyMember"
+    list_title = show_title = bilingual("家庭成员", "Family members")
+    add_title = bilingual("添加家庭成员", "Add family member")
+    edit_title = bilingual("编辑家庭成员", "Edit family member")
+    list_columns = ["seq", "name", "relation", "is_guardian", "phone_masked", "id_number_masked"]
+    show_columns = ["student", "seq"] + [f.name for f in MEMBER_FIELDS]
+    add_columns = edit_columns = ["student", "seq"] + [f.name for f in MEMBER_FIELDS]
+    add_form_extra_fields = edit_form_extra_fields = fields_for(MEMBER_FIELDS)
+    label_columns = {**labels_for(MEMBER_FIELDS), "student": bilingual("学生", "Student"),
+                     "seq": bilingual("序号", "No."), "phone_masked": LABELS["phone_masked"],
+                     "id_number_masked": LABELS["id_number_masked"]}
+    formatters_columns = {**{f.name: code_formatter(f.code_table) for f in MEMBER_FIELDS
+                             if f.kind == "code"}, "is_guardian": yes_no}
+
+    def pre_add(self, item):
+        family.prepare_member(db.session, item, actor(), adding=True)
+
+    def pre_update(self, item):
+        family.prepare_member(db.session, item, actor(), adding=False)
+
+    def pre_delete(self, item):
+        family.prepare_delete(db.session, item, actor())
+
+
+class StudentView(ScopedModelView):
+    route_base = "/students"
+    datamodel = interface(Student)
+    class_permission_name = "Student"
+    method_permission_name = {"issue_number": "issue_number", "photo": "show"}
+    list_title = bilingual("学生名册", "Students")
+    show_title = bilingual("学籍信息", "Student record")
+    add_title = bilingual("新增学生", "New student")
+    edit_title = bilingual("编辑学籍信息", "Edit student")
+    related_views = [FamilyMemberView]
+    show_template = "xueji/student_show.html"
+
+    list_columns = ["registry_no", "name", "gender", "school", "grade", "school_class", "status",
+                    "id_number_masked"]
+    search_columns = ["name", "registry_no", "id_blind", "school", "grade", "school_class",
+                      "status", "gender", "registry_kind"]
+    order_columns = ["registry_no", "name", "status"]
+    show_fieldsets = _fieldsets([(("学籍号", "Registry number"),
+                                  ["registry_no", "registry_kind", "status", "school", "grade"])]
+                                + _GROUPS)
+    add_fieldsets = _fieldsets(_GROUPS + [(("家庭成员1（监护人）", "Member 1 (guardian)"),
+                                           [c for c in MEMBER_COLUMNS if c.startswith("m1_")]),
+                                          (("家庭成员2（可不填）", "Member 2 (optional)"),
+                                           [c for c in MEMBER_COLUMNS if c.startswith("m2_")])])
+    edit_fieldsets = _fieldsets([(("照片", "Photo"), ["photo_upload"])] + _GROUPS)
+    add_form_extra_fields = {
+        **fields_for(STUDENT_FIELDS[1:]), **fields_for(ALL_STUDENT_FIELDS[-1:]),
+        **fields_for(MEMBER_FIELDS, prefix="m1_", prefix_zh="成员1", prefix_en="Member 1 ",
+                     columns=False),
+        **fields_for(MEMBER_FIELDS, prefix="m2_", prefix_zh="成员2", prefix_en="Member 2 ",
+                     columns=False, optional=True),
+    }
+    edit_form_extra_fields = {**fields_for(ALL_STUDENT_FIELDS),
+                              "photo_upload": FileField(LABELS["photo_upload"])}
+    label_columns = LABELS
+    formatters_columns = FORMATTERS
+    base_order = ("registry_no", "asc")
+
+    # -- hooks: a few lines each, the work is in the services ---------------------------------
+    def pre_add(self, item):
+        members = family.members_from_form(item, MEMBER_PREFIXES)
+        student_service.prepare_new(db.session, item, members, actor(), today())
+
+    def pre_update(self, item):
+        photos.attach_upload(item, request.files.get("photo_upload"))
+        student_service.prepare_update(db.session, item, actor(), today())
+
+    def pre_delete(self, item):
+        student_service.prepare_delete(db.session, item, actor())
+
+    def prefill_form(self, form, pk):
+        personal_data.log_view(db.session, actor(), self.datamodel.get(pk), PERSONAL, "edit")
+        db.session.commit()
+
+    # -- the record page shows personal data in full, to roles allowed to see it, logged ------
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        full = personal_data.may_see(actor())
+        if full:
+            personal_data.log_view(db.session, actor(), item, PERSONAL, "web")
+            db.session.commit()
+        widgets = self._get_show_widget(pk, item, show_fieldsets=self._show_sets(full))
+        widgets = self.related_widgets(item, widgets)
+        return self.render_template(self.show_template, pk=pk, title=self.show_title,
+                                    widgets=widgets, related_views=self._related_views,
+                                    student=item, show_photo=full and item.photo_enc is not None)
+
+    def _show_sets(self, full: bool):
+        if full:
+            return self.show_fieldsets
+        masked = {"id_number": "id_number_masked", "phone": "phone_masked"}
+        hidden = {"current_address", "mailing_address", "home_address", "email"}
+        return [(title, {"fields": [masked.get(c, c) for c in spec["fields"] if c not in hidden]})
+                for title, spec in self.show_fieldsets]
+
+    @expose("/photo/<int:pk>")
+    @has_access
+    def photo(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None or item.photo_enc is None or not personal_data.may_see(actor()):
+            abort(404)
+        personal_data.log_view(db.session, actor(), item, ["photo"], "web")
+        db.session.commit()
+        return Response(photos.decrypt(item), mimetype=item.photo_type,
+                        headers={"Cache-Control": "no-store"})
+
+    # -- the bureau approves the formal number (a list action, scoped by ScopedModelView) -----
+    @action("issue_number", bilingual("发放正式学籍号", "Issue formal number"),
+            bilingual("为选中的学生发放正式学籍号？", "Issue formal numbers to the selected students?"),
+            "fa-id-card")
+    def issue_number(self, items):
+        items = items if isinstance(items, list) else [items]
+        done, failed = 0, []
+        for item in items:
+            try:
+                student_service.issue_formal_number(db.session, item, actor())
+                db.session.commit()
+                done += 1
+            except DomainError as exc:
+                db.session.rollback()
+                failed.append(f"{item.name} {item.registry_no}: {exc}")
+        flash(bilingual(f"已发放 {done} 个正式学籍号", f"{done} formal numbers issued"), "success")
+        for line in failed:
+            flash(line, "danger")
+        return redirect(self.get_redirect())
+
+
+class RegistryNumberView(ScopedModelView):
+    route_base = "/registry-numbers"
+    datamodel = interface(RegistryNumber)
+    class_permission_name = "RegistryNumber"
+    base_permissions = ["can_list", "can_show"]
+    list_title = bilingual("学籍号发放记录", "Registry numbers issued")
+    list_columns = ["number", "kind", "student", "issued_at", "issued_by", "retired_at",
+                    "retired_reason"]
+    search_columns = ["number", "kind", "student"]
+    label_columns = {"number": LABELS["registry_no"], "kind": LABELS["registry_kind"],
+                     "student": bilingual("学生", "Student"),
+                     "issued_at": bilingual("发放时间", "Issued at"),
+                     "issued_by": bilingual("发放人", "Issued by"),
+                     "retired_at": bilingual("停用时间", "Retired at"),
+                     "retired_reason": bilingual("停用原因", "Why retired")}
+    formatters_columns = {"kind": code_formatter("registry_kind")}
+    base_order = ("issued_at", "desc")
+
+

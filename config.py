@@ -1,0 +1,128 @@
+"""Configuration objects for Xueji.
+
+Pick one with the XUEJI_ENV environment variable (``development`` by default, ``production``,
+``test``) or pass the class to ``create_app``.  Everything secret comes from the environment in
+production; development and the demo keep their keys in a local file under ``instance/``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_PATH = Path(os.environ.get("XUEJI_INSTANCE_DIR") or BASE_DIR / "instance")
+
+
+def _default_database_url() -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_PATH / 'xueji.db'}"
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    APP_NAME = "学籍管理系统 Xueji"
+    APP_THEME = ""
+    INSTANCE_DIR = str(INSTANCE_PATH)
+    RULES_DIR = os.environ.get("XUEJI_RULES_DIR", str(BASE_DIR / "rules"))
+    SEED_DIR = str(BASE_DIR / "seed")
+
+    SQLALCHEMY_DATABASE_URI = _default_database_url()
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    # Secrets.  In production every one of these must come from the environment.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # "kid:base64key,kid2:base64key2" -- 32-byte AES-256-GCM keys, the first one is active
+    # unless XUEJI_ACTIVE_KEY names another.
+    XUEJI_ENCRYPTION_KEYS = os.environ.get("XUEJI_ENCRYPTION_KEYS")
+    XUEJI_ACTIVE_KEY = os.environ.get("XUEJI_ACTIVE_KEY")
+    XUEJI_BLIND_INDEX_KEY = os.environ.get("XUEJI_BLIND_INDEX_KEY")
+    # Without configured keys, generate and keep them in this file (development and demo only).
+    XUEJI_KEY_FILE: str | None = str(INSTANCE_PATH / "keys.json")
+
+    # Flask-AppBuilder
+    AUTH_TYPE = 1  # AUTH_DB
+    AUTH_ROLE_ADMIN = "Admin"  # FAB's all-powerful role: created by FAB, never assigned here
+    AUTH_ROLE_PUBLIC = "Public"
+    AUTH_USER_REGISTRATION = False
+    FAB_SECURITY_MANAGER_CLASS = "app.security.manager.XuejiSecurityManager"
+    FAB_CREATE_DB = False  # the schema comes from Alembic migrations (python run.py init)
+    FAB_UPDATE_PERMS = False  # permissions are synchronised by `init`, not at every start
+    FAB_ADD_SECURITY_API = False  # FAB's user/role REST API takes cookie auth without CSRF
+    FAB_ADD_SECURITY_PERMISSION_VIEW = False
+    FAB_ADD_SECURITY_VIEW_MENU_VIEW = False
+    FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW = False
+    FAB_PASSWORD_HASH_METHOD = "scrypt"
+    FAB_PASSWORD_COMPLEXITY_ENABLED = True
+    FAB_PASSWORD_COMPLEXITY_VALIDATOR = "app.security.passwords.check_password_strength"
+    FAB_API_SWAGGER_UI = True
+    FAB_API_MAX_PAGE_SIZE = 500
+    FAB_INDEX_VIEW = "app.views.home.HomeView"
+    FAB_BASE_TEMPLATE = "xueji/baselayout.html"
+    AUTH_RATE_LIMITED = False
+
+    # CSRF for every state-changing request; JWT-authenticated API calls are exempt.
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_CHECK_DEFAULT = False  # app.security.csrf decides per request
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    JWT_ACCESS_TOKEN_EXPIRES = 3600
+
+    # Chinese by default, English available.
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_FOLDER = str(BASE_DIR / "app" / "translations")
+    LANGUAGES = {
+        "zh": {"flag": "cn", "name": "中文"},
+        "en": {"flag": "gb", "name": "English"},
+    }
+
+    # Uploads
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    XUEJI_PHOTO_MAX_BYTES = 2 * 1024 * 1024
+
+
+class DevelopmentConfig(Config):
+    """Local use and the demo: SQLite under instance/, keys in instance/keys.json."""
+
+    ENV_NAME = "development"
+
+
+class ProductionConfig(Config):
+    """Production: keys and secret from the environment, refuses to start without them."""
+
+    ENV_NAME = "production"
+    XUEJI_KEY_FILE = None
+    SESSION_COOKIE_SECURE = True
+    FAB_ADD_SECURITY_API = False
+
+
+class TestConfig(Config):
+    """The test suite: database from TEST_DATABASE_URL, throw-away keys."""
+
+    ENV_NAME = "test"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    XUEJI_KEY_FILE = None
+    SECRET_KEY = "test-secret-key"
+    # Fixed test keys (base64 of 32 bytes); never used outside tests.
+    XUEJI_ENCRYPTION_KEYS = "t1:" + "dGVzdC1rZXktb25lLXRlc3Qta2V5LW9uZS10ZXN0LTE="
+    XUEJI_BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktdGVzdC1ibGluZC0x"
+    WTF_CSRF_ENABLED = False
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "test": TestConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """The configuration class named by XUEJI_ENV."""
+    name = os.environ.get("XUEJI_ENV", "development")
+    if name not in CONFIGS:
+        raise SystemExit(f"XUEJI_ENV={name!r} is not one of {', '.join(CONFIGS)}")
+    return CONFIGS[name]
