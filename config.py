@@ -106,7 +106,7 @@ class TestConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     XUEJI_KEY_FILE = None
-    SECRET_KEY = "test-secret-key"
+    SECRET_KEY = "test-secret-key-of-at-least-32-bytes-long"
     # Fixed test keys (base64 of 32 bytes); never used outside tests.
     XUEJI_ENCRYPTION_KEYS = "t1:" + "dGVzdC1rZXktb25lLXRlc3Qta2V5LW9uZS10ZXN0LTE="
     XUEJI_BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktdGVzdC1ibGluZC0x"

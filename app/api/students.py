@@ -59,7 +59,7 @@ class StudentApi(ScopedApi):
     resource_name = "student"
     datamodel = interface(Student)
     class_permission_name = "Student"
-    list_columns = ["id", "registry_no", "registry_kind", "name", "gender", "birth_date", "status",
+    list_columns = ["id", "registry_no_masked", "registry_kind", "name", "gender", "status",
                     "school_id", "school.code", "school.name", "grade_id", "class_id",
                     "id_number_masked", "phone_masked"]
     show_columns = (["id", "registry_no", "registry_kind", "status", "school_id", "grade_id",
@@ -90,7 +90,8 @@ class StudentApi(ScopedApi):
             return error
         members = [family.member_from_values(m) for m in data.pop("members")]
         student = Student()
-        _apply(student, data)
+        with db.session.no_autoflush:
+            _apply(student, data)
         student_service.create(db.session, student, [m for m in members if m], actor(), today())
         return self.response(201, id=student.id, result={"registry_no": student.registry_no,
                                                          "name": student.name})

@@ -15,7 +15,7 @@ class CodeItem(Model):
 
     id = Column(Integer, primary_key=True)
     table_name = Column(String(40), nullable=False, index=True)
-    code = Column(String(10), nullable=False)
+    code = Column(String(20), nullable=False)
     label = Column(String(100), nullable=False)
     label_en = Column(String(100))
     sort_order = Column(Integer, nullable=False, default=0)

@@ -28,3 +28,9 @@ class RegistryNumber(Model):
 
     def __repr__(self) -> str:
         return self.number
+
+    @property
+    def number_masked(self) -> str:
+        from ..security.masking import mask_registry_no
+
+        return mask_registry_no(self.number)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import relationship
 
 from flask_appbuilder import Model
 
-from ..security.masking import mask_address, mask_id_number, mask_phone
+from ..security.masking import mask_address, mask_id_number, mask_phone, mask_registry_no
 from .base import RowUidMixin, TimestampMixin, encrypted
 from .school import SchoolScopedMixin
 
@@ -131,7 +131,7 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
     email = encrypted("email_enc")
 
     def __repr__(self) -> str:
-        return f"{self.name} {self.registry_no}"
+        return f"{self.name} {self.registry_no_masked}"
 
     # masked views for lists: neither the birth date nor the sex digit shows
     @property
@@ -141,6 +141,10 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
     @property
     def phone_masked(self) -> str:
         return mask_phone(self.phone)
+
+    @property
+    def registry_no_masked(self) -> str:
+        return mask_registry_no(self.registry_no)
 
     @property
     def current_address_masked(self) -> str:

@@ -26,3 +26,10 @@ def mask_address(value: str | None) -> str:
     if not value:
         return ""
     return value[:6] + "****"
+
+
+def mask_registry_no(value: str | None) -> str:
+    """Every kind of 学籍号 carries a birth date (G carries the whole ID): keep letter and area."""
+    if not value:
+        return ""
+    return value[:7] + "*" * (len(value) - 8) + value[-1]

@@ -201,6 +201,12 @@ def _raise_if(problems: list[Problem]) -> None:
 def prepare_new(session: Session, student: Student, members: list[FamilyMember], actor: Actor,
                 today: date) -> Student:
     """Validate a new record with its family, give it a temporary number; no commit."""
+    with session.no_autoflush:
+        return _prepare_new(session, student, members, actor, today)
+
+
+def _prepare_new(session: Session, student: Student, members: list[FamilyMember], actor: Actor,
+                 today: date) -> Student:
     problems = _place(session, student)
     _check_actor(actor, student, "add")
     problems += field_problems(session, student, today)
@@ -235,16 +241,18 @@ def changed_fields(student: Student) -> dict[str, tuple]:
 
 def prepare_update(session: Session, student: Student, actor: Actor, today: date) -> dict:
     """Validate an edited record; audit what changed (personal values never in clear)."""
-    problems = _place(session, student)
-    _check_actor(actor, student, "edit")
-    changes = changed_fields(student)
-    if {"registry_no", "registry_kind", "uid"} & changes.keys():
-        raise ValidationFailed("学籍号不能直接修改 (the registry number cannot be edited)", "registry_no")
-    problems += field_problems(session, student, today)
-    problems += _duplicate_problems(session, student)
-    _raise_if(problems)
-    _fill_derived(student)
-    audit(session, actor, "update", student, changes=_auditable(changes))
+    with session.no_autoflush:  # a flush would erase the attribute history we audit
+        changes = changed_fields(student)
+        problems = _place(session, student)
+        _check_actor(actor, student, "edit")
+        if {"registry_no", "registry_kind", "uid"} & changes.keys():
+            raise ValidationFailed("学籍号不能直接修改 (the registry number cannot be edited)",
+                                   "registry_no")
+        problems += field_problems(session, student, today)
+        problems += _duplicate_problems(session, student)
+        _raise_if(problems)
+        _fill_derived(student)
+        audit(session, actor, "update", student, changes=_auditable(changes))
     return changes
 
 

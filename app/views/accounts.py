@@ -10,6 +10,7 @@ from sqlalchemy import or_
 from ..errors import DomainError
 from ..extensions import db
 from ..models import XuejiUser
+from ..models.base import utcnow
 from ..security.roles import ROLES
 from ..security.scoping import current_scope
 from ..services import accounts
@@ -62,9 +63,12 @@ class AccountView(ScopedModelView, UserDBModelView):
 
     def pre_add(self, item):
         accounts.prepare_account(db.session, item, actor(), adding=True)
+        item.password = accounts.hash_password(item.password)  # FAB's own hook would do this
+        item.password_changed_at = utcnow()
 
     def pre_update(self, item):
         accounts.prepare_account(db.session, item, actor(), adding=False)
+        super().pre_update(item)
 
     def pre_delete(self, item):
         accounts.prepare_delete(db.session, item, actor())

@@ -48,6 +48,7 @@ LABELS = {
     "school_class": bilingual("班级", "Class"),
     "name_pinyin": bilingual("姓名拼音", "Name (pinyin)"),
     "id_number_masked": bilingual("身份证件号", "ID number"),
+    "registry_no_masked": bilingual("学籍号", "Registry no."),
     "phone_masked": bilingual("联系电话", "Phone"),
     "id_blind": bilingual("身份证件号（精确）", "ID number (exact)"),
     "photo_upload": bilingual("照片", "Photo"),
@@ -117,8 +118,8 @@ class StudentView(ScopedModelView):
     related_views = [FamilyMemberView]
     show_template = "xueji/student_show.html"
 
-    list_columns = ["registry_no", "name", "gender", "school", "grade", "school_class", "status",
-                    "id_number_masked"]
+    list_columns = ["registry_no_masked", "name", "gender", "school", "grade", "school_class",
+                    "status", "id_number_masked"]
     search_columns = ["name", "registry_no", "id_blind", "school", "grade", "school_class",
                       "status", "gender", "registry_kind"]
     order_columns = ["registry_no", "name", "status"]
@@ -222,10 +223,11 @@ class RegistryNumberView(ScopedModelView):
     class_permission_name = "RegistryNumber"
     base_permissions = ["can_list", "can_show"]
     list_title = bilingual("学籍号发放记录", "Registry numbers issued")
-    list_columns = ["number", "kind", "student", "issued_at", "issued_by", "retired_at",
+    list_columns = ["number_masked", "kind", "student", "issued_at", "issued_by", "retired_at",
                     "retired_reason"]
     search_columns = ["number", "kind", "student"]
-    label_columns = {"number": LABELS["registry_no"], "kind": LABELS["registry_kind"],
+    label_columns = {"number": LABELS["registry_no"], "number_masked": LABELS["registry_no"],
+                     "kind": LABELS["registry_kind"],
                      "student": bilingual("学生", "Student"),
                      "issued_at": bilingual("发放时间", "Issued at"),
                      "issued_by": bilingual("发放人", "Issued by"),

@@ -1,8 +1,8 @@
 """registry core
 
-Revision ID: 4cb87b995461
+Revision ID: 29d2e69b69cf
 Revises: 
-Create Date: 2026-11-23 16:11:42.327441
+Create Date: 2026-11-23 16:13:30.458148
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '4cb87b995461'
+revision = '29d2e69b69cf'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -80,7 +80,7 @@ def upgrade():
     op.create_table('code_item',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('table_name', sa.String(length=40), nullable=False),
-    sa.Column('code', sa.String(length=10), nullable=False),
+    sa.Column('code', sa.String(length=20), nullable=False),
     sa.Column('label', sa.String(length=100), nullable=False),
     sa.Column('label_en', sa.String(length=100), nullable=True),
     sa.Column('sort_order', sa.Integer(), nullable=False),

@@ -1,0 +1,115 @@
+"""Test fixtures: one app and one seeded database per session (SQLite, or PostgreSQL when
+TEST_DATABASE_URL says so), test clients logged in as any demo account, JWT tokens for the API."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from app.extensions import db
+from config import TestConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "Test@pass2026"
+SEED_STUDENTS = 400
+
+
+def _reset_database() -> None:
+    """Start from an empty database: PostgreSQL keeps the `test` database between runs."""
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def _init_and_seed(app) -> dict:
+    from flask_migrate import upgrade
+
+    from app.security.sync import sync_roles
+    from app.services.codes import load_code_tables
+    from app.services.demo import seed_demo
+
+    _reset_database()
+    upgrade(directory=app.extensions["migrate"].directory)
+    sync_roles(app.appbuilder)
+    load_code_tables(db.session, ROOT / "seed" / "codes.yaml")
+    db.session.commit()
+    return seed_demo(db.session, ROOT / "seed", password=PASSWORD, students=SEED_STUDENTS,
+                     today=date.today())
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    overrides = {"INSTANCE_DIR": str(instance)}
+    if not os.environ.get("TEST_DATABASE_URL"):  # a file, so a second app or a server thread shares it
+        overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'test.db'}"
+    app = create_app(TestConfig, **overrides)
+    with app.app_context():
+        app.config["SEED_REPORT"] = _init_and_seed(app)
+    yield app
+    with app.app_context():
+        db.session.remove()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        db.session.remove()
+
+
+@pytest.fixture
+def session(ctx):
+    return db.session
+
+
+def login(client, username: str, password: str = PASSWORD):
+    client.get("/logout/")
+    response = client.post("/login/", data={"username": username, "password": password})
+    assert response.status_code == 302, f"login of {username} failed"
+    return client
+
+
+@pytest.fixture
+def client_for(app):
+    """client_for('county_registrar') -> a test client logged in as that demo account."""
+
+    def make(username: str):
+        return login(app.test_client(), username)
+
+    return make
+
+
+@pytest.fixture
+def token_for(app):
+    """token_for('school_registrar') -> headers with a JWT from /api/v1/security/login."""
+
+    def make(username: str, password: str = PASSWORD) -> dict:
+        client = app.test_client()
+        r = client.post("/api/v1/security/login",
+                        json={"username": username, "password": password, "provider": "db"})
+        assert r.status_code == 200, r.get_json()
+        return {"Authorization": f"Bearer {r.get_json()['access_token']}"}
+
+    return make
+
+
+@pytest.fixture
+def api(app):
+    return app.test_client()
+
+
+def is_postgres() -> bool:
+    return (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql")

@@ -1,0 +1,76 @@
+"""Builders for test data: valid unused ID numbers, student payloads, handy look-ups."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+from sqlalchemy import select
+from stdnum.cn import ric
+
+from app.extensions import db
+from app.models import School, SchoolClass, Student
+from app.models.base import keyring
+
+_rng = random.Random()
+
+
+def new_id(area: str = "430102", born: date = date(2019, 10, 5), male: bool = True) -> str:
+    """A valid resident ID number that no student holds yet."""
+    for _ in range(500):
+        seq = _rng.randrange(1, 999)
+        if (seq % 2 == 1) != male:
+            seq = seq + 1 if seq < 998 else seq - 1
+        body = f"{area}{born:%Y%m%d}{seq:03d}"
+        number = body + ric.calc_check_digit(body + "0")
+        digest = keyring().blind_index("id_number", number)
+        if ric.is_valid(number) and not db.session.scalar(select(Student.id).where(Student.id_blind == digest)):
+            return number
+    raise AssertionError("no free ID number")
+
+
+def bad_checksum(number: str) -> str:
+    last = "0" if number[-1] != "0" else "1"
+    return number[:-1] + last
+
+
+def school(code: str) -> School:
+    return db.session.scalar(select(School).where(School.code == code))
+
+
+def first_class(school_code: str, grade: int = 1) -> SchoolClass:
+    s = school(school_code)
+    return next(c for c in sorted(s.classes, key=lambda c: c.id) if c.grade.number == grade)
+
+
+def student_in(county_code: str | None = None, school_code: str | None = None, kind: str | None = None):
+    q = select(Student)
+    if county_code:
+        q = q.where(Student.county_code == county_code)
+    if school_code:
+        q = q.join(School, Student.school_id == School.id).where(School.code == school_code)
+    if kind:
+        q = q.where(Student.registry_kind == kind)
+    return db.session.scalars(q.order_by(Student.id)).first()
+
+
+def student_payload(klass: SchoolClass, id_number: str, born: date = date(2019, 10, 5),
+                    male: bool = True, **overrides) -> dict:
+    """A complete, valid JSON payload for POST /api/v1/student/."""
+    data = {
+        "school_class": klass.id, "name": "测试学生", "gender": "1" if male else "2",
+        "birth_date": born.isoformat(), "birthplace": "430102001000", "native_place": "湖南长沙",
+        "ethnicity": "01", "nationality": "CHN", "id_type": "1", "hmt_status": "00", "health": "1",
+        "political_status": "14", "id_number": id_number, "hukou_nature": "2",
+        "hukou_location": "430102001001", "entry_date": "2026-09-01", "entry_mode": "11",
+        "study_mode": "1", "current_address": "湖南省长沙市芙蓉区五一大道1号",
+        "mailing_address": "湖南省长沙市芙蓉区五一大道1号", "home_address": "湖南省长沙市芙蓉区五一大道1号",
+        "phone": "13812345678", "postcode": "410000", "only_child": True, "had_preschool": True,
+        "left_behind": "0", "needs_subsidy": False, "receives_subsidy": False, "orphan": False,
+        "martyr_child": False, "distance_km": "1.5", "travel_mode": "1", "needs_school_bus": False,
+        "source": "1", "migrant_child": False,
+        "members": [{"name": "测试家长", "relation": "1", "is_guardian": True, "id_type": "1",
+                     "phone": "13900001111"}],
+    }
+    data.update(overrides)
+    return data
