@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from .errors import DomainError
 from .extensions import db, migrate
+from .i18n import t
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -49,7 +50,7 @@ def _error_handlers(app: Flask) -> None:
 
     @app.errorhandler(413)
     def _too_large(_exc):
-        return jsonify(message="上传文件过大 (upload too large)"), 413
+        return jsonify(message=t("上传文件过大", "upload too large")), 413
 
 
 def create_app(config_object=None, **overrides) -> Flask:
@@ -73,4 +74,5 @@ def create_app(config_object=None, **overrides) -> Flask:
         appbuilder.init_app(app, db.session)
         register(appbuilder)
     _error_handlers(app)
+    app.jinja_env.globals["t"] = t
     return app

@@ -15,7 +15,7 @@ class Problem:
     source: str | None = None
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: str(v) for k, v in self.__dict__.items() if v is not None}
 
     def __str__(self) -> str:
         where = f"{self.field}: " if self.field else ""
@@ -29,10 +29,10 @@ class DomainError(Exception):
     status = 400
 
     def __init__(self, message_or_problems, field: str | None = None):
-        if isinstance(message_or_problems, str):
-            self.problems = [Problem(message_or_problems, field)]
-        else:
+        if isinstance(message_or_problems, (list, tuple)):
             self.problems = list(message_or_problems)
+        else:  # a message: str, or a lazy string from app.i18n.t
+            self.problems = [Problem(message_or_problems, field)]
         super().__init__(str(self))
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields
 from ..errors import NotFound
 from ..extensions import db
 from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS
+from ..i18n import t
 from ..models import FamilyMember, SchoolClass, Student
 from ..services import family, personal_data
 from ..services import students as student_service
@@ -48,7 +49,7 @@ def _apply(student: Student, data: dict) -> None:
     if "school_class" in data:
         klass = db.session.get(SchoolClass, data.pop("school_class"))
         if klass is None:
-            raise NotFound("班级不存在 (no such class)", "school_class")
+            raise NotFound(t("班级不存在", "no such class"), "school_class")
         student.school_class = klass
         student.school = student.school or klass.school
     for key, value in data.items():

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, JSON, String
-
 from flask_appbuilder import Model
+from sqlalchemy import JSON, Column, DateTime, Integer, String
 
 from .base import utcnow
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint
-
 from flask_appbuilder import Model
+from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint
 
 
 class CodeItem(Model):

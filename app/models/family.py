@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from flask_appbuilder import Model
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import relationship
-
-from flask_appbuilder import Model
 
 from ..security.masking import mask_id_number, mask_phone
 from .base import RowUidMixin, encrypted

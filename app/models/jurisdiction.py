@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from flask_appbuilder import Model
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String
 from sqlalchemy.orm import relationship
-
-from flask_appbuilder import Model
 
 LEVELS = ("province", "city", "county")
 LEVEL_DEPTH = {"province": 0, "city": 1, "county": 2, "school": 3}

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from flask_appbuilder import Model
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import relationship
-
-from flask_appbuilder import Model
 
 from .base import utcnow
 

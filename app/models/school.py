@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_appbuilder import Model
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -11,8 +12,6 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import relationship
-
-from flask_appbuilder import Model
 
 STAGES = ("preschool", "primary", "junior", "senior")
 STAGE_GRADES = {"preschool": (), "primary": range(1, 7), "junior": range(7, 10), "senior": range(10, 13)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_appbuilder import Model
 from sqlalchemy import (
     Boolean,
     Column,
@@ -15,8 +16,6 @@ from sqlalchemy import (
     String,
 )
 from sqlalchemy.orm import relationship
-
-from flask_appbuilder import Model
 
 from ..security.masking import mask_address, mask_id_number, mask_phone, mask_registry_no
 from .base import RowUidMixin, TimestampMixin, encrypted

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import Column, DateTime, ForeignKey, Integer
 from sqlalchemy.orm import relationship
-
-from flask_appbuilder.security.sqla.models import User
 
 
 class XuejiUser(User):

@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from .crypto import Keyring, KeyError_, b64, new_key, parse_key_list, unb64
+from .crypto import KeyError_, Keyring, b64, new_key, parse_key_list, unb64
 
 
 class MissingKeys(RuntimeError):

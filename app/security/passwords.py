@@ -6,6 +6,8 @@ import re
 
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
 
+from ..i18n import t
+
 MIN_LENGTH = 10
 _CLASSES = (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]")
 _COMMON = {"password123", "qwerty12345", "1234567890", "abcdefghij", "a1234567890"}
@@ -14,12 +16,12 @@ _COMMON = {"password123", "qwerty12345", "1234567890", "abcdefghij", "a123456789
 def password_problem(password: str) -> str | None:
     """Why a password is too weak, or None when it is strong enough."""
     if len(password or "") < MIN_LENGTH:
-        return f"密码至少 {MIN_LENGTH} 位 (at least {MIN_LENGTH} characters)"
+        return t(f"密码至少 {MIN_LENGTH} 位", f"at least {MIN_LENGTH} characters")
     kinds = sum(1 for c in _CLASSES if re.search(c, password))
     if kinds < 3:
-        return "密码须包含大写字母、小写字母、数字、符号中的至少三类 (use 3 of: upper, lower, digit, symbol)"
+        return t("密码须包含大写字母、小写字母、数字、符号中的至少三类", "use 3 of: upper, lower, digit, symbol")
     if password.lower() in _COMMON or len(set(password)) < 5:
-        return "密码过于简单 (password too common)"
+        return t("密码过于简单", "password too common")
     return None
 
 

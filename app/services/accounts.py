@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from ..errors import Forbidden, NotFound, Problem, ValidationFailed
+from ..i18n import t
 from ..models import Jurisdiction, School, XuejiUser
 from ..models.base import utcnow
 from ..security.passwords import password_problem
@@ -19,25 +20,26 @@ def binding_problems(user: XuejiUser) -> list[Problem]:
     names = [r.name for r in user.roles]
     foreign = [n for n in names if n not in ROLES]
     if foreign:
-        return [Problem(f"不能分配角色 {', '.join(foreign)} (only Xueji roles may be assigned)", "roles")]
+        return [Problem(t(f"不能分配角色 {', '.join(foreign)}", f"role {', '.join(foreign)} cannot be assigned"), "roles")]
     if not names:
-        return [Problem("至少分配一个角色 (assign at least one role)", "roles")]
+        return [Problem(t("至少分配一个角色", "assign at least one role"), "roles")]
     specs = [ROLES[n] for n in names]
     levels = {s.level for s in specs}
     if len(levels) > 1:
-        return [Problem("一个账号的角色须属于同一级别 (all roles of an account are of one level)", "roles")]
+        return [Problem(t("一个账号的角色须属于同一级别", "all roles of an account are of one level"), "roles")]
     if any(s.function == "sysadmin" for s in specs) and len(specs) > 1:
-        return [Problem("系统管理员不能兼任学籍业务角色 (a system administrator holds no registry role)",
+        return [Problem(t("系统管理员不能兼任学籍业务角色", "a system administrator holds no registry role"),
                         "roles")]
     level = levels.pop()
     if level == "school":
         if user.school is None or user.jurisdiction is not None:
-            return [Problem("学校级角色须绑定学校 (school roles are bound to a school)", "school")]
+            return [Problem(t("学校级角色须绑定学校", "school roles are bound to a school"), "school")]
     elif user.jurisdiction is None or user.school is not None:
-        return [Problem("须绑定行政区 (bureau roles are bound to a jurisdiction)", "jurisdiction")]
+        return [Problem(t("须绑定行政区", "bureau roles are bound to a jurisdiction"), "jurisdiction")]
     elif user.jurisdiction.level != level:
-        return [Problem(f"角色级别与绑定的行政区级别不符 (role level {level} vs node "
-                        f"{user.jurisdiction.level})", "jurisdiction")]
+        return [Problem(t("角色级别与绑定的行政区级别不符",
+                          f"role level {level} does not match node level {user.jurisdiction.level}"),
+                        "jurisdiction")]
     return []
 
 
@@ -50,27 +52,27 @@ def _inside(actor: Actor, user: XuejiUser) -> bool:
 def prepare_account(session: Session, user: XuejiUser, actor: Actor, *, adding: bool) -> None:
     actor.require("Account", "add" if adding else "edit")
     if not adding and user.id == actor.user_id:
-        raise Forbidden("不能修改自己的角色或绑定，请联系上级管理员 (ask another administrator)", "roles")
+        raise Forbidden(t("不能修改自己的角色或绑定，请联系上级管理员", "ask another administrator"), "roles")
     problems = binding_problems(user)
     if problems:
         raise ValidationFailed(problems)
     if not _inside(actor, user):
-        raise Forbidden("只能管理本辖区的账号 (only accounts inside your jurisdiction)", "jurisdiction")
+        raise Forbidden(t("只能管理本辖区的账号", "only accounts inside your jurisdiction"), "jurisdiction")
 
 
 def prepare_delete(session: Session, user: XuejiUser, actor: Actor) -> None:
     actor.require("Account", "delete")
     if user.id == actor.user_id:
-        raise Forbidden("不能删除自己的账号 (you cannot delete your own account)")
+        raise Forbidden(t("不能删除自己的账号", "you cannot delete your own account"))
     if not _inside(actor, user):
-        raise Forbidden("只能管理本辖区的账号 (only accounts inside your jurisdiction)")
+        raise Forbidden(t("只能管理本辖区的账号", "only accounts inside your jurisdiction"))
 
 
 def check_may_reset(session: Session, actor: Actor, user_id) -> XuejiUser:
     user = session.scalar(select(XuejiUser).where(XuejiUser.id == user_id,
                                                   actor.scope.clause(XuejiUser)))
     if user is None or not actor.may("Account", "edit"):
-        raise NotFound("账号不存在或不在本辖区 (no such account in your jurisdiction)")
+        raise NotFound(t("账号不存在或不在本辖区", "no such account in your jurisdiction"))
     return user
 
 
@@ -89,12 +91,13 @@ def create_account(session: Session, *, username: str, password: str, roles: lis
 
     role_rows = list(session.scalars(select(Role).where(Role.name.in_(roles))))
     if len(role_rows) != len(set(roles)):
-        raise ValidationFailed(f"未知角色 (unknown role among {roles}); run `python run.py init`", "roles")
+        raise ValidationFailed(t(f"未知角色：{roles}", f"unknown role among {roles}; run `python run.py init`"),
+                               "roles")
     school = session.scalar(select(School).where(School.code == school_code)) if school_code else None
     node = (session.scalar(select(Jurisdiction).where(Jurisdiction.code == node_code))
             if node_code else None)
     if (school_code and school is None) or (node_code and node is None):
-        raise NotFound(f"找不到绑定的单位 (no school or jurisdiction {school_code or node_code})")
+        raise NotFound(t(f"找不到绑定的单位 {school_code or node_code}", f"no school or jurisdiction {school_code or node_code}"))
     user = XuejiUser(username=username, first_name=full_name[:1] or username,
                      last_name=full_name[1:] or "-", email=email or f"{username}@xueji.invalid",
                      active=True, password=hash_password(password), password_changed_at=utcnow(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import Forbidden
+from ..i18n import t
 from ..security.roles import ROLES, RoleSpec, allowed
 from ..security.scoping import NO_SCOPE, Scope, account_roles, scope_of
 
@@ -36,7 +37,7 @@ class Actor:
 
     def require(self, resource: str, verb: str) -> None:
         if not self.may(resource, verb):
-            raise Forbidden(f"无权执行此操作 (your role may not {verb} {resource})")
+            raise Forbidden(t("无权执行此操作", f"your role may not {verb} {resource}"))
 
     def sees_school(self, school) -> bool:
         return self.is_system or self.scope.contains_school(school)

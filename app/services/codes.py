@@ -6,10 +6,10 @@ from pathlib import Path
 
 import yaml
 from flask import g, has_request_context
-from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..i18n import english
 from ..models import CodeItem
 
 
@@ -47,16 +47,9 @@ def _all(session: Session) -> dict[str, list[CodeItem]]:
     return tables
 
 
-def _english() -> bool:
-    try:
-        return str(get_locale() or "zh").startswith("en")
-    except Exception:  # outside a request: Chinese
-        return False
-
-
 def choices(session: Session, table: str) -> list[tuple[str, str]]:
     """(code, label) pairs for a select box, in the current language."""
-    en = _english()
+    en = english()
     return [(i.code, (i.label_en if en and i.label_en else i.label)) for i in _all(session).get(table, [])]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from stdnum.cn import ric
 
 from ..errors import Conflict
+from ..i18n import t
 from ..models import FamilyMember, Grade, Jurisdiction, RegistryNumber, School, SchoolClass, Student
 from ..models.school import GRADE_NAMES, STAGE_GRADES, stage_of_grade
 from ..security.roles import FUNCTIONS
@@ -229,7 +230,7 @@ def seed_demo(session: Session, seed_dir: Path, *, password: str, students: int,
     """Load the demo province; refuses to run twice."""
     data = yaml.safe_load((seed_dir / "demo.yaml").read_text(encoding="utf-8"))
     if session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == data["province"]["code"])):
-        raise Conflict("演示数据已存在 (the demo province is already loaded)")
+        raise Conflict(t("演示数据已存在", "the demo province is already loaded"))
     ctx = _Ctx(random.Random(20260901), data, set(), school_year(today), today)
     _cities, counties = _hierarchy(session, data)
     schools = _schools(session, data, counties, ctx.year)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Forbidden, Problem, ValidationFailed
 from ..fields import MEMBER_FIELDS
+from ..i18n import t
 from ..models import AuditEvent, FamilyMember
 from .actors import Actor
 from .students import member_problems
@@ -40,7 +41,7 @@ def _check(actor: Actor, member: FamilyMember, verb: str) -> None:
     actor.require("FamilyMember", verb)
     student = member.student
     if student is None or not actor.sees_school(student.school):
-        raise Forbidden("只能管理本辖区学生的家庭成员 (outside your jurisdiction)", "student")
+        raise Forbidden(t("只能管理本辖区学生的家庭成员", "outside your jurisdiction"), "student")
 
 
 def _audit(session: Session, actor: Actor, action: str, member: FamilyMember) -> None:
@@ -57,7 +58,7 @@ def prepare_member(session: Session, member: FamilyMember, actor: Actor, *, addi
     problems = member_problems(session, member)
     others = [m for m in member.student.members if m is not member]
     if not member.is_guardian and not any(m.is_guardian for m in others):
-        problems.append(Problem("至少须有一名监护人 (at least one guardian)", "is_guardian", "guardian"))
+        problems.append(Problem(t("至少须有一名监护人", "at least one guardian"), "is_guardian", "guardian"))
     if problems:
         raise ValidationFailed(problems)
     if adding and not member.seq:
@@ -70,7 +71,7 @@ def prepare_delete(session: Session, member: FamilyMember, actor: Actor) -> None
     _check(actor, member, "delete")
     others = [m for m in member.student.members if m is not member]
     if not others:
-        raise ValidationFailed("至少须保留一名家庭成员 (a student keeps at least one family member)")
+        raise ValidationFailed(t("至少须保留一名家庭成员", "a student keeps at least one family member"))
     if member.is_guardian and not any(m.is_guardian for m in others):
-        raise ValidationFailed("不能删除唯一的监护人 (cannot remove the only guardian)")
+        raise ValidationFailed(t("不能删除唯一的监护人", "cannot remove the only guardian"))
     _audit(session, actor, "delete_member", member)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from ..errors import ValidationFailed
+from ..i18n import t
 from ..models.base import keyring
 from ..security.crypto import aad_for
 
@@ -21,10 +22,10 @@ def sniff(data: bytes) -> str | None:
 def store(student, data: bytes) -> None:
     limit = current_app.config.get("XUEJI_PHOTO_MAX_BYTES", 2 * 1024 * 1024)
     if len(data) > limit:
-        raise ValidationFailed(f"照片不能超过 {limit // 1024} KB (photo too large)", "photo_upload")
+        raise ValidationFailed(t(f"照片不能超过 {limit // 1024} KB", "photo too large"), "photo_upload")
     mime = sniff(data)
     if mime is None:
-        raise ValidationFailed("照片须为 JPEG 或 PNG 图片 (photo must be JPEG or PNG)", "photo_upload")
+        raise ValidationFailed(t("照片须为 JPEG 或 PNG 图片", "photo must be JPEG or PNG"), "photo_upload")
     student.photo_enc = keyring().encrypt_bytes(data, aad_for("student", "photo_enc", student.ensure_uid()))
     student.photo_type = mime
 

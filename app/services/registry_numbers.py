@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from stdnum.cn import ric
 
 from ..errors import Conflict, ValidationFailed
+from ..i18n import t
 from ..models import RegistryNumber, Student
 from ..models.base import utcnow
 from .identity import RESIDENT_ID, resident_id_problem
@@ -64,7 +65,7 @@ def issue_temporary(session: Session, student: Student, actor: str | None) -> st
         if number not in pending and not _taken(session, number):
             _record(session, student, number, "L", actor)
             return number
-    raise Conflict("无法生成临时学籍号，请重试 (could not allocate a temporary number; retry)")
+    raise Conflict(t("无法生成临时学籍号，请重试", "could not allocate a temporary number; retry"))
 
 
 def formal_number_for(session: Session, student: Student) -> tuple[str, str]:
@@ -85,16 +86,16 @@ def formal_number_for(session: Session, student: Student) -> tuple[str, str]:
     while _taken(session, j_number(area, student.birth_date, seq)):
         seq += 1
     if seq > 999:
-        raise Conflict("该地区该出生日期的J号已用尽 (J numbers exhausted for this area and date)")
+        raise Conflict(t("该地区该出生日期的J号已用尽", "J numbers exhausted for this area and date"))
     return j_number(area, student.birth_date, seq), "J"
 
 
 def formalize(session: Session, student: Student, actor: str | None) -> str:
     """Replace a temporary number by the formal one; the old number stays in the history."""
     if student.registry_kind in ("G", "J"):
-        raise ValidationFailed(f"{student.registry_no} 已是正式学籍号 (already a formal number)")
+        raise ValidationFailed(t(f"{student.registry_no} 已是正式学籍号", "already a formal number"))
     if student.id_type == RESIDENT_ID and resident_id_problem(student.id_number or "") is not None:
-        raise ValidationFailed("身份证号无效，不能发放正式学籍号 (invalid ID: no formal number)", "id_number")
+        raise ValidationFailed(t("身份证号无效，不能发放正式学籍号", "invalid ID: no formal number"), "id_number")
     for _ in range(_ATTEMPTS):
         number, kind = formal_number_for(session, student)
         try:
@@ -104,5 +105,5 @@ def formalize(session: Session, student: Student, actor: str | None) -> str:
             return number
         except IntegrityError:
             if kind == "G":
-                raise Conflict(f"学籍号 {number} 已被占用 (number already taken)", "id_number") from None
-    raise Conflict("无法生成正式学籍号，请重试 (could not allocate a formal number; retry)")
+                raise Conflict(t(f"学籍号 {number} 已被占用", "number already taken"), "id_number") from None
+    raise Conflict(t("无法生成正式学籍号，请重试", "could not allocate a formal number; retry"))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from ..fields import ALL_STUDENT_FIELDS, IDENTITY_FIELDS, MEMBER_FIELDS, STUDENT_FIELD_BY_NAME
+from ..i18n import t
 from ..models import AuditEvent, FamilyMember, RegistryNumber, SchoolClass, Student
 from ..models.base import utcnow
 from . import codes as code_tables
@@ -59,7 +60,7 @@ def field_problems(session: Session, student: Student, today: date) -> list[Prob
         if _blank(value):
             optional_id = spec.name == "id_number" and student.id_type == OTHER_ID
             if spec.required and not optional_id:
-                problems.append(Problem(f"{spec.header}为必填项 (required)", spec.name, "required"))
+                problems.append(Problem(t(f"{spec.header}为必填项", f"{spec.label_en} is required"), spec.name, "required"))
             continue
         problems += _format_problems(session, spec, value)
     problems += _identity_problems(student, today)
@@ -70,7 +71,7 @@ def field_problems(session: Session, student: Student, today: date) -> list[Prob
 def _format_problems(session: Session, spec, value) -> list[Problem]:
     msg = None
     if spec.kind == "code" and str(value) not in code_tables.codes(session, spec.code_table):
-        msg = f"{spec.header}的值 {value!r} 不在代码表中 (not a valid code)"
+        msg = t(f"{spec.header}的值 {value!r} 不在代码表中", f"{spec.label_en}: {value!r} is not a valid code")
     elif spec.kind == "region":
         msg = region_problem(str(value))
     elif spec.kind == "phone":
@@ -82,11 +83,11 @@ def _format_problems(session: Session, spec, value) -> list[Problem]:
     elif spec.kind == "number":
         try:
             if Decimal(str(value)) < 0:
-                msg = "不能为负数 (must not be negative)"
+                msg = t("不能为负数", "must not be negative")
         except InvalidOperation:
-            msg = "须为数字 (must be a number)"
+            msg = t("须为数字", "must be a number")
     elif spec.max_length and isinstance(value, str) and len(value) > spec.max_length:
-        msg = f"最长 {spec.max_length} 个字符 (at most {spec.max_length} characters)"
+        msg = t(f"最长 {spec.max_length} 个字符", f"at most {spec.max_length} characters")
     return [Problem(msg, spec.name, "format")] if msg else []
 
 
@@ -94,7 +95,7 @@ def _identity_problems(student: Student, today: date) -> list[Problem]:
     problems = []
     born = student.birth_date
     if born and (born > today or (today.year - born.year) > MAX_AGE):
-        problems.append(Problem("出生日期不合理 (implausible birth date)", "birth_date", "format"))
+        problems.append(Problem(t("出生日期不合理", "implausible birth date"), "birth_date", "format"))
     number = student.id_number
     if student.id_type == RESIDENT_ID and number:
         why = resident_id_problem(number)
@@ -114,7 +115,7 @@ def _agreement_problems(student: Student) -> list[Problem]:
     if inclusive == "0" and special:
         return []
     if disability not in INCLUSIVE_AGREES.get(inclusive, set()):
-        return [Problem("随班就读与残疾类型不一致 (inclusive schooling disagrees with disability type)",
+        return [Problem(t("随班就读与残疾类型不一致", "inclusive schooling disagrees with disability type"),
                         "inclusive_schooling", "agreement")]
     return []
 
@@ -127,7 +128,7 @@ def member_problems(session: Session, member: FamilyMember, prefix: str = "") ->
         label = f"{prefix}{spec.header}"
         if _blank(value):
             if spec.required and not (spec.kind == "bool" and value is False):
-                problems.append(Problem(f"{label}为必填项 (required)", f"{prefix}{spec.name}", "required"))
+                problems.append(Problem(t(f"{label}为必填项", f"{prefix} {spec.label_en} is required"), f"{prefix}{spec.name}", "required"))
             continue
         for p in _format_problems(session, spec, value):
             problems.append(Problem(p.message, f"{prefix}{spec.name}", p.code))
@@ -144,11 +145,11 @@ def family_problems(session: Session, student: Student, members: Iterable[Family
     for n, member in enumerate(members, start=1):
         problems += member_problems(session, member, f"成员{n}")
     if not any(m.is_guardian for m in members):
-        problems.append(Problem("至少须有一名监护人 (at least one family member must be a guardian)",
+        problems.append(Problem(t("至少须有一名监护人", "at least one family member must be a guardian"),
                                 "members", "guardian"))
     if student.id_type == OTHER_ID and not any(m.id_number for m in members):
-        problems.append(Problem("学生证件类型为“其他”时，须填写家庭成员的身份证件号 "
-                                "(a family member's ID number is required when the student has none)",
+        problems.append(Problem(t("学生证件类型为“其他”时，须填写家庭成员的身份证件号",
+                                  "a family member's ID number is required when the student has none"),
                                 "members", "member_id_required"))
     return problems
 
@@ -161,12 +162,12 @@ def _place(session: Session, student: Student) -> list[Problem]:
     if klass is None:
         return []
     if student.school_id and klass.school_id != student.school_id:
-        return [Problem(f"班级“{klass.name}”不属于本校 (the class belongs to another school)",
+        return [Problem(t(f"班级“{klass.name}”不属于本校", f"class {klass.name} belongs to another school"),
                         "school_class", "class_school")]
     student.school = klass.school
     student.grade = klass.grade
     if klass.grade.stage not in klass.school.stage_list:
-        return [Problem("学校不开设该学段 (the school does not serve this stage)", "school_class", "stage")]
+        return [Problem(t("学校不开设该学段", "the school does not serve this stage"), "school_class", "stage")]
     return []
 
 
@@ -177,15 +178,16 @@ def _duplicate_problems(session: Session, student: Student) -> list[Problem]:
                                                  Student.id != (student.id or 0)))
     if other is None:
         return []
-    return [Problem(f"该身份证件号已在 {other.school.name} 注册，学籍号 {other.registry_no} "
-                    "(this ID number is already registered; request a transfer instead)",
+    return [Problem(t(f"该身份证件号已在 {other.school.name} 注册，学籍号 {other.registry_no}",
+                      f"this ID number is already registered at {other.school.name} "
+                      f"({other.registry_no}); request a transfer instead"),
                     "id_number", "duplicate_id")]
 
 
 def _check_actor(actor: Actor, student: Student, verb: str) -> None:
     actor.require("Student", verb)
     if student.school is not None and not actor.sees_school(student.school):
-        raise Forbidden("只能管理本辖区的学生 (outside your jurisdiction)", "school")
+        raise Forbidden(t("只能管理本辖区的学生", "outside your jurisdiction"), "school")
 
 
 def _fill_derived(student: Student) -> None:
@@ -246,7 +248,7 @@ def prepare_update(session: Session, student: Student, actor: Actor, today: date
         problems = _place(session, student)
         _check_actor(actor, student, "edit")
         if {"registry_no", "registry_kind", "uid"} & changes.keys():
-            raise ValidationFailed("学籍号不能直接修改 (the registry number cannot be edited)",
+            raise ValidationFailed(t("学籍号不能直接修改", "the registry number cannot be edited"),
                                    "registry_no")
         problems += field_problems(session, student, today)
         problems += _duplicate_problems(session, student)
@@ -284,8 +286,8 @@ def prepare_delete(session: Session, student: Student, actor: Actor) -> None:
     """Only a record with a temporary number may be deleted by a school; the number stays issued."""
     _check_actor(actor, student, "delete")
     if student.registry_kind != "L":
-        raise Forbidden(f"已有正式学籍号 {student.registry_no} 的学籍不能删除，须经省级核准 "
-                        "(a record with a formal number can only be removed by the province)")
+        raise Forbidden(t(f"已有正式学籍号 {student.registry_no} 的学籍不能删除，须经省级核准",
+                          "a record with a formal number can only be removed by the province"))
     session.execute(
         RegistryNumber.__table__.update()
         .where(RegistryNumber.student_id == student.id, RegistryNumber.retired_at.is_(None))
@@ -307,7 +309,7 @@ def get_in_scope(session: Session, actor: Actor, student_id: int) -> Student:
     student = session.scalar(select(Student).where(Student.id == student_id,
                                                    actor.scope.clause(Student)))
     if student is None:
-        raise NotFound("学生不存在或不在本辖区 (no such student in your jurisdiction)")
+        raise NotFound(t("学生不存在或不在本辖区", "no such student in your jurisdiction"))
     return student
 
 
@@ -326,9 +328,9 @@ def issue_formal_number(session: Session, student: Student, actor: Actor) -> str
     """A bureau registrar approves the record's formal number (G + ID, or J)."""
     actor.require("Student", "issue_number")
     if not actor.sees_school(student.school):
-        raise NotFound("学生不存在或不在本辖区 (no such student in your jurisdiction)")
+        raise NotFound(t("学生不存在或不在本辖区", "no such student in your jurisdiction"))
     if student.status != "in_school":
-        raise Conflict("只能为在校生发放正式学籍号 (only for students in school)")
+        raise Conflict(t("只能为在校生发放正式学籍号", "only for students in school"))
     old = student.registry_no
     number = registry_numbers.formalize(session, student, actor.username)
     audit(session, actor, "issue_number", student, changes={"registry_no": {"old": old, "new": number}})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import bilingual
+from ..i18n import t
 
 
 def register(appbuilder) -> None:
@@ -11,13 +11,13 @@ def register(appbuilder) -> None:
     from .logs import AuditEventView, CodeItemView, PersonalDataAccessView
     from .students import FamilyMemberView, RegistryNumberView, StudentView
 
-    registry = ("Registry", bilingual("学籍管理", "Registry"), "fa-id-card")
-    org = ("Organisation", bilingual("机构设置", "Organisation"), "fa-sitemap")
-    system = ("System", bilingual("系统", "System"), "fa-cogs")
+    registry = ("Registry", t("学籍管理", "Registry"), "fa-id-card")
+    org = ("Organisation", t("机构设置", "Organisation"), "fa-sitemap")
+    system = ("System", t("系统", "System"), "fa-cogs")
 
     def add(view, name, zh, en, icon, category):
         cat, cat_label, cat_icon = category
-        appbuilder.add_view(view, name, label=bilingual(zh, en), icon=icon, category=cat,
+        appbuilder.add_view(view, name, label=t(zh, en), icon=icon, category=cat,
                             category_label=cat_label, category_icon=cat_icon)
 
     add(StudentView, "Students", "学生名册", "Students", "fa-users", registry)

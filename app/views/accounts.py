@@ -9,12 +9,13 @@ from sqlalchemy import or_
 
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import t
 from ..models import XuejiUser
 from ..models.base import utcnow
 from ..security.roles import ROLES
 from ..security.scoping import current_scope
 from ..services import accounts
-from .base import ScopedModelView, actor, bilingual
+from .base import ScopedModelView, actor
 
 
 class AccountsInScope(BaseFilter):
@@ -36,9 +37,9 @@ class OurRoles(BaseFilter):
         return query.filter(self.model.name.in_(list(ROLES)))
 
 
-_BINDING = {"jurisdiction": bilingual("绑定行政区", "Bound jurisdiction"),
-            "school": bilingual("绑定学校", "Bound school"),
-            "bound_to": bilingual("所属单位", "Bound to")}
+_BINDING = {"jurisdiction": t("绑定行政区", "Bound jurisdiction"),
+            "school": t("绑定学校", "Bound school"),
+            "bound_to": t("所属单位", "Bound to")}
 
 
 class AccountView(ScopedModelView, UserDBModelView):
@@ -50,9 +51,9 @@ class AccountView(ScopedModelView, UserDBModelView):
     edit_columns = ["username", "first_name", "last_name", "email", "active", "roles",
                     "jurisdiction", "school"]
     show_fieldsets = [
-        (bilingual("账号", "Account"), {"fields": ["username", "active", "roles", "bound_to",
+        (t("账号", "Account"), {"fields": ["username", "active", "roles", "bound_to",
                                                    "login_count", "last_login"]}),
-        (bilingual("个人信息", "Person"), {"fields": ["first_name", "last_name", "email"]}),
+        (t("个人信息", "Person"), {"fields": ["first_name", "last_name", "email"]}),
     ]
     search_columns = ["username", "first_name", "last_name", "roles", "jurisdiction", "school",
                       "active"]

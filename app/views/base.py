@@ -17,26 +17,14 @@ from flask_appbuilder.urltools import (
     get_page_args,
     get_page_size_args,
 )
-from flask_babel import LazyString, get_locale
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import Conflict, DomainError
 from ..extensions import db
+from ..i18n import t
 from ..security.scoping import SCOPED, scopable
 from ..services.actors import Actor
-
-
-def english() -> bool:
-    try:
-        return str(get_locale() or "zh").startswith("en")
-    except Exception:
-        return False
-
-
-def bilingual(zh: str, en: str) -> LazyString:
-    """A label shown in Chinese by default and in English when the user picks English."""
-    return LazyString(lambda: en if english() else zh)
 
 
 def actor() -> Actor:
@@ -50,7 +38,7 @@ def today() -> date:
 class IdNumberEquals(BaseFilter):
     """Search by exact ID number through the blind index (the number itself is never stored clear)."""
 
-    name = bilingual("等于", "Equal to")
+    name = t("等于", "Equal to")
     arg_name = "id_eq"
 
     def apply(self, query, value):
@@ -71,14 +59,14 @@ class XuejiFilterConverter(SQLAFilterConverter):
 def friendly_integrity(exc: IntegrityError) -> Conflict:
     text = str(exc.orig).lower()
     if "registry_no" in text or "registry_number" in text:
-        return Conflict("学籍号已被占用 (registry number already taken)", "registry_no")
+        return Conflict(t("学籍号已被占用", "registry number already taken"), "registry_no")
     if "id_blind" in text:
-        return Conflict("该身份证件号已注册 (this ID number is already registered)", "id_number")
+        return Conflict(t("该身份证件号已注册", "this ID number is already registered"), "id_number")
     if "unique" in text or "duplicate" in text:
-        return Conflict("与已有记录重复 (duplicates an existing record)")
+        return Conflict(t("与已有记录重复", "duplicates an existing record"))
     if "foreign key" in text:
-        return Conflict("仍有关联记录，不能删除或修改 (other records still refer to this one)")
-    return Conflict("数据不符合约束 (the data violates a database constraint)")
+        return Conflict(t("仍有关联记录，不能删除或修改", "other records still refer to this one"))
+    return Conflict(t("数据不符合约束", "the data violates a database constraint"))
 
 
 class XuejiInterface(SQLAInterface):
@@ -93,7 +81,7 @@ class XuejiInterface(SQLAInterface):
             raise
         except StaleDataError:
             self.session.rollback()
-            raise Conflict("记录已被他人修改，请刷新后重试 (changed by someone else; reload and retry)")
+            raise Conflict(t("记录已被他人修改，请刷新后重试", "changed by someone else; reload and retry"))
         except IntegrityError as exc:
             self.session.rollback()
             raise friendly_integrity(exc) from None
@@ -103,9 +91,9 @@ class XuejiInterface(SQLAInterface):
             if isinstance(cause, IntegrityError):
                 raise friendly_integrity(cause) from None
             if isinstance(cause, StaleDataError):
-                raise Conflict("记录已被他人修改，请刷新后重试 (changed by someone else)") from None
+                raise Conflict(t("记录已被他人修改，请刷新后重试", "changed by someone else")) from None
             if isinstance(exc, SQLAlchemyError) or isinstance(cause, SQLAlchemyError):
-                raise Conflict("数据库拒绝了此操作 (the database refused the change)") from None
+                raise Conflict(t("数据库拒绝了此操作", "the database refused the change")) from None
             raise
 
     def add(self, item, commit=True):

@@ -8,12 +8,12 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..extensions import db
 from ..fields import FieldSpec
+from ..i18n import t
 from ..services import codes as code_tables
-from .base import bilingual
 
 
 def label_of(spec: FieldSpec, prefix_zh: str = "", prefix_en: str = ""):
-    return bilingual(prefix_zh + spec.header, prefix_en + spec.label_en)
+    return t(prefix_zh + spec.header, prefix_en + spec.label_en)
 
 
 def code_choices(table: str, blank: bool):

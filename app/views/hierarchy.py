@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from ..extensions import db
+from ..i18n import t
 from ..models import Grade, Jurisdiction, School, SchoolClass
 from ..services import hierarchy
-from .base import ScopedModelView, actor, bilingual, interface
+from .base import ScopedModelView, actor, interface
 from .forms import code_field, code_list_field
 from .students import code_formatter
 
 L = {
-    "code": bilingual("代码", "Code"), "name": bilingual("名称", "Name"),
-    "level": bilingual("级别", "Level"), "parent": bilingual("上级", "Parent"),
-    "stages": bilingual("学段", "Stages"), "kind": bilingual("办学类型", "Kind"),
-    "ownership": bilingual("举办者类型", "Ownership"),
-    "jurisdiction": bilingual("主管教育行政部门", "Supervising bureau"),
-    "address": bilingual("地址", "Address"), "school": bilingual("学校", "School"),
-    "stage": bilingual("学段", "Stage"), "number": bilingual("序号", "Number"),
-    "grade": bilingual("年级", "Grade"), "entry_year": bilingual("入学年份", "Entry year"),
-    "head_teacher": bilingual("班主任", "Head teacher"),
-    "province_code": bilingual("省", "Province"), "city_code": bilingual("市", "City"),
-    "county_code": bilingual("县", "County"),
+    "code": t("代码", "Code"), "name": t("名称", "Name"),
+    "level": t("级别", "Level"), "parent": t("上级", "Parent"),
+    "stages": t("学段", "Stages"), "kind": t("办学类型", "Kind"),
+    "ownership": t("举办者类型", "Ownership"),
+    "jurisdiction": t("主管教育行政部门", "Supervising bureau"),
+    "address": t("地址", "Address"), "school": t("学校", "School"),
+    "stage": t("学段", "Stage"), "number": t("序号", "Number"),
+    "grade": t("年级", "Grade"), "entry_year": t("入学年份", "Entry year"),
+    "head_teacher": t("班主任", "Head teacher"),
+    "province_code": t("省", "Province"), "city_code": t("市", "City"),
+    "county_code": t("县", "County"),
 }
 
 
@@ -45,12 +46,12 @@ class SchoolClassView(_HierarchyView):
     route_base = "/classes"
     datamodel = interface(SchoolClass)
     class_permission_name = "SchoolClass"
-    list_title = bilingual("班级", "Classes")
+    list_title = t("班级", "Classes")
     list_columns = ["name", "school", "grade", "entry_year", "head_teacher"]
     add_columns = edit_columns = ["grade", "number", "name", "entry_year", "head_teacher"]
     show_columns = ["name", "school", "grade", "number", "entry_year", "head_teacher"]
     search_columns = ["name", "school", "grade", "entry_year"]
-    description_columns = {"name": bilingual("留空则自动生成，如“2026级1班”",
+    description_columns = {"name": t("留空则自动生成，如“2026级1班”",
                                              "Left blank: generated, e.g. 2026级1班")}
 
     def _prepare(self, item, adding):
@@ -61,7 +62,7 @@ class GradeView(_HierarchyView):
     route_base = "/grades"
     datamodel = interface(Grade)
     class_permission_name = "Grade"
-    list_title = bilingual("年级", "Grades")
+    list_title = t("年级", "Grades")
     list_columns = ["name", "school", "stage", "number"]
     add_columns = edit_columns = ["school", "number", "name"]
     show_columns = ["name", "school", "stage", "number"]
@@ -77,7 +78,7 @@ class SchoolView(_HierarchyView):
     route_base = "/schools"
     datamodel = interface(School)
     class_permission_name = "School"
-    list_title = bilingual("学校", "Schools")
+    list_title = t("学校", "Schools")
     list_columns = ["code", "name", "stages", "kind", "ownership", "jurisdiction"]
     add_columns = edit_columns = ["code", "name", "stages", "kind", "ownership", "jurisdiction",
                                   "address"]
@@ -100,7 +101,7 @@ class JurisdictionView(_HierarchyView):
     route_base = "/jurisdictions"
     datamodel = interface(Jurisdiction)
     class_permission_name = "Jurisdiction"
-    list_title = bilingual("行政区划", "Jurisdictions")
+    list_title = t("行政区划", "Jurisdictions")
     list_columns = ["code", "name", "level", "parent"]
     add_columns = edit_columns = ["code", "name", "level", "parent"]
     show_columns = ["code", "name", "level", "parent", "province_code", "city_code", "county_code"]

@@ -7,11 +7,11 @@ from flask_appbuilder import IndexView, expose
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..i18n import t
 from ..models import School, Student
 from ..security.roles import ROLES
 from ..security.scoping import current_scope
 from ..services import codes as code_tables
-from .base import bilingual
 
 
 class HomeView(IndexView):
@@ -28,7 +28,7 @@ class HomeView(IndexView):
     def _summary(self, user) -> dict:
         scope = current_scope()
         specs = [ROLES[r.name] for r in user.roles if r.name in ROLES]
-        roles = [bilingual(s.label, s.label_en) for s in specs]
+        roles = [t(s.label, s.label_en) for s in specs]
         counts = []
         if any(s.function != "sysadmin" for s in specs):
             rows = db.session.execute(select(Student.status, func.count()).where(scope.clause(Student))

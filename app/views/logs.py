@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ..i18n import t
 from ..models import AuditEvent, CodeItem, PersonalDataAccess
-from .base import ScopedModelView, bilingual, interface
+from .base import ScopedModelView, interface
 
 
 class PersonalDataAccessView(ScopedModelView):
@@ -11,13 +12,13 @@ class PersonalDataAccessView(ScopedModelView):
     datamodel = interface(PersonalDataAccess)
     class_permission_name = "PersonalDataAccess"
     base_permissions = ["can_list", "can_show"]
-    list_title = bilingual("个人信息查看记录", "Personal data views")
+    list_title = t("个人信息查看记录", "Personal data views")
     list_columns = ["at", "username", "student_id", "channel", "fields"]
     search_columns = ["username", "student_id", "channel", "at"]
     base_order = ("at", "desc")
-    label_columns = {"at": bilingual("时间", "When"), "username": bilingual("账号", "Who"),
-                     "student_id": bilingual("学生", "Whom"), "channel": bilingual("途径", "Channel"),
-                     "fields": bilingual("字段", "Fields")}
+    label_columns = {"at": t("时间", "When"), "username": t("账号", "Who"),
+                     "student_id": t("学生", "Whom"), "channel": t("途径", "Channel"),
+                     "fields": t("字段", "Fields")}
 
 
 class AuditEventView(ScopedModelView):
@@ -25,15 +26,15 @@ class AuditEventView(ScopedModelView):
     datamodel = interface(AuditEvent)
     class_permission_name = "AuditEvent"
     base_permissions = ["can_list", "can_show"]
-    list_title = bilingual("操作日志", "Audit log")
+    list_title = t("操作日志", "Audit log")
     list_columns = ["at", "username", "action", "entity", "entity_id", "summary"]
     show_columns = list_columns + ["changes"]
     search_columns = ["username", "action", "entity", "entity_id", "at"]
     base_order = ("at", "desc")
-    label_columns = {"at": bilingual("时间", "When"), "username": bilingual("账号", "Who"),
-                     "action": bilingual("操作", "Action"), "entity": bilingual("对象", "Entity"),
-                     "entity_id": bilingual("编号", "Id"), "summary": bilingual("摘要", "Summary"),
-                     "changes": bilingual("变更", "Changes")}
+    label_columns = {"at": t("时间", "When"), "username": t("账号", "Who"),
+                     "action": t("操作", "Action"), "entity": t("对象", "Entity"),
+                     "entity_id": t("编号", "Id"), "summary": t("摘要", "Summary"),
+                     "changes": t("变更", "Changes")}
 
 
 class CodeItemView(ScopedModelView):
@@ -45,12 +46,12 @@ class CodeItemView(ScopedModelView):
     class_permission_name = "CodeItem"
     base_filters = []
     base_permissions = ["can_list", "can_show", "can_edit"]
-    list_title = bilingual("代码表", "Code tables")
+    list_title = t("代码表", "Code tables")
     list_columns = ["table_name", "code", "label", "label_en", "active"]
     edit_columns = ["label", "label_en", "active"]
     search_columns = ["table_name", "code", "label"]
     base_order = ("table_name", "asc")
     page_size = 100
-    label_columns = {"table_name": bilingual("代码表", "Table"), "code": bilingual("代码", "Code"),
-                     "label": bilingual("名称", "Label"), "label_en": bilingual("英文名称", "English"),
-                     "active": bilingual("启用", "Active")}
+    label_columns = {"table_name": t("代码表", "Table"), "code": t("代码", "Code"),
+                     "label": t("名称", "Label"), "label_en": t("英文名称", "English"),
+                     "active": t("启用", "Active")}

@@ -9,11 +9,12 @@ from flask_wtf.file import FileField
 from ..errors import DomainError
 from ..extensions import db
 from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS, STUDENT_FIELDS
+from ..i18n import t
 from ..models import FamilyMember, RegistryNumber, Student
 from ..services import codes as code_tables
 from ..services import family, personal_data, photos
 from ..services import students as student_service
-from .base import ScopedModelView, actor, bilingual, interface, today
+from .base import ScopedModelView, actor, interface, today
 from .forms import fields_for, labels_for
 
 CODED = {f.name: f.code_table for f in ALL_STUDENT_FIELDS if f.kind == "code"}
@@ -38,21 +39,21 @@ FORMATTERS = {
 
 LABELS = {
     **labels_for(ALL_STUDENT_FIELDS),
-    **{f"{p}{f.name}": bilingual(zh + f.header, en + f.label_en)
+    **{f"{p}{f.name}": t(zh + f.header, en + f.label_en)
        for p, zh, en in MEMBER_PREFIXES for f in MEMBER_FIELDS},
-    "registry_no": bilingual("学籍号", "Registry no."),
-    "registry_kind": bilingual("学籍号类型", "Number kind"),
-    "status": bilingual("学籍状态", "Status"),
-    "school": bilingual("学校", "School"),
-    "grade": bilingual("年级", "Grade"),
-    "school_class": bilingual("班级", "Class"),
-    "name_pinyin": bilingual("姓名拼音", "Name (pinyin)"),
-    "id_number_masked": bilingual("身份证件号", "ID number"),
-    "registry_no_masked": bilingual("学籍号", "Registry no."),
-    "phone_masked": bilingual("联系电话", "Phone"),
-    "id_blind": bilingual("身份证件号（精确）", "ID number (exact)"),
-    "photo_upload": bilingual("照片", "Photo"),
-    "members": bilingual("家庭成员", "Family members"),
+    "registry_no": t("学籍号", "Registry no."),
+    "registry_kind": t("学籍号类型", "Number kind"),
+    "status": t("学籍状态", "Status"),
+    "school": t("学校", "School"),
+    "grade": t("年级", "Grade"),
+    "school_class": t("班级", "Class"),
+    "name_pinyin": t("姓名拼音", "Name (pinyin)"),
+    "id_number_masked": t("身份证件号", "ID number"),
+    "registry_no_masked": t("学籍号", "Registry no."),
+    "phone_masked": t("联系电话", "Phone"),
+    "id_blind": t("身份证件号（精确）", "ID number (exact)"),
+    "photo_upload": t("照片", "Photo"),
+    "members": t("家庭成员", "Family members"),
 }
 
 _COLUMN_ORDER = [f.name for f in ALL_STUDENT_FIELDS if f.name not in ("school_code", "class_name")]
@@ -61,7 +62,7 @@ MEMBER_COLUMNS = [f"{p}{f.name}" for p, _, _ in MEMBER_PREFIXES for f in MEMBER_
 
 
 def _fieldsets(columns_by_group):
-    return [(bilingual(zh, en), {"fields": cols}) for (zh, en), cols in columns_by_group]
+    return [(t(zh, en), {"fields": cols}) for (zh, en), cols in columns_by_group]
 
 
 _IDENTITY = ["name", "name_pinyin", "former_name", "gender", "birth_date", "birthplace", "native_place",
@@ -83,15 +84,15 @@ class FamilyMemberView(ScopedModelView):
     route_base = "/family"
     datamodel = interface(FamilyMember)
     class_permission_name = "FamilyMember"
-    list_title = show_title = bilingual("家庭成员", "Family members")
-    add_title = bilingual("添加家庭成员", "Add family member")
-    edit_title = bilingual("编辑家庭成员", "Edit family member")
+    list_title = show_title = t("家庭成员", "Family members")
+    add_title = t("添加家庭成员", "Add family member")
+    edit_title = t("编辑家庭成员", "Edit family member")
     list_columns = ["seq", "name", "relation", "is_guardian", "phone_masked", "id_number_masked"]
     show_columns = ["student", "seq"] + [f.name for f in MEMBER_FIELDS]
     add_columns = edit_columns = ["student", "seq"] + [f.name for f in MEMBER_FIELDS]
     add_form_extra_fields = edit_form_extra_fields = fields_for(MEMBER_FIELDS)
-    label_columns = {**labels_for(MEMBER_FIELDS), "student": bilingual("学生", "Student"),
-                     "seq": bilingual("序号", "No."), "phone_masked": LABELS["phone_masked"],
+    label_columns = {**labels_for(MEMBER_FIELDS), "student": t("学生", "Student"),
+                     "seq": t("序号", "No."), "phone_masked": LABELS["phone_masked"],
                      "id_number_masked": LABELS["id_number_masked"]}
     formatters_columns = {**{f.name: code_formatter(f.code_table) for f in MEMBER_FIELDS
                              if f.kind == "code"}, "is_guardian": yes_no}
@@ -111,10 +112,10 @@ class StudentView(ScopedModelView):
     datamodel = interface(Student)
     class_permission_name = "Student"
     method_permission_name = {"issue_number": "issue_number", "photo": "show"}
-    list_title = bilingual("学生名册", "Students")
-    show_title = bilingual("学籍信息", "Student record")
-    add_title = bilingual("新增学生", "New student")
-    edit_title = bilingual("编辑学籍信息", "Edit student")
+    list_title = t("学生名册", "Students")
+    show_title = t("学籍信息", "Student record")
+    add_title = t("新增学生", "New student")
+    edit_title = t("编辑学籍信息", "Edit student")
     related_views = [FamilyMemberView]
     show_template = "xueji/student_show.html"
 
@@ -197,8 +198,8 @@ class StudentView(ScopedModelView):
                         headers={"Cache-Control": "no-store"})
 
     # -- the bureau approves the formal number (a list action, scoped by ScopedModelView) -----
-    @action("issue_number", bilingual("发放正式学籍号", "Issue formal number"),
-            bilingual("为选中的学生发放正式学籍号？", "Issue formal numbers to the selected students?"),
+    @action("issue_number", t("发放正式学籍号", "Issue formal number"),
+            t("为选中的学生发放正式学籍号？", "Issue formal numbers to the selected students?"),
             "fa-id-card")
     def issue_number(self, items):
         items = items if isinstance(items, list) else [items]
@@ -211,7 +212,7 @@ class StudentView(ScopedModelView):
             except DomainError as exc:
                 db.session.rollback()
                 failed.append(f"{item.name} {item.registry_no}: {exc}")
-        flash(bilingual(f"已发放 {done} 个正式学籍号", f"{done} formal numbers issued"), "success")
+        flash(t(f"已发放 {done} 个正式学籍号", f"{done} formal numbers issued"), "success")
         for line in failed:
             flash(line, "danger")
         return redirect(self.get_redirect())
@@ -222,17 +223,17 @@ class RegistryNumberView(ScopedModelView):
     datamodel = interface(RegistryNumber)
     class_permission_name = "RegistryNumber"
     base_permissions = ["can_list", "can_show"]
-    list_title = bilingual("学籍号发放记录", "Registry numbers issued")
+    list_title = t("学籍号发放记录", "Registry numbers issued")
     list_columns = ["number_masked", "kind", "student", "issued_at", "issued_by", "retired_at",
                     "retired_reason"]
     search_columns = ["number", "kind", "student"]
     label_columns = {"number": LABELS["registry_no"], "number_masked": LABELS["registry_no"],
                      "kind": LABELS["registry_kind"],
-                     "student": bilingual("学生", "Student"),
-                     "issued_at": bilingual("发放时间", "Issued at"),
-                     "issued_by": bilingual("发放人", "Issued by"),
-                     "retired_at": bilingual("停用时间", "Retired at"),
-                     "retired_reason": bilingual("停用原因", "Why retired")}
+                     "student": t("学生", "Student"),
+                     "issued_at": t("发放时间", "Issued at"),
+                     "issued_by": t("发放人", "Issued by"),
+                     "retired_at": t("停用时间", "Retired at"),
+                     "retired_reason": t("停用原因", "Why retired")}
     formatters_columns = {"kind": code_formatter("registry_kind")}
     base_order = ("issued_at", "desc")
 

@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-23 16:13:30.458148
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '29d2e69b69cf'
