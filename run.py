@@ -11,17 +11,27 @@ from __future__ import annotations
 from flask.cli import FlaskGroup
 
 from app import create_app
-from app.cli import COMMANDS
 
 
 def _create_app():
     return create_app()
 
 
-cli = FlaskGroup(create_app=_create_app, add_default_commands=False,
+class XuejiGroup(FlaskGroup):
+    """Flask's group, without plugin commands that would bypass Xueji's roles (fab create-admin)."""
+
+    HIDDEN = {"fab", "limiter"}
+
+    def list_commands(self, ctx):
+        return [c for c in super().list_commands(ctx) if c not in self.HIDDEN]
+
+    def get_command(self, ctx, name):
+        return None if name in self.HIDDEN else super().get_command(ctx, name)
+
+
+# the commands themselves are registered on the app (app/cli.py), so tests reach them too
+cli = XuejiGroup(create_app=_create_app, add_default_commands=False,
                  help="Xueji (学籍) student registry")
-for command in COMMANDS:
-    cli.add_command(command)
 
 
 if __name__ == "__main__":

@@ -75,4 +75,8 @@ def create_app(config_object=None, **overrides) -> Flask:
         register(appbuilder)
     _error_handlers(app)
     app.jinja_env.globals["t"] = t
+    from .cli import COMMANDS
+
+    for command in COMMANDS:
+        app.cli.add_command(command)
     return app

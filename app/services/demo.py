@@ -236,12 +236,16 @@ def seed_demo(session: Session, seed_dir: Path, *, password: str, students: int,
     schools = _schools(session, data, counties, ctx.year)
     regular = sum(len(c) for s, c, _, _ in schools if s.kind != "special")
     special = sum(len(c) for s, c, _, _ in schools if s.kind == "special")
-    per_class = max(1, (students - special * SPECIAL_CLASS_SIZE) // max(regular, 1))
-    made, serial = 0, {}
+    # spread the regular students evenly: the first `extra` classes take one more
+    per_class, extra = divmod(max(students - special * SPECIAL_CLASS_SIZE, regular), max(regular, 1))
+    made, serial, nth = 0, {}, 0
     for school, classes, county, city in schools:
-        size = SPECIAL_CLASS_SIZE if school.kind == "special" else per_class
         batch = []
         for klass in classes:
+            if school.kind == "special":
+                size = SPECIAL_CLASS_SIZE
+            else:
+                size, nth = per_class + (1 if nth < extra else 0), nth + 1
             for _ in range(size):
                 st = _student(ctx, school, klass, county, city)
                 batch += [st, _number(ctx, st, school, serial)]
