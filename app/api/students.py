@@ -13,6 +13,7 @@ from ..models import FamilyMember, SchoolClass, Student
 from ..services import family, personal_data
 from ..services import students as student_service
 from ..views.base import ScopedApi, actor, interface, today
+from ..views.students import LABELS
 
 _PERSONAL = ["id_number", "current_address", "mailing_address", "home_address", "phone", "email"]
 _MASKS = {"id_number": "id_number_masked", "phone": "phone_masked"}
@@ -58,6 +59,7 @@ def _apply(student: Student, data: dict) -> None:
 
 class StudentApi(ScopedApi):
     resource_name = "student"
+    label_columns = LABELS
     datamodel = interface(Student)
     class_permission_name = "Student"
     list_columns = ["id", "registry_no_masked", "registry_kind", "name", "gender", "status",

@@ -13,6 +13,9 @@ COMMON = {
     ("can_this_form_post", "ResetMyPasswordView"),
     ("can_this_form_get", "UserInfoEditView"),
     ("can_this_form_post", "UserInfoEditView"),
+    ("can_get", "OpenApi"),  # the API's description ...
+    ("can_show", "SwaggerView"),  # ... and its Swagger UI
+    ("can_get", "MenuApi"),
 }
 ACCOUNT_ADMIN = {
     ("resetpasswords", "Account"),
