@@ -1,0 +1,287 @@
+"""Key rotation: a new active key, every personal value re-encrypted, nothing lost, old key retirable.
+
+Runs on its own file-backed SQLite databases (copies of one seeded template), whatever
+TEST_DATABASE_URL says: rotation rewrites every row and must not touch the shared test database.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import stat
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+from sqlalchemy import select
+
+from app import create_app
+from app.extensions import db
+from app.models import FamilyMember, Student
+from app.security.crypto import Keyring, aad_for, b64, new_key, unb64
+from app.services import photos
+from app.services.keys import ENCRYPTED, key_usage, rotate
+from config import TestConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+KEY_FILE_CONFIG = {"XUEJI_ENCRYPTION_KEYS": None, "XUEJI_BLIND_INDEX_KEY": None,
+                   "XUEJI_ACTIVE_KEY": None}
+
+
+def build_app(folder: Path, **overrides):
+    config = {**KEY_FILE_CONFIG, "XUEJI_KEY_FILE": str(folder / "keys.json"), **overrides}
+    return create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'xueji.db'}",
+                      INSTANCE_DIR=str(folder / "instance"), **config)
+
+
+def snapshot(session) -> dict:
+    """Every decrypted personal value and blind index, by row uid."""
+    out = {}
+    for model, columns in ENCRYPTED.items():
+        for row in session.scalars(select(model)):
+            values = {c: getattr(row, c[:-4]) for c in columns if c != "photo_enc"}
+            if model is Student and row.photo_enc is not None:
+                values["photo_enc"] = photos.decrypt(row)
+            values["id_blind"] = row.id_blind
+            out[(model.__tablename__, row.uid)] = values
+    return out
+
+
+def usage_totals(usage: dict) -> dict:
+    totals: dict[str, int] = {}
+    for tables in usage.values():
+        for table, n in tables.items():
+            totals[table] = totals.get(table, 0) + n
+    return totals
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A seeded database under key k1 of a key file, with one photo; and what it holds in clear."""
+    from flask_migrate import upgrade
+
+    from app.security.sync import sync_roles
+    from app.services.demo import seed_demo
+
+    folder = tmp_path_factory.mktemp("rotation_template")
+    app = build_app(folder)
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        sync_roles(app.appbuilder)
+        seed_demo(db.session, ROOT / "seed", password="Test@pass2026", students=1,
+                  today=date.today())
+        first = db.session.scalars(select(Student).order_by(Student.id)).first()
+        photos.store(first, PNG)
+        db.session.commit()
+        clear = snapshot(db.session)
+        db.session.remove()
+        db.engine.dispose()
+    return folder, clear
+
+
+def copy_template(template, folder: Path) -> Path:
+    for name in ("xueji.db", "keys.json"):
+        shutil.copy(template[0] / name, folder / name)
+    return folder
+
+
+def read_keys(folder: Path) -> dict:
+    return json.loads((folder / "keys.json").read_text(encoding="utf-8"))
+
+
+def close(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def db_count(app, model) -> int:
+    with app.app_context():
+        return len(db.session.scalars(select(model.id)).all())
+
+
+@dataclass
+class Rotation:
+    app: object
+    folder: Path
+    keys_before: dict
+    keys_after: dict
+    usage_before: dict
+    usage_after: dict
+    report: dict
+
+
+@pytest.fixture(scope="module")
+def rotated(template, tmp_path_factory):
+    """A copy of the template rotated once with `rotate(new_key=True)`, and what it looked like."""
+    folder = copy_template(template, tmp_path_factory.mktemp("rotated"))
+    app = build_app(folder)
+    with app.app_context():
+        keys_before, usage_before = read_keys(folder), key_usage(db.session)
+        report = rotate(app, db.session, new_key=True)
+        usage_after = key_usage(db.session)
+    yield Rotation(app, folder, keys_before, read_keys(folder), usage_before, usage_after, report)
+    close(app)
+
+
+def test_template_is_encrypted_under_the_first_key_of_the_key_file(template):
+    folder, clear = template
+    assert read_keys(folder)["active"] == "k1"
+    assert sum(1 for (table, _) in clear if table == "student") >= 150
+    assert sum(1 for v in clear.values() if "photo_enc" in v) == 1
+
+
+def test_rotation_with_a_key_file_makes_a_new_key_active(rotated):
+    before, after = rotated.keys_before, rotated.keys_after
+    assert rotated.report["active"] == after["active"] == "k2"
+    assert set(after["keys"]) == {"k1", "k2"}
+    assert after["keys"]["k1"] == before["keys"]["k1"]
+    assert len(unb64(after["keys"]["k2"])) == 32 and after["keys"]["k2"] != before["keys"]["k1"]
+    assert rotated.app.extensions["xueji_keyring"].active == "k2"
+
+
+def test_rotation_changes_neither_the_blind_index_key_nor_the_session_secret(rotated):
+    for name in ("blind_index_key", "secret_key"):
+        assert rotated.keys_after[name] == rotated.keys_before[name]
+
+
+def test_key_file_stays_private_to_its_owner_after_rotation(rotated):
+    assert stat.S_IMODE((rotated.folder / "keys.json").stat().st_mode) & 0o077 == 0
+
+
+def test_rotation_reencrypts_every_value_under_the_new_key(rotated):
+    assert set(rotated.usage_before) == {"k1"}
+    assert set(rotated.usage_after) == {"k2"}
+    assert usage_totals(rotated.usage_after) == usage_totals(rotated.usage_before)
+    assert rotated.report["rewritten"] == {"student": db_count(rotated.app, Student),
+                                           "family_member": db_count(rotated.app, FamilyMember)}
+
+
+def test_every_value_decrypts_to_the_same_text_after_rotation(rotated, template):
+    with rotated.app.app_context():
+        assert snapshot(db.session) == template[1]
+
+
+def test_after_rotation_the_old_key_can_be_retired(rotated):
+    keys = rotated.keys_after
+    only_new = Keyring(keys={"k2": unb64(keys["keys"]["k2"])}, active="k2",
+                       blind_key=unb64(keys["blind_index_key"]))
+    checked = 0
+    with rotated.app.app_context():
+        for model, columns in ENCRYPTED.items():
+            table = model.__table__
+            for row in db.session.execute(select(table.c.uid, *[table.c[c] for c in columns])):
+                for column in columns:
+                    token = getattr(row, column)
+                    if token is None:
+                        continue
+                    aad = aad_for(model.__tablename__, column, row.uid)
+                    if isinstance(token, bytes):
+                        assert only_new.decrypt_bytes(token, aad) == PNG
+                    else:
+                        only_new.decrypt(token, aad)
+                    checked += 1
+    assert checked == sum(usage_totals(rotated.usage_after).values()) > 1000
+
+
+def test_a_second_rotation_to_the_same_key_rewrites_nothing(rotated):
+    with rotated.app.app_context():
+        again = rotate(rotated.app, db.session, new_key=False)
+    assert again == {"active": "k2", "rewritten": {"student": 0, "family_member": 0}}
+
+
+# -- keys from the environment: add the key, make it active, then `keys rotate --no-new-key` ------
+
+
+@pytest.fixture
+def env_app(template, tmp_path):
+    """The template database with its keys given as configuration, plus a new key k2."""
+    folder = copy_template(template, tmp_path)
+    keys = read_keys(folder)
+    (folder / "keys.json").unlink()
+    spec = f"k1:{keys['keys']['k1']},k2:{b64(new_key())}"
+    app = build_app(folder, XUEJI_ENCRYPTION_KEYS=spec, XUEJI_ACTIVE_KEY="k1",
+                    XUEJI_BLIND_INDEX_KEY=keys["blind_index_key"], XUEJI_KEY_FILE=None)
+    yield app
+    close(app)
+
+
+def test_environment_keys_rotate_to_the_newly_active_key_without_a_new_key(env_app, template):
+    with env_app.app_context():
+        with pytest.raises(SystemExit, match="no-new-key"):
+            rotate(env_app, db.session, new_key=True)  # the app never generates such keys
+        assert set(key_usage(db.session)) == {"k1"}
+    env_app.config["XUEJI_ACTIVE_KEY"] = "k2"
+    with env_app.app_context():
+        report = rotate(env_app, db.session, new_key=False)
+        assert report["active"] == "k2"
+        assert set(key_usage(db.session)) == {"k2"}
+        db.session.remove()
+        assert snapshot(db.session) == template[1]
+    assert not (Path(env_app.config["INSTANCE_DIR"]).parent / "keys.json").exists()
+
+
+# -- the command line, as an operator runs it -------------------------------------------------
+
+
+def load_cli():
+    spec = importlib.util.spec_from_file_location("xueji_run", ROOT / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cli
+
+
+@pytest.fixture
+def keyfile_app(template, tmp_path):
+    app = build_app(copy_template(template, tmp_path))
+    yield app
+    close(app)
+
+
+def test_keys_commands_report_usage_and_rotate(keyfile_app, monkeypatch):
+    monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)  # FlaskGroup sets it
+    cli, runner = load_cli(), CliRunner()
+
+    def run(*args):
+        result = runner.invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: keyfile_app))
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    status = run("keys", "status")
+    with keyfile_app.app_context():
+        assert status == key_usage(db.session)
+    assert set(status) == {"k1"}
+    assert run("keys", "rotate")["active"] == "k2"
+    assert set(run("keys", "status")) == {"k2"}
+
+
+# -- key usage on the shared seeded database (SQLite or PostgreSQL), read-only ----------------
+
+
+def test_key_usage_counts_every_stored_value_of_the_seeded_database(session):
+    expected = {}
+    for model, columns in ENCRYPTED.items():
+        table = model.__table__
+        expected[model.__tablename__] = sum(
+            len(session.scalars(select(table.c.id).where(table.c[c].is_not(None))).all())
+            for c in columns)
+    assert key_usage(session) == {"t1": expected}
+
+
+def test_key_usage_counts_encrypted_photos(session):
+    student = session.scalars(select(Student).where(Student.photo_enc.is_(None))
+                              .order_by(Student.id)).first()
+    before = key_usage(session)["t1"]["student"]
+    photos.store(student, PNG)
+    session.flush()
+    try:
+        assert key_usage(session)["t1"]["student"] == before + 1
+        session.expire(student)
+        assert photos.decrypt(student) == PNG
+    finally:
+        session.rollback()
