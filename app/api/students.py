@@ -69,9 +69,9 @@ class StudentApi(ScopedApi):
                      "class_id", "name_pinyin", "school.code", "school.name"]
                     + [f.name for f in ALL_STUDENT_FIELDS if f.kind not in ("school", "class")])
     add_columns = edit_columns = ["name"]  # writes go through StudentWriteSchema and the services
-    search_columns = ["name", "registry_no", "id_blind", "school", "grade", "school_class",
+    search_columns = ["name", "registry_blind", "id_blind", "school", "grade", "school_class",
                       "status", "gender"]
-    order_columns = ["registry_no", "name", "birth_date", "status"]
+    order_columns = ["id", "name", "status"]
 
     def post_headless(self):
         return self._domain(self._create)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from ..security.masking import mask_id_number, mask_phone
+from ..text import normalize_id, normalize_text
 from .base import RowUidMixin, encrypted
-from .student import _upper_id
 
 
 class FamilyMember(RowUidMixin, Model):
@@ -26,20 +26,20 @@ class FamilyMember(RowUidMixin, Model):
     name = Column(String(50), nullable=False)
     relation = Column(String(2), nullable=False)
     relation_note = Column(String(50))
-    current_address_enc = Column(String(600))
+    current_address_enc = Column(Text)
     hukou_location = Column(String(200))
-    phone_enc = Column(String(200))
+    phone_enc = Column(Text)
     is_guardian = Column(Boolean, nullable=False, default=True)
     id_type = Column(String(1))
-    id_number_enc = Column(String(200))
+    id_number_enc = Column(Text)
     id_blind = Column(String(64), index=True)  # siblings share parents: not unique
     ethnicity = Column(String(2))
     employer = Column(String(100))
     job_title = Column(String(50))
 
-    id_number = encrypted("id_number_enc", blind="id_blind", normalize=_upper_id)
+    id_number = encrypted("id_number_enc", blind="id_blind", normalize=normalize_id)
     current_address = encrypted("current_address_enc")
-    phone = encrypted("phone_enc")
+    phone = encrypted("phone_enc", normalize=normalize_text)
 
     def __repr__(self) -> str:
         return self.name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_appbuilder import Model
 from sqlalchemy import (
+    Text,
     Boolean,
     Column,
     Date,
@@ -18,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 
 from ..security.masking import mask_address, mask_id_number, mask_phone, mask_registry_no
+from ..text import normalize_id, normalize_text
 from .base import RowUidMixin, TimestampMixin, encrypted
 from .school import SchoolScopedMixin
 
@@ -25,10 +27,6 @@ STATUSES = (
     "in_school", "suspended", "resuming", "abroad", "left_other", "dropout", "missing",
     "deceased", "graduated", "completed", "incomplete", "transferred_out",
 )
-
-
-def _upper_id(value: str) -> str:
-    return str(value).strip().replace(" ", "").upper()
 
 
 class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
@@ -42,7 +40,10 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
 
     id = Column(Integer, primary_key=True)
     version = Column(Integer, nullable=False, default=1)
-    registry_no = Column(String(19), nullable=False, unique=True)  # 学籍号
+    # 学籍号: every kind carries a birth date and a G number is the whole ID, so it is encrypted
+    # like the ID; the blind index keeps it unique and findable.
+    registry_no_enc = Column(Text, nullable=False)
+    registry_blind = Column(String(64), nullable=False, unique=True)
     registry_kind = Column(String(1), nullable=False)  # L temporary, G / J formal
     status = Column(String(20), nullable=False, default="in_school", index=True)
 
@@ -64,7 +65,7 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
     ethnicity = Column(String(2))
     nationality = Column(String(3))
     id_type = Column(String(1))
-    id_number_enc = Column(String(200))
+    id_number_enc = Column(Text)
     id_blind = Column(String(64), unique=True)
     id_valid_until = Column(String(30))
     hmt_status = Column(String(2))
@@ -86,12 +87,12 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
     # residence and contact
     hukou_nature = Column(String(1))
     hukou_location = Column(String(12))
-    current_address_enc = Column(String(600))
-    mailing_address_enc = Column(String(600))
-    home_address_enc = Column(String(600))
-    phone_enc = Column(String(200))
+    current_address_enc = Column(Text)
+    mailing_address_enc = Column(Text)
+    home_address_enc = Column(Text)
+    phone_enc = Column(Text)
     postcode = Column(String(6))
-    email_enc = Column(String(400))
+    email_enc = Column(Text)
     homepage = Column(String(200))
 
     # social
@@ -122,12 +123,14 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    id_number = encrypted("id_number_enc", blind="id_blind", normalize=_upper_id)
+    registry_no = encrypted("registry_no_enc", blind="registry_blind", purpose="registry_no",
+                            normalize=normalize_id)
+    id_number = encrypted("id_number_enc", blind="id_blind", normalize=normalize_id)
     current_address = encrypted("current_address_enc")
     mailing_address = encrypted("mailing_address_enc")
     home_address = encrypted("home_address_enc")
-    phone = encrypted("phone_enc")
-    email = encrypted("email_enc")
+    phone = encrypted("phone_enc", normalize=normalize_text)
+    email = encrypted("email_enc", normalize=normalize_text)
 
     def __repr__(self) -> str:
         return f"{self.name} {self.registry_no_masked}"

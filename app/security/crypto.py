@@ -61,10 +61,10 @@ class Keyring:
         aead = self._aead.get(kid)
         if aead is None:
             raise KeyError_(f"key {kid!r} is not configured; cannot decrypt")
-        raw = base64.urlsafe_b64decode(body)
         try:
+            raw = base64.urlsafe_b64decode(body)
             return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad).decode("utf-8")
-        except InvalidTag:
+        except (InvalidTag, ValueError):  # binascii.Error is a ValueError
             raise KeyError_("ciphertext does not belong to this row/column or was altered") from None
 
     def encrypt_bytes(self, data: bytes, aad: bytes) -> bytes:
@@ -73,8 +73,10 @@ class Keyring:
         return bytes([len(kid)]) + kid + nonce + self._aead[self.active].encrypt(nonce, data, aad)
 
     def decrypt_bytes(self, blob: bytes, aad: bytes) -> bytes:
+        if not blob or len(blob) < 2 + blob[0] + NONCE_BYTES:
+            raise KeyError_("stored value is not an encrypted blob")
         n = blob[0]
-        kid = blob[1 : 1 + n].decode()
+        kid = blob[1 : 1 + n].decode(errors="replace")
         aead = self._aead.get(kid)
         if aead is None:
             raise KeyError_(f"key {kid!r} is not configured; cannot decrypt")

@@ -24,7 +24,7 @@ from ..models import FamilyMember, Grade, Jurisdiction, RegistryNumber, School, 
 from ..models.school import GRADE_NAMES, STAGE_GRADES, stage_of_grade
 from ..security.roles import FUNCTIONS
 from .accounts import create_account
-from .registry_numbers import j_number
+from .registry_numbers import j_number, series_of
 
 DEFAULT_PASSWORD = "Xueji@2026demo"
 SPECIAL_CLASS_SIZE = 8
@@ -207,8 +207,9 @@ def _number(ctx: _Ctx, student: Student, school: School, serial: dict) -> Regist
         serial["L"] = serial.get("L", 0) + 1
         number, kind = f"L{area}{student.birth_date:%Y%m%d}{serial['L'] % 10000:04d}", "L"
     student.registry_no, student.registry_kind = number, kind
-    return RegistryNumber(number=number, kind=kind, student=student,
-                          student_uid=student.ensure_uid(), issued_by="seed")
+    return RegistryNumber(number=number, kind=kind, student=student, issued_by="seed",
+                          series=series_of(number[:15]) if kind == "J" else None,
+                          student_uid=student.ensure_uid())
 
 
 def _accounts(session: Session, data: dict, password: str) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 
 from stdnum import numdb
@@ -17,6 +16,7 @@ from stdnum.exceptions import (
 )
 
 from ..i18n import t
+from ..text import normalize_id, normalize_text  # noqa: F401  (re-exported)
 
 RESIDENT_ID = "1"  # 居民身份证
 OTHER_ID = "Z"  # 其他: the student has no usable document
@@ -25,27 +25,37 @@ _ID_MESSAGES = {
     InvalidLength: t("身份证号应为18位", "must be 18 characters"),
     InvalidFormat: t("身份证号前17位须为数字", "first 17 characters must be digits"),
     InvalidChecksum: t("身份证号校验位错误", "check character is wrong"),
-    InvalidComponent: t("身份证号中的出生日期或地区码无效", "birth date or area code is invalid"),
+    InvalidComponent: t("身份证号中的出生日期无效", "the birth date in it is invalid"),
 }
 
 
-def normalize_text(value: str | None) -> str:
-    """Full-width to half-width, spaces removed: what a human typed, as the machine wants it."""
-    if value is None:
-        return ""
-    return unicodedata.normalize("NFKC", str(value)).replace(" ", "").replace("\u3000", "").strip()
-
-
-def normalize_id(value: str | None) -> str:
-    return normalize_text(value).upper()
+def area_exists(code6: str) -> bool:
+    """Whether a 6-digit code is a division of GB/T 2260 at any time (python-stdnum's table)."""
+    info = numdb.get("cn/loc").info(code6)
+    return len(info) > 1 and bool(info[1][1])
 
 
 def resident_id_problem(number: str) -> str | None:
-    """Why ``number`` is not a valid resident ID number, or None."""
+    """Why ``number`` is not a valid resident ID number, or None.
+
+    python-stdnum checks length, digits, checksum and birth date.  Its birthplace check also wants
+    the area code to have existed in the birth year, which refuses real people (a child whose
+    hukou was registered under a county created after the birth; the standard's own 1880
+    example), so the area code need only exist at some time.
+    """
+    number = ric.compact(number)
     try:
-        ric.validate(number)
+        if len(number) != 18:
+            raise InvalidLength()
+        if not re.fullmatch(r"[0-9]{17}", number[:-1]):
+            raise InvalidFormat()
+        if number[-1] != ric.calc_check_digit(number):
+            raise InvalidChecksum()
+        ric.get_birth_date(number)
     except ValidationError as exc:
         return _ID_MESSAGES.get(type(exc), t("身份证号无效", "invalid ID number"))
+    if not area_exists(number[:6]):
+        return t(f"身份证号的地区码 {number[:6]} 不存在", f"area code {number[:6]} does not exist")
     return None
 
 
@@ -72,22 +82,21 @@ def gender_from_id(number: str) -> str:
 
 def region_problem(code: str) -> str | None:
     """12-digit statistical division code, whose first 6 digits are a known division."""
-    if not re.fullmatch(r"\d{12}", code or ""):
+    if not re.fullmatch(r"[0-9]{12}", code or ""):
         return t("须为12位行政区划代码", "must be the 12-digit division code")
-    info = numdb.get("cn/loc").info(code[:6])
-    if len(info) < 2 or not info[1][1]:
+    if not area_exists(code[:6]):
         return t(f"行政区划代码 {code[:6]} 不存在", f"unknown division {code[:6]}")
     return None
 
 
 def phone_problem(phone: str) -> str | None:
-    if not re.fullmatch(r"(\+?\d{1,4}-?)?\d{3,4}-?\d{6,8}|1\d{10}", phone):
+    if not re.fullmatch(r"(\+?[0-9]{1,4}-?)?[0-9]{3,4}-?[0-9]{6,8}|1[0-9]{10}", phone):
         return t("电话号码格式不正确", "phone number is malformed")
     return None
 
 
 def postcode_problem(code: str) -> str | None:
-    return None if re.fullmatch(r"\d{6}", code) else t("邮政编码须为6位数字", "postcode must be 6 digits")
+    return None if re.fullmatch(r"[0-9]{6}", code) else t("邮政编码须为6位数字", "postcode must be 6 digits")
 
 
 def email_problem(value: str) -> str | None:

@@ -7,15 +7,16 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..models import FamilyMember, Student
+from ..models import FamilyMember, RegistryNumber, Student
 from ..security.crypto import Keyring, aad_for
 from ..security.keys import add_key_to_file, keyring_from_config
 
 BATCH = 1000
 ENCRYPTED = {
-    Student: ("id_number_enc", "current_address_enc", "mailing_address_enc", "home_address_enc",
+    Student: ("registry_no_enc", "id_number_enc", "current_address_enc", "mailing_address_enc", "home_address_enc",
               "phone_enc", "email_enc", "photo_enc"),
     FamilyMember: ("id_number_enc", "current_address_enc", "phone_enc"),
+    RegistryNumber: ("number_enc",),
 }
 
 

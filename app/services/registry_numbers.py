@@ -17,7 +17,8 @@ from stdnum.cn import ric
 from ..errors import Conflict, ValidationFailed
 from ..i18n import t
 from ..models import RegistryNumber, Student
-from ..models.base import utcnow
+from ..models.base import keyring, utcnow
+from ..security.masking import mask_registry_no
 from .identity import RESIDENT_ID, resident_id_problem
 
 _ATTEMPTS = 20
@@ -39,19 +40,35 @@ def j_number(area: str, born: date, seq: int) -> str:
     return f"J{body}{ric.calc_check_digit(body + '0')}"
 
 
+def digest(number: str) -> str:
+    """The blind index of a registry number (the number itself is stored encrypted)."""
+    return keyring().blind_index("registry_no", number)
+
+
+def series_of(prefix: str) -> str:
+    return keyring().blind_index("registry_series", prefix)
+
+
+def find(session: Session, number: str) -> RegistryNumber | None:
+    return session.scalar(select(RegistryNumber).where(RegistryNumber.number_blind == digest(number)))
+
+
 def _taken(session: Session, number: str) -> bool:
-    return session.scalar(select(RegistryNumber.id).where(RegistryNumber.number == number)) is not None
+    return session.scalar(select(RegistryNumber.id)
+                          .where(RegistryNumber.number_blind == digest(number))) is not None
 
 
 def _record(session: Session, student: Student, number: str, kind: str, actor: str | None) -> None:
     now = utcnow()
-    if student.registry_no and student.id is not None:
+    if student.registry_blind and student.id is not None:
         session.execute(
             RegistryNumber.__table__.update()
-            .where(RegistryNumber.number == student.registry_no, RegistryNumber.retired_at.is_(None))
-            .values(retired_at=now, retired_reason=f"replaced by {number}")
+            .where(RegistryNumber.number_blind == student.registry_blind,
+                   RegistryNumber.retired_at.is_(None))
+            .values(retired_at=now, retired_reason=f"replaced by {mask_registry_no(number)}")
         )
-    session.add(RegistryNumber(number=number, kind=kind, student=student,
+    series = series_of(number[:15]) if kind == "J" else None
+    session.add(RegistryNumber(number=number, kind=kind, student=student, series=series,
                                student_uid=student.ensure_uid(), issued_at=now, issued_by=actor))
     student.registry_no, student.registry_kind = number, kind
 
@@ -59,10 +76,10 @@ def _record(session: Session, student: Student, number: str, kind: str, actor: s
 def issue_temporary(session: Session, student: Student, actor: str | None) -> str:
     """Give a new record its temporary L number (no flush, no commit)."""
     area = area_code(student.school)
-    pending = {o.number for o in session.new if isinstance(o, RegistryNumber)}
+    pending = {o.number_blind for o in session.new if isinstance(o, RegistryNumber)}
     for _ in range(_ATTEMPTS):
         number = temporary_number(area, student.birth_date)
-        if number not in pending and not _taken(session, number):
+        if digest(number) not in pending and not _taken(session, number):
             _record(session, student, number, "L", actor)
             return number
     raise Conflict(t("无法生成临时学籍号，请重试", "could not allocate a temporary number; retry"))
@@ -73,16 +90,17 @@ def formal_number_for(session: Session, student: Student) -> tuple[str, str]:
     number = student.id_number
     if student.id_type == RESIDENT_ID and number and resident_id_problem(number) is None:
         g = f"G{number}"
-        owner = session.scalar(select(RegistryNumber.student_uid).where(RegistryNumber.number == g))
+        owner = session.scalar(select(RegistryNumber.student_uid)
+                               .where(RegistryNumber.number_blind == digest(g)))
         if owner is None or owner == student.uid:
             return g, "G"
-        raise Conflict(f"学籍号 {g} 已发给另一名学生，须由省级核查 (number already issued to another "
-                       "record; the province must resolve it)", "id_number")
+        raise Conflict(t(f"学籍号 {mask_registry_no(g)} 已发给另一名学生，须由省级核查",
+                         "the number was already issued to another record; the province must "
+                         "resolve it"), "id_number")
     area = area_code(student.school)
     prefix = f"J{area}{student.birth_date:%Y%m%d}"
-    seq = 1 + session.scalar(
-        select(func.count()).select_from(RegistryNumber).where(RegistryNumber.number.like(prefix + "%"))
-    )
+    seq = 1 + session.scalar(select(func.count()).select_from(RegistryNumber)
+                             .where(RegistryNumber.series == series_of(prefix)))
     while _taken(session, j_number(area, student.birth_date, seq)):
         seq += 1
     if seq > 999:
@@ -93,7 +111,7 @@ def formal_number_for(session: Session, student: Student) -> tuple[str, str]:
 def formalize(session: Session, student: Student, actor: str | None) -> str:
     """Replace a temporary number by the formal one; the old number stays in the history."""
     if student.registry_kind in ("G", "J"):
-        raise ValidationFailed(t(f"{student.registry_no} 已是正式学籍号", "already a formal number"))
+        raise ValidationFailed(t("已是正式学籍号", "already a formal number"))
     if student.id_type == RESIDENT_ID and resident_id_problem(student.id_number or "") is not None:
         raise ValidationFailed(t("身份证号无效，不能发放正式学籍号", "invalid ID: no formal number"), "id_number")
     for _ in range(_ATTEMPTS):

@@ -178,9 +178,9 @@ def _duplicate_problems(session: Session, student: Student) -> list[Problem]:
                                                  Student.id != (student.id or 0)))
     if other is None:
         return []
-    return [Problem(t(f"该身份证件号已在 {other.school.name} 注册，学籍号 {other.registry_no}",
+    return [Problem(t(f"该身份证件号已在 {other.school.name} 注册，学籍号 {other.registry_no_masked}",
                       f"this ID number is already registered at {other.school.name} "
-                      f"({other.registry_no}); request a transfer instead"),
+                      f"({other.registry_no_masked}); request a transfer instead"),
                     "id_number", "duplicate_id")]
 
 
@@ -247,7 +247,7 @@ def prepare_update(session: Session, student: Student, actor: Actor, today: date
         changes = changed_fields(student)
         problems = _place(session, student)
         _check_actor(actor, student, "edit")
-        if {"registry_no", "registry_kind", "uid"} & changes.keys():
+        if {"registry_no_enc", "registry_blind", "registry_kind", "uid"} & changes.keys():
             raise ValidationFailed(t("学籍号不能直接修改", "the registry number cannot be edited"),
                                    "registry_no")
         problems += field_problems(session, student, today)
@@ -286,14 +286,15 @@ def prepare_delete(session: Session, student: Student, actor: Actor) -> None:
     """Only a record with a temporary number may be deleted by a school; the number stays issued."""
     _check_actor(actor, student, "delete")
     if student.registry_kind != "L":
-        raise Forbidden(t(f"已有正式学籍号 {student.registry_no} 的学籍不能删除，须经省级核准",
+        raise Forbidden(t(f"已有正式学籍号 {student.registry_no_masked} 的学籍不能删除，须经省级核准",
                           "a record with a formal number can only be removed by the province"))
     session.execute(
         RegistryNumber.__table__.update()
-        .where(RegistryNumber.student_id == student.id, RegistryNumber.retired_at.is_(None))
+        .where(RegistryNumber.number_blind == student.registry_blind,
+               RegistryNumber.retired_at.is_(None))
         .values(retired_at=utcnow(), retired_reason="record deleted")
     )
-    audit(session, actor, "delete", student, summary=f"删除学籍 {student.name} {student.registry_no}")
+    audit(session, actor, "delete", student, summary=f"删除学籍 {student.name} {student.registry_no_masked}")
 
 
 def audit(session: Session, actor: Actor, action: str, student: Student, *, changes=None,
@@ -331,10 +332,11 @@ def issue_formal_number(session: Session, student: Student, actor: Actor) -> str
         raise NotFound(t("学生不存在或不在本辖区", "no such student in your jurisdiction"))
     if student.status != "in_school":
         raise Conflict(t("只能为在校生发放正式学籍号", "only for students in school"))
-    old = student.registry_no
-    number = registry_numbers.formalize(session, student, actor.username)
-    audit(session, actor, "issue_number", student, changes={"registry_no": {"old": old, "new": number}})
-    return number
+    old = student.registry_no_masked
+    registry_numbers.formalize(session, student, actor.username)
+    audit(session, actor, "issue_number", student,
+          changes={"registry_no": {"old": old, "new": student.registry_no_masked}})
+    return student.registry_no
 
 
 def field_label(name: str) -> str:

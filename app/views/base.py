@@ -24,6 +24,7 @@ from ..errors import Conflict, DomainError
 from ..extensions import db
 from ..i18n import t
 from ..security.scoping import SCOPED, scopable
+from ..text import normalize_id
 from ..services.actors import Actor
 
 
@@ -35,30 +36,35 @@ def today() -> date:
     return date.today()
 
 
-class IdNumberEquals(BaseFilter):
-    """Search by exact ID number through the blind index (the number itself is never stored clear)."""
+# blind-index column -> what its keyed hash was made of
+BLIND_PURPOSES = {"id_blind": "id_number", "registry_blind": "registry_no",
+                  "number_blind": "registry_no"}
+
+
+class BlindEquals(BaseFilter):
+    """Exact search through a blind index: the value itself is never stored in clear."""
 
     name = t("等于", "Equal to")
-    arg_name = "id_eq"
+    arg_name = "exact"
 
     def apply(self, query, value):
         from ..models.base import keyring
-        from ..services.identity import normalize_id
 
-        digest = keyring().blind_index("id_number", normalize_id(value))
+        purpose = BLIND_PURPOSES[self.column_name]
+        digest = keyring().blind_index(purpose, normalize_id(value))
         return query.filter(getattr(self.model, self.column_name) == digest)
 
 
 class XuejiFilterConverter(SQLAFilterConverter):
     def convert(self, col_name):
-        if col_name == "id_blind":
-            return [IdNumberEquals(col_name, self.datamodel)]
+        if col_name in BLIND_PURPOSES:
+            return [BlindEquals(col_name, self.datamodel)]
         return super().convert(col_name)
 
 
 def friendly_integrity(exc: IntegrityError) -> Conflict:
     text = str(exc.orig).lower()
-    if "registry_no" in text or "registry_number" in text:
+    if "registry_blind" in text or "number_blind" in text:
         return Conflict(t("学籍号已被占用", "registry number already taken"), "registry_no")
     if "id_blind" in text:
         return Conflict(t("该身份证件号已注册", "this ID number is already registered"), "id_number")

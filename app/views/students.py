@@ -52,6 +52,7 @@ LABELS = {
     "registry_no_masked": t("学籍号", "Registry no."),
     "phone_masked": t("联系电话", "Phone"),
     "id_blind": t("身份证件号（精确）", "ID number (exact)"),
+    "registry_blind": t("学籍号（精确）", "Registry no. (exact)"),
     "photo_upload": t("照片", "Photo"),
     "members": t("家庭成员", "Family members"),
 }
@@ -121,9 +122,9 @@ class StudentView(ScopedModelView):
 
     list_columns = ["registry_no_masked", "name", "gender", "school", "grade", "school_class",
                     "status", "id_number_masked"]
-    search_columns = ["name", "registry_no", "id_blind", "school", "grade", "school_class",
+    search_columns = ["name", "registry_blind", "id_blind", "school", "grade", "school_class",
                       "status", "gender", "registry_kind"]
-    order_columns = ["registry_no", "name", "status"]
+    order_columns = ["name", "status"]
     show_fieldsets = _fieldsets([(("学籍号", "Registry number"),
                                   ["registry_no", "registry_kind", "status", "school", "grade"])]
                                 + _GROUPS)
@@ -143,7 +144,7 @@ class StudentView(ScopedModelView):
                               "photo_upload": FileField(LABELS["photo_upload"])}
     label_columns = LABELS
     formatters_columns = FORMATTERS
-    base_order = ("registry_no", "asc")
+    base_order = ("id", "asc")
 
     # -- hooks: a few lines each, the work is in the services ---------------------------------
     def pre_add(self, item):
@@ -211,7 +212,7 @@ class StudentView(ScopedModelView):
                 done += 1
             except DomainError as exc:
                 db.session.rollback()
-                failed.append(f"{item.name} {item.registry_no}: {exc}")
+                failed.append(f"{item.name} {item.registry_no_masked}: {exc}")
         flash(t(f"已发放 {done} 个正式学籍号", f"{done} formal numbers issued"), "success")
         for line in failed:
             flash(line, "danger")
@@ -226,8 +227,11 @@ class RegistryNumberView(ScopedModelView):
     list_title = t("学籍号发放记录", "Registry numbers issued")
     list_columns = ["number_masked", "kind", "student", "issued_at", "issued_by", "retired_at",
                     "retired_reason"]
-    search_columns = ["number", "kind", "student"]
+    search_columns = ["number_blind", "kind", "student"]
+    show_columns = ["number_masked", "kind", "student", "issued_at", "issued_by", "retired_at",
+                    "retired_reason"]
     label_columns = {"number": LABELS["registry_no"], "number_masked": LABELS["registry_no"],
+                     "number_blind": LABELS["registry_blind"],
                      "kind": LABELS["registry_kind"],
                      "student": t("学生", "Student"),
                      "issued_at": t("发放时间", "Issued at"),

@@ -79,14 +79,9 @@ def test_student_is_found_by_the_blind_index_of_a_sloppily_typed_id(ctx, session
     [
         "11010519491231002x",
         " 110105 19491231002X ",
-        pytest.param("１１０１０５１９４９１２３１００２Ｘ", marks=pytest.mark.xfail(
-            strict=True, reason="BUG: models/student.py _upper_id does no NFKC, unlike "
-            "identity.normalize_id used by the ID search filter and the import")),
-        pytest.param("Ｅ１２３４５６７８", marks=pytest.mark.xfail(
-            strict=True, reason="BUG: models/student.py _upper_id does no NFKC (passport numbers "
-            "typed full-width get another blind index: search and duplicate check miss them)")),
-        pytest.param("110105\u300019491231002X", marks=pytest.mark.xfail(
-            strict=True, reason="BUG: models/student.py _upper_id keeps ideographic spaces")),
+        "１１０１０５１９４９１２３１００２Ｘ",  # full-width, as some input methods type it
+        "Ｅ１２３４５６７８",  # a full-width passport number
+        "110105\u300019491231002X",  # an ideographic space
     ],
 )
 def test_stored_blind_index_matches_the_search_normalisation_of_what_was_typed(ctx, typed):
@@ -143,11 +138,6 @@ def test_ciphertext_copied_to_another_column_of_the_same_row_fails_to_decrypt(se
         session.rollback()
 
 
-@pytest.mark.xfail(
-    ON_POSTGRES, strict=True,
-    reason="BUG: current_address_enc is VARCHAR(600) but the form accepts 200 characters; "
-    "200 Chinese characters encrypt to ~846 and PostgreSQL raises StringDataRightTruncation",
-)
 def test_longest_address_the_form_accepts_can_be_saved(session, students):
     student = students[3]
     address = "湖南省长沙市芙蓉区" + "湘" * 191
@@ -217,12 +207,6 @@ def test_database_file_contains_no_plaintext_phone_address_or_parent_id(sqlite_f
 
 
 @sqlite_only
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (design): a G registry number is 'G' + the resident ID (REFERENCE.md §2) and is "
-    "stored in clear in student.registry_no and registry_number.number, so ~90% of students' ID "
-    "numbers are readable in the database file and in any dump or backup",
-)
 def test_database_file_contains_no_plaintext_student_id_number(sqlite_file):
     data, values = sqlite_file
     assert leaked(data, [number for number, _ in values["student_ids"]]) == []

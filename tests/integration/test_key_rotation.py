@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from app import create_app
 from app.extensions import db
-from app.models import FamilyMember, Student
+from app.models import RegistryNumber, FamilyMember, Student
 from app.security.crypto import Keyring, aad_for, b64, new_key, unb64
 from app.services import photos
 from app.services.keys import ENCRYPTED, key_usage, rotate
@@ -47,7 +47,7 @@ def snapshot(session) -> dict:
             values = {c: getattr(row, c[:-4]) for c in columns if c != "photo_enc"}
             if model is Student and row.photo_enc is not None:
                 values["photo_enc"] = photos.decrypt(row)
-            values["id_blind"] = row.id_blind
+            values["blind"] = getattr(row, "id_blind", None) or getattr(row, "number_blind", None)
             out[(model.__tablename__, row.uid)] = values
     return out
 
@@ -159,7 +159,8 @@ def test_rotation_reencrypts_every_value_under_the_new_key(rotated):
     assert set(rotated.usage_after) == {"k2"}
     assert usage_totals(rotated.usage_after) == usage_totals(rotated.usage_before)
     assert rotated.report["rewritten"] == {"student": db_count(rotated.app, Student),
-                                           "family_member": db_count(rotated.app, FamilyMember)}
+                                           "family_member": db_count(rotated.app, FamilyMember),
+                                           "registry_number": db_count(rotated.app, RegistryNumber)}
 
 
 def test_every_value_decrypts_to_the_same_text_after_rotation(rotated, template):
@@ -192,7 +193,7 @@ def test_after_rotation_the_old_key_can_be_retired(rotated):
 def test_a_second_rotation_to_the_same_key_rewrites_nothing(rotated):
     with rotated.app.app_context():
         again = rotate(rotated.app, db.session, new_key=False)
-    assert again == {"active": "k2", "rewritten": {"student": 0, "family_member": 0}}
+    assert again == {"active": "k2", "rewritten": {m.__tablename__: 0 for m in ENCRYPTED}}
 
 
 # -- keys from the environment: add the key, make it active, then `keys rotate --no-new-key` ------

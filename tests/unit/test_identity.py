@@ -28,12 +28,6 @@ def test_standard_example_is_a_valid_id_of_a_woman_born_on_new_years_eve_1949():
     assert gender_from_id(FEMALE_1949) == "2"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (spec deviation): REFERENCE.md §2 lists 440524188001010014 as valid, but "
-    "resident_id_problem uses stdnum ric.validate, which also rejects an area code that did not "
-    "exist in the birth year",
-)
 def test_standard_example_of_a_man_born_in_1880_is_valid():
     assert resident_id_problem("440524188001010014") is None
 
@@ -153,11 +147,6 @@ def test_postcode_must_be_six_digits(code, ok):
     assert (postcode_problem(code) is None) is ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: identity.py validates with \\d, which matches any Unicode decimal digit, so "
-    "full-width (or Arabic-Indic) digits pass and are stored unnormalised",
-)
 @pytest.mark.parametrize("value, check", [("４１００００", postcode_problem),
                                           ("１３８１２３４５６７８", phone_problem)],
                          ids=["postcode", "phone"])

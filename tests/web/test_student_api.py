@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, RegistryNumber, Student
+from app.services.registry_numbers import find
 from factories import bad_checksum, first_class, new_id, student_in, student_payload
 
 
@@ -134,7 +135,7 @@ def test_a_temporary_record_can_be_deleted_but_its_number_is_never_reused(ctx, a
     assert api.delete(f"/api/v1/student/{sid}", headers=headers).status_code == 200
     db.session.expire_all()
     assert db.session.get(Student, sid) is None
-    kept = db.session.scalar(select(RegistryNumber).where(RegistryNumber.number == number))
+    kept = find(db.session, number)
     assert kept.retired_reason == "record deleted" and kept.student_id is None
 
 

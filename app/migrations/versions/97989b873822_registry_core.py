@@ -1,15 +1,16 @@
 """registry core
 
-Revision ID: 29d2e69b69cf
+Revision ID: 97989b873822
 Revises: 
-Create Date: 2026-11-23 16:13:30.458148
+Create Date: 2026-11-23 16:32:45.137707
 
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 # revision identifiers, used by Alembic.
-revision = '29d2e69b69cf'
+revision = '97989b873822'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -310,7 +311,8 @@ def upgrade():
     op.create_table('student',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('registry_no', sa.String(length=19), nullable=False),
+    sa.Column('registry_no_enc', sa.Text(), nullable=False),
+    sa.Column('registry_blind', sa.String(length=64), nullable=False),
     sa.Column('registry_kind', sa.String(length=1), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('school_id', sa.Integer(), nullable=False),
@@ -326,7 +328,7 @@ def upgrade():
     sa.Column('ethnicity', sa.String(length=2), nullable=True),
     sa.Column('nationality', sa.String(length=3), nullable=True),
     sa.Column('id_type', sa.String(length=1), nullable=True),
-    sa.Column('id_number_enc', sa.String(length=200), nullable=True),
+    sa.Column('id_number_enc', sa.Text(), nullable=True),
     sa.Column('id_blind', sa.String(length=64), nullable=True),
     sa.Column('id_valid_until', sa.String(length=30), nullable=True),
     sa.Column('hmt_status', sa.String(length=2), nullable=True),
@@ -344,12 +346,12 @@ def upgrade():
     sa.Column('class_seat_no', sa.String(length=20), nullable=True),
     sa.Column('hukou_nature', sa.String(length=1), nullable=True),
     sa.Column('hukou_location', sa.String(length=12), nullable=True),
-    sa.Column('current_address_enc', sa.String(length=600), nullable=True),
-    sa.Column('mailing_address_enc', sa.String(length=600), nullable=True),
-    sa.Column('home_address_enc', sa.String(length=600), nullable=True),
-    sa.Column('phone_enc', sa.String(length=200), nullable=True),
+    sa.Column('current_address_enc', sa.Text(), nullable=True),
+    sa.Column('mailing_address_enc', sa.Text(), nullable=True),
+    sa.Column('home_address_enc', sa.Text(), nullable=True),
+    sa.Column('phone_enc', sa.Text(), nullable=True),
     sa.Column('postcode', sa.String(length=6), nullable=True),
-    sa.Column('email_enc', sa.String(length=400), nullable=True),
+    sa.Column('email_enc', sa.Text(), nullable=True),
     sa.Column('homepage', sa.String(length=200), nullable=True),
     sa.Column('only_child', sa.Boolean(), nullable=True),
     sa.Column('had_preschool', sa.Boolean(), nullable=True),
@@ -379,7 +381,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_student_school_id_school')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_student')),
     sa.UniqueConstraint('id_blind', name=op.f('uq_student_id_blind')),
-    sa.UniqueConstraint('registry_no', name=op.f('uq_student_registry_no')),
+    sa.UniqueConstraint('registry_blind', name=op.f('uq_student_registry_blind')),
     sa.UniqueConstraint('uid', name=op.f('uq_student_uid'))
     )
     with op.batch_alter_table('student', schema=None) as batch_op:
@@ -401,12 +403,12 @@ def upgrade():
     sa.Column('name', sa.String(length=50), nullable=False),
     sa.Column('relation', sa.String(length=2), nullable=False),
     sa.Column('relation_note', sa.String(length=50), nullable=True),
-    sa.Column('current_address_enc', sa.String(length=600), nullable=True),
+    sa.Column('current_address_enc', sa.Text(), nullable=True),
     sa.Column('hukou_location', sa.String(length=200), nullable=True),
-    sa.Column('phone_enc', sa.String(length=200), nullable=True),
+    sa.Column('phone_enc', sa.Text(), nullable=True),
     sa.Column('is_guardian', sa.Boolean(), nullable=False),
     sa.Column('id_type', sa.String(length=1), nullable=True),
-    sa.Column('id_number_enc', sa.String(length=200), nullable=True),
+    sa.Column('id_number_enc', sa.Text(), nullable=True),
     sa.Column('id_blind', sa.String(length=64), nullable=True),
     sa.Column('ethnicity', sa.String(length=2), nullable=True),
     sa.Column('employer', sa.String(length=100), nullable=True),
@@ -423,7 +425,9 @@ def upgrade():
 
     op.create_table('registry_number',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.String(length=19), nullable=False),
+    sa.Column('number_enc', sa.Text(), nullable=False),
+    sa.Column('number_blind', sa.String(length=64), nullable=False),
+    sa.Column('series', sa.String(length=64), nullable=True),
     sa.Column('kind', sa.String(length=1), nullable=False),
     sa.Column('student_id', sa.Integer(), nullable=True),
     sa.Column('student_uid', sa.String(length=32), nullable=False),
@@ -431,11 +435,14 @@ def upgrade():
     sa.Column('issued_by', sa.String(length=128), nullable=True),
     sa.Column('retired_at', sa.DateTime(), nullable=True),
     sa.Column('retired_reason', sa.String(length=200), nullable=True),
+    sa.Column('uid', sa.String(length=32), nullable=False),
     sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_registry_number_student_id_student'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_number')),
-    sa.UniqueConstraint('number', name=op.f('uq_registry_number_number'))
+    sa.UniqueConstraint('number_blind', name=op.f('uq_registry_number_number_blind')),
+    sa.UniqueConstraint('uid', name=op.f('uq_registry_number_uid'))
     )
     with op.batch_alter_table('registry_number', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_registry_number_series'), ['series'], unique=False)
         batch_op.create_index(batch_op.f('ix_registry_number_student_id'), ['student_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_registry_number_student_uid'), ['student_uid'], unique=False)
 
@@ -447,6 +454,7 @@ def downgrade():
     with op.batch_alter_table('registry_number', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_registry_number_student_uid'))
         batch_op.drop_index(batch_op.f('ix_registry_number_student_id'))
+        batch_op.drop_index(batch_op.f('ix_registry_number_series'))
 
     op.drop_table('registry_number')
     with op.batch_alter_table('family_member', schema=None) as batch_op:
