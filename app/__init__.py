@@ -64,12 +64,14 @@ def create_app(config_object=None, **overrides) -> Flask:
     from .models import events
     from .security import csrf
     from .views import register
+    from .views.base import guard_list_arguments
 
     events.install()
     with app.app_context():
         db.init_app(app)
         migrate.init_app(app, db, directory=str(MIGRATIONS))
         csrf.install(app)
+        app.before_request(guard_list_arguments)
         appbuilder = AppBuilder()
         appbuilder.init_app(app, db.session)
         register(appbuilder)

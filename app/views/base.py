@@ -28,6 +28,17 @@ from ..text import normalize_id
 from ..services.actors import Actor
 
 
+MAX_PAGE_SIZE = 500
+
+
+def guard_list_arguments() -> None:
+    """FAB turns page_* / psize_* arguments into OFFSET and LIMIT unchecked: refuse bad ones."""
+    for key, value in request.args.items():
+        if key.startswith(("page_", "psize_")):
+            if not value.isdigit() or (key.startswith("psize_") and not 0 < int(value) <= MAX_PAGE_SIZE):
+                abort(400, description=f"{key} must be a whole number (page size 1–{MAX_PAGE_SIZE})")
+
+
 def actor() -> Actor:
     return Actor.of(getattr(g, "user", None))
 

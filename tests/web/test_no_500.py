@@ -20,7 +20,8 @@ def test_every_page_answers_below_500(ctx, client_for, username):
     some_id = db.session.scalar(select(Student.id).order_by(Student.id))
     for base in VIEWS:
         for path in ("/list/", "/add", f"/show/{some_id}", f"/edit/{some_id}", "/show/abc",
-                     "/list/?_flt_0_name=%27%22%3C", "/list/?page_StudentView=-3"):
+                     "/list/?_flt_0_name=%27%22%3C", "/list/?page_StudentView=-3",
+                     "/list/?psize_StudentView=abc", "/list/?psize_StudentView=100000"):
             r = client.get(base + path)
             assert r.status_code < 500, (base + path, r.status_code)
         r = client.post(base + "/add", data={"name": "x" * 500, "code": "abc", "number": "-1"})

@@ -1,0 +1,294 @@
+"""The main journeys through a real headless Chromium: log in through the CSRF-protected form,
+browse the masked student list, open a record (and have that view logged), add a student through
+the form, stay inside the jurisdiction, switch the language."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from datetime import date, timedelta
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import func, select
+
+BROWSER_MISSING = [p for p in ("/usr/bin/chromium", "/usr/bin/chromedriver")
+                   if not os.path.isfile(p)]
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(bool(BROWSER_MISSING),
+                                 reason=f"{', '.join(BROWSER_MISSING)} missing: "
+                                        "apt-get install -y chromium chromium-driver")]
+pytest.importorskip("selenium", reason="selenium is not installed (pip install -e .[test])")
+
+SCHOOL_CODE = "4301020001"  # the school_* demo accounts' school, county 430102
+OTHER_COUNTY = "430202"
+FULL_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+MASKED_ID = re.compile(r"^\d{3}\*+[\dX]$")
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def school_of(session, code: str):
+    from app.models import School
+
+    return session.scalar(select(School).where(School.code == code))
+
+
+def student_ids_on(rows) -> list[int]:
+    pks = []
+    for row in rows:
+        m = next((re.search(r"/students/show/(\d+)", h) for h in row["_links"]
+                  if "/students/show/" in h), None)
+        if m:
+            pks.append(int(m.group(1)))
+    return pks
+
+
+def unused_first_grader_id(session, area: str = "430102", male: bool = True) -> tuple[str, date]:
+    """A valid, unregistered resident ID of a child of age for grade 1 this school year."""
+    from stdnum.cn import ric
+
+    from app.models import Student
+    from app.models.base import keyring
+    from app.services.demo import birth_range, school_year
+
+    lo, hi = birth_range(1, school_year(date.today()))
+    rng = random.Random()
+    for _ in range(200):
+        born = lo + timedelta(days=rng.randrange((hi - lo).days + 1))
+        seq = rng.randrange(0, 500) * 2 + (1 if male else 0)
+        body = f"{area}{born:%Y%m%d}{seq:03d}"
+        number = body + ric.calc_check_digit(body + "0")
+        digest = keyring().blind_index("id_number", number)
+        if ric.is_valid(number) and session.scalar(
+                select(Student.id).where(Student.id_blind == digest)) is None:
+            return number, born
+    raise AssertionError("no unused ID number found")
+
+
+def bad_checksum(number: str) -> str:
+    return number[:-1] + ("0" if number[-1] != "0" else "1")
+
+
+def set_select(browser, name: str, value: str) -> None:
+    """Choose ``value`` in the <select> a Select2 widget wraps, as a user's pick would."""
+    found = browser.driver.execute_script("""
+        const sel = document.querySelector('#model_form select[name="' + arguments[0] + '"]');
+        if (!sel || ![...sel.options].some(o => o.value === arguments[1])) return false;
+        sel.value = arguments[1];
+        if (window.jQuery) { jQuery(sel).trigger('change'); }
+        else { sel.dispatchEvent(new Event('change', {bubbles: true})); }
+        return true;""", name, value)
+    assert found, f"select {name!r} has no option {value!r}"
+
+
+def type_into(browser, name: str, text: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    box = browser.find(f'#model_form input[name="{name}"]')
+    box.clear()
+    box.send_keys(text)
+    if "appbuilder_date" in (box.find_element("xpath", "..").get_attribute("class") or ""):
+        box.send_keys(Keys.ESCAPE)  # close the date picker
+
+
+def field_value(browser, name: str) -> str:
+    return browser.driver.execute_script(
+        "const el = document.querySelector('#model_form [name=\"' + arguments[0] + '\"]');"
+        "return el ? el.value : null;", name)
+
+
+def field_errors(browser, name: str) -> str:
+    """The error box FAB renders in the field's cell."""
+    return browser.driver.execute_script("""
+        const el = document.querySelector('#model_form [name="' + arguments[0] + '"]');
+        const cell = el && el.closest('td');
+        return cell ? [...cell.querySelectorAll('.alert-danger')].map(e => e.innerText).join(' ')
+                    : '';""", name)
+
+
+# -- journeys -------------------------------------------------------------------------------------
+def test_login_page_is_chinese_and_landing_shows_role_and_school(browser, live):
+    browser.open("/login/")
+    browser.find("form[name=login]")
+    assert browser.wait_for_text("登录", "用户名")
+    assert "csrf_token" in browser.source(), "the login form carries no CSRF token"
+
+    browser.login("school_registrar")
+    with live.db() as session:
+        school_name = school_of(session, SCHOOL_CODE).name
+    browser.wait_for_text("学校学籍管理员")
+    body = browser.find("body").text
+    assert "学校学籍管理员" in body
+    assert school_name in body, f"{school_name} not on the landing page:\n{body[:2000]}"
+
+
+def test_registrar_list_is_masked_and_record_view_is_logged(browser, live):
+    from app.models import PersonalDataAccess, Student
+
+    browser.login("school_registrar")
+    browser.open("/students/list/")
+    browser.find("table.table-bordered tbody tr")
+    rows = browser.table()
+    assert rows, "the student list is empty"
+    id_header = next((h for h in rows[0] if h.startswith("身份证件号")), None)
+    assert id_header, f"no ID column in the list: {list(rows[0])}"
+    masked = [r[id_header] for r in rows if r[id_header]]
+    assert masked and all(MASKED_ID.match(v) for v in masked), masked
+
+    source = browser.source()
+    pks = student_ids_on(rows)
+    assert len(pks) == len(rows)
+    with live.db() as session:
+        numbers = {s.id: s.id_number for s in session.scalars(select(Student)
+                                                              .where(Student.id.in_(pks)))}
+    assert not FULL_ID.search(source), f"an 18-digit ID in the list: {FULL_ID.search(source)}"
+    leaked = [n for n in numbers.values() if n and n in source]
+    assert not leaked, f"full ID numbers in the list page source: {leaked}"
+
+    row = next(r for r in rows if r[id_header])
+    pk = student_ids_on([row])[0]
+    with live.db() as session:
+        def views():
+            return session.scalar(select(func.count()).select_from(PersonalDataAccess).where(
+                PersonalDataAccess.student_id == pk,
+                PersonalDataAccess.username == "school_registrar"))
+        before = views()
+
+    link = browser.find(f'table.table-bordered tbody a[href$="/students/show/{pk}"]')
+    browser.submit_and_wait(link)
+    assert f"/students/show/{pk}" in browser.driver.current_url
+    browser.wait_for_text("学籍信息")
+    assert numbers[pk] in browser.find("body").text, "the record page does not show the full ID"
+
+    with live.db() as session:
+        after = session.scalars(select(PersonalDataAccess).where(
+            PersonalDataAccess.student_id == pk,
+            PersonalDataAccess.username == "school_registrar")
+            .order_by(PersonalDataAccess.id)).all()
+        assert len(after) == before + 1, "the record view was not logged (or logged twice)"
+        assert after[-1].channel == "web"
+        assert "id_number" in after[-1].fields.split(",")
+
+
+def test_registrar_adds_a_student_through_the_form(browser, live):
+    from app.models import SchoolClass, Student
+    from app.models.base import keyring
+
+    with live.db() as session:
+        good_id, born = unused_first_grader_id(session)
+        school = school_of(session, SCHOOL_CODE)
+        own_classes = {str(c.id): c for c in session.scalars(
+            select(SchoolClass).where(SchoolClass.school_id == school.id))}
+        first_grade = min((c for c in own_classes.values() if c.grade.number == 1),
+                          key=lambda c: c.id)
+        class_id, entry = str(first_grade.id), date(first_grade.entry_year, 9, 1)
+    name = "端测" + "".join(random.sample("安宁明远思齐嘉禾知行", 2))
+    bad_id = bad_checksum(good_id)
+
+    browser.login("school_registrar")
+    browser.open("/students/add")
+    form = browser.find("form#model_form")
+    assert form.find_elements("css selector", "input[name=csrf_token]"), "no CSRF token in form"
+    offered = browser.driver.execute_script(
+        "return [...document.querySelector('#model_form select[name=school_class]').options]"
+        ".map(o => o.value).filter(v => v && v !== '__None');")
+    assert set(offered) == set(own_classes), "the class select offers other schools' classes"
+
+    texts = {
+        "name": name, "birth_date": born.isoformat(), "birthplace": "430102001000",
+        "native_place": "湖南长沙", "id_number": bad_id, "entry_date": entry.isoformat(),
+        "hukou_location": "430102001001", "current_address": "湖南省长沙市芙蓉区五一大道1号",
+        "mailing_address": "湖南省长沙市芙蓉区五一大道1号",
+        "home_address": "湖南省长沙市芙蓉区五一大道1号", "phone": "13812345678",
+        "postcode": "410000", "distance_km": "1.5", "m1_name": "端测家长",
+        "m1_phone": "13900001111",
+    }
+    selects = {
+        "gender": "1", "ethnicity": "01", "nationality": "CHN", "id_type": "1",
+        "hmt_status": "00", "health": "1", "political_status": "14", "school_class": class_id,
+        "entry_mode": "11", "study_mode": "1", "source": "1", "hukou_nature": "2",
+        "left_behind": "0", "travel_mode": "1", "m1_relation": "1", "m1_is_guardian": "1",
+        "m1_id_type": "1",
+    }
+    for field, text in texts.items():
+        type_into(browser, field, text)
+    for field, value in selects.items():
+        set_select(browser, field, value)
+    browser.find("#model_form input[name=had_preschool]").click()
+
+    # 1. a wrong check character: the form comes back, the error beside the ID, the rest kept
+    browser.submit_and_wait(browser.find("#model_form button[type=submit]"))
+    assert "/students/add" in browser.driver.current_url
+    browser.find("form#model_form")
+    errors = field_errors(browser, "id_number")
+    assert "身份证号校验位错误" in errors, (
+        f"no check-character error beside the ID field (got {errors!r}); page says:\n"
+        + browser.find("body").text[:1500])
+    for field, text in texts.items():
+        assert field_value(browser, field) == text, f"{field} lost after the failed submit"
+    for field, value in selects.items():
+        assert field_value(browser, field) == value, f"{field} lost after the failed submit"
+    with live.db() as session:
+        assert session.scalar(select(Student.id).where(Student.name == name)) is None
+
+    # 2. corrected: saved, with a temporary L number
+    type_into(browser, "id_number", good_id)
+    browser.submit_and_wait(browser.find("#model_form button[type=submit]"))
+    assert "/students/add" not in browser.driver.current_url, (
+        "still on the add form after a valid submit:\n" + browser.find("body").text[:1500])
+    with live.db() as session:
+        student = session.scalar(select(Student).where(
+            Student.id_blind == keyring().blind_index("id_number", good_id)))
+        assert student is not None, "the new student was not saved"
+        assert (student.name, student.class_id) == (name, int(class_id))
+        assert student.registry_kind == "L" and student.registry_no.startswith("L430102")
+        pk, registry_no = student.id, student.registry_no
+
+    browser.open(f"/students/list/?_flt_2_name={quote(name)}")
+    browser.find("table.table-bordered tbody tr")
+    rows = [r for r in browser.table() if r.get("姓名") == name]
+    assert rows and student_ids_on(rows) == [pk], browser.table()
+    number_header = next(h for h in rows[0] if h.startswith("学籍号"))
+    shown = rows[0][number_header]
+    assert shown.startswith("L") and shown[:7] == registry_no[:7], (shown, registry_no)
+
+
+def test_county_registrar_gets_404_for_another_countys_student(browser, live):
+    from app.models import Student
+
+    with live.db() as session:
+        foreign = session.scalar(select(Student.id).where(Student.county_code == OTHER_COUNTY)
+                                 .order_by(Student.id))
+        own = session.scalar(select(Student.id).where(Student.county_code == "430102")
+                             .order_by(Student.id))
+    assert foreign and own
+
+    browser.login("county_registrar")
+    assert browser.status_of(f"/students/show/{own}") == 200  # the control: own county is fine
+    browser.open(f"/students/show/{foreign}")
+    assert "404" in browser.driver.title or "Not Found" in browser.find("body").text
+    assert browser.status_of(f"/students/show/{foreign}") == 404
+
+
+def test_language_switch_to_english(browser, live):
+    browser.login("school_registrar")
+    browser.open("/students/list/")
+    browser.find("table.table-bordered")
+    assert "学生名册" in browser.find("body").text
+
+    # the language menu: the flag drop-down, then English
+    toggle = browser.find("a.dropdown-toggle i.flag").find_element("xpath", "ancestor::a[1]")
+    toggle.click()
+    english = browser.find('a[href$="/lang/en"]')
+    browser.wait.until(lambda d: english.is_displayed())
+    browser.submit_and_wait(english)
+
+    browser.open("/students/list/")
+    browser.find("table.table-bordered")
+    body = browser.wait_for_text("Students")
+    assert body
+    headers = [th.text for th in
+               browser.driver.find_elements("css selector", "table.table-bordered thead th")]
+    assert any(h.startswith("Registry no") for h in headers), headers
+    assert "学生名册" not in browser.find("body").text
