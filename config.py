@@ -15,7 +15,12 @@ INSTANCE_PATH = Path(os.environ.get("XUEJI_INSTANCE_DIR") or BASE_DIR / "instanc
 
 
 def _default_database_url() -> str:
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_PATH / 'xueji.db'}"
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_PATH / 'xueji.db'}"
+    # the driver installed is psycopg 3: accept the usual postgres:// spellings
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 class Config:

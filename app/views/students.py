@@ -15,7 +15,7 @@ from ..services import codes as code_tables
 from ..services import family, personal_data, photos
 from ..services import students as student_service
 from .base import ScopedModelView, actor, interface, today
-from .forms import fields_for, labels_for
+from .forms import code_field, fields_for, labels_for
 
 CODED = {f.name: f.code_table for f in ALL_STUDENT_FIELDS if f.kind == "code"}
 PERSONAL = ["id_number", "current_address", "mailing_address", "home_address", "phone", "email"]
@@ -139,6 +139,11 @@ class StudentView(ScopedModelView):
                      columns=False),
         **fields_for(MEMBER_FIELDS, prefix="m2_", prefix_zh="成员2", prefix_en="Member 2 ",
                      columns=False, optional=True),
+    }
+    search_form_extra_fields = {
+        "gender": code_field("gender", LABELS["gender"], False),
+        "status": code_field("student_status", LABELS["status"], False),
+        "registry_kind": code_field("registry_kind", LABELS["registry_kind"], False),
     }
     edit_form_extra_fields = {**fields_for(ALL_STUDENT_FIELDS),
                               "photo_upload": FileField(LABELS["photo_upload"])}

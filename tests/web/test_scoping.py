@@ -198,3 +198,14 @@ def test_api_show_returns_full_values_and_logs_the_view(ctx, api, token_for):
     assert (last.username, last.student_id, last.channel) == ("county_supervisor", own.id, "api")
     listing = api.get("/api/v1/student/?q=(page_size:100)", headers=token_for("county_supervisor"))
     assert own.id_number not in listing.get_data(as_text=True)  # nor inside the G registry number
+
+
+def test_status_filter_is_a_select_of_labels_and_filters(ctx, client_for):
+    client = client_for("school_registrar")
+    html = client.get("/students/list/").get_data(as_text=True)
+    assert json.dumps("休学")[1:-1] in html or "休学" in html  # the status select offers labels
+    filtered = client.get("/students/list/?_flt_3_status=in_school").get_data(as_text=True)
+    school = db.session.scalar(select(School).where(School.code == "4301020001"))
+    in_school = db.session.scalar(select(func.count()).select_from(Student).where(
+        Student.school_id == school.id, Student.status == "in_school"))
+    assert _list_count(filtered) == in_school
