@@ -1,84 +1,14 @@
-"""Application factory: one AppBuilder per app, keys loaded and checked, fails fast."""
+"""Xueji (学籍): the student registry.
+
+The factory lives in ``app.factory``; importing ``app`` alone pulls in no web or database package,
+so the pure parts (``app.policy``, ``app.fields``) stay pure.
+"""
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
 
-from flask import Flask, jsonify, request
-from flask_appbuilder import AppBuilder
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+def create_app(config_object=None, **overrides):
+    """Build the Flask application (see ``app.factory.create_app``)."""
+    from .factory import create_app as build
 
-from .errors import DomainError
-from .extensions import db, migrate
-from .i18n import t
-
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        cur = dbapi_connection.cursor()
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.close()
-
-
-def _configure(app: Flask, config_object, overrides: dict) -> None:
-    from config import config_from_env
-
-    app.config.from_object(config_object or config_from_env())
-    app.config.update(overrides)
-    from .security.keys import keyring_from_config
-    from .security.passwords import check_password_strength
-
-    app.extensions["xueji_keyring"] = keyring_from_config(app.config)
-    if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY is not set: production refuses to start without it")
-    app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = check_password_strength
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
-    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
-
-
-def _error_handlers(app: Flask) -> None:
-    @app.errorhandler(DomainError)
-    def _domain(exc: DomainError):
-        db.session.rollback()
-        if request.path.startswith("/api/") or request.is_json:
-            return jsonify(exc.as_json()), exc.status
-        return f"<h3>{exc}</h3>", exc.status
-
-    @app.errorhandler(413)
-    def _too_large(_exc):
-        return jsonify(message=t("上传文件过大", "upload too large")), 413
-
-
-def create_app(config_object=None, **overrides) -> Flask:
-    """Build the app; ``config_object`` defaults to the class XUEJI_ENV names."""
-    app = Flask(__name__, template_folder="templates", static_folder="static")
-    _configure(app, config_object, overrides)
-    logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
-    if not event.contains(Engine, "connect", _sqlite_foreign_keys):
-        event.listen(Engine, "connect", _sqlite_foreign_keys)
-
-    from .models import events
-    from .security import csrf
-    from .views import register
-    from .views.base import guard_list_arguments
-
-    events.install()
-    with app.app_context():
-        db.init_app(app)
-        migrate.init_app(app, db, directory=str(MIGRATIONS))
-        csrf.install(app)
-        app.before_request(guard_list_arguments)
-        appbuilder = AppBuilder()
-        appbuilder.init_app(app, db.session)
-        register(appbuilder)
-    _error_handlers(app)
-    app.jinja_env.globals["t"] = t
-    from .cli import COMMANDS
-
-    for command in COMMANDS:
-        app.cli.add_command(command)
-    return app
+    return build(config_object, **overrides)

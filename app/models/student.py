@@ -23,10 +23,6 @@ from ..text import normalize_id, normalize_text
 from .base import RowUidMixin, TimestampMixin, encrypted
 from .school import SchoolScopedMixin
 
-STATUSES = (
-    "in_school", "suspended", "resuming", "abroad", "left_other", "dropout", "missing",
-    "deceased", "graduated", "completed", "incomplete", "transferred_out",
-)
 
 
 class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
