@@ -84,6 +84,10 @@ class Config:
         "en": {"flag": "gb", "name": "English"},
     }
 
+    # Business happens in local time; tests may pin the clock with XUEJI_FIXED_NOW (ISO datetime).
+    XUEJI_TIMEZONE = "Asia/Shanghai"
+    XUEJI_FIXED_NOW: str | None = None
+
     # Uploads
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     XUEJI_PHOTO_MAX_BYTES = 2 * 1024 * 1024
@@ -116,6 +120,8 @@ class TestConfig(Config):
     XUEJI_ENCRYPTION_KEYS = "t1:" + "dGVzdC1rZXktb25lLXRlc3Qta2V5LW9uZS10ZXN0LTE="
     XUEJI_BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktdGVzdC1ibGluZC0x"
     WTF_CSRF_ENABLED = False
+    # a day inside the shipped rules' registration, transfer and change windows
+    XUEJI_FIXED_NOW = "2026-09-15T10:00:00"
 
 
 CONFIGS = {

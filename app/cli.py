@@ -28,11 +28,21 @@ def init_command() -> None:
     from .security.sync import sync_roles
     from .services.codes import load_code_tables
 
+    from .policy import RuleSetInvalid
+    from .services import policy
+
     upgrade(directory=current_app.extensions["migrate"].directory)
     counts = sync_roles(current_app.appbuilder)
     n = load_code_tables(db.session, Path(current_app.config["SEED_DIR"]) / "codes.yaml")
     db.session.commit()
     click.echo(f"schema at head; {len(counts)} roles synchronised; {n} code-table entries loaded")
+    if policy.latest_version(db.session) is None:  # first run: the shipped rules come into force
+        try:
+            row = policy.activate_dir(db.session, current_app.config["RULES_DIR"], by="init",
+                                      note="shipped rules")
+        except RuleSetInvalid as exc:
+            raise click.ClickException(f"the rule files are invalid:\n{exc}") from None
+        click.echo(f"rule set v{row.id} in force ({', '.join(row.changed)})")
 
 
 @click.command("seed")
@@ -152,4 +162,11 @@ def keys_status() -> None:
     click.echo(json.dumps(key_usage(db.session), indent=2))
 
 
-COMMANDS = [init_command, seed_command, serve_command, demo_command, users_group, keys_group]
+def _commands():
+    from .cli_rules import rules_group
+
+    return [init_command, seed_command, serve_command, demo_command, users_group, keys_group,
+            rules_group]
+
+
+COMMANDS = _commands()

@@ -44,6 +44,9 @@ def _init_and_seed(app) -> dict:
     sync_roles(app.appbuilder)
     load_code_tables(db.session, ROOT / "seed" / "codes.yaml")
     db.session.commit()
+    from app.services.policy import activate_dir
+
+    activate_dir(db.session, ROOT / "rules", by="init", note="shipped rules")
     return seed_demo(db.session, ROOT / "seed", password=PASSWORD, students=SEED_STUDENTS,
                      today=date.today())
 

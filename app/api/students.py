@@ -12,7 +12,7 @@ from ..i18n import t
 from ..models import FamilyMember, SchoolClass, Student
 from ..services import family, personal_data
 from ..services import students as student_service
-from ..views.base import ScopedApi, actor, interface, today
+from ..views.base import ScopedApi, actor, interface, now
 from ..views.students import LABELS
 
 _PERSONAL = ["id_number", "current_address", "mailing_address", "home_address", "phone", "email"]
@@ -95,7 +95,7 @@ class StudentApi(ScopedApi):
         student = Student()
         with db.session.no_autoflush:
             _apply(student, data)
-        student_service.create(db.session, student, [m for m in members if m], actor(), today())
+        student_service.create(db.session, student, [m for m in members if m], actor(), now())
         return self.response(201, id=student.id, result={"registry_no": student.registry_no,
                                                          "name": student.name})
 
@@ -109,12 +109,12 @@ class StudentApi(ScopedApi):
         if "members" in data:
             return self.response_422(message={"members": ["use /api/v1/family_member/"]})
         _apply(item, data)
-        student_service.prepare_update(db.session, item, actor(), today())
+        student_service.prepare_update(db.session, item, actor(), now())
         db.session.commit()
         return self.response(200, id=item.id, result={"registry_no": item.registry_no})
 
     def pre_delete(self, item):
-        student_service.prepare_delete(db.session, item, actor())
+        student_service.prepare_delete(db.session, item, actor(), now())
 
     def pre_get(self, data):
         """The full record goes only to roles allowed to see it, and each view is logged."""

@@ -5,11 +5,12 @@ from .codes import CodeItem
 from .family import FamilyMember
 from .jurisdiction import Jurisdiction
 from .registry_number import RegistryNumber
+from .rules import RuleSetVersion
 from .school import Grade, School, SchoolClass
 from .student import Student
 from .user import XuejiUser
 
 __all__ = [
     "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Jurisdiction", "PersonalDataAccess",
-    "RegistryNumber", "School", "SchoolClass", "Student", "XuejiUser",
+    "RegistryNumber", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
 ]

@@ -39,3 +39,4 @@ class AuditEvent(Model):
     school_id = Column(Integer, nullable=True, index=True)
     changes = Column(JSON, nullable=True)
     summary = Column(String(300))
+    rule_version = Column(Integer, nullable=True)  # the rule set the decision was made under

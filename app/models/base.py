@@ -62,6 +62,8 @@ def encrypted(
             if blind:
                 setattr(self, blind, None)
             return
+        if getattr(self, column) is not None and fget(self) == value:
+            return  # unchanged: keep the ciphertext, so nothing looks edited
         ring = keyring()
         setattr(self, column, ring.encrypt(value, aad_for(self.__tablename__, column, self.ensure_uid())))
         if blind:

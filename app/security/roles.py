@@ -92,6 +92,10 @@ MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
     },
     "PersonalDataAccess": {"read": {"supervisor": _ALL, "sysadmin": _ALL}},
     "AuditEvent": {"read": {"supervisor": _ALL, "sysadmin": _ALL}},
+    "Policy": {
+        "read": {"registrar": _ALL, "supervisor": _ALL, "sysadmin": _ALL},
+        "edit": {"sysadmin": _BUREAU},
+    },
     "Account": {
         "read": {"sysadmin": _ALL},
         "add": {"sysadmin": _ALL},

@@ -10,7 +10,7 @@ from ..fields import MEMBER_FIELDS
 from ..i18n import t
 from ..models import AuditEvent, FamilyMember
 from .actors import Actor
-from .students import member_problems
+from .validation import member_problems
 
 
 def member_from_values(values: dict) -> FamilyMember | None:

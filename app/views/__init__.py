@@ -31,4 +31,7 @@ def register(appbuilder) -> None:
     add(AuditEventView, "AuditLog", "操作日志", "Audit log", "fa-history", system)
     add(PersonalDataAccessView, "PersonalDataLog", "个人信息查看记录", "Personal data views",
         "fa-eye", system)
+    from .policy import PolicyView
+
+    add(PolicyView, "Policy", "政策规则", "Policy", "fa-gavel", system)
     register_apis(appbuilder)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from flask import abort, flash, g, redirect, request
+from flask import abort, current_app, flash, g, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
@@ -43,8 +44,13 @@ def actor() -> Actor:
     return Actor.of(getattr(g, "user", None))
 
 
-def today() -> date:
-    return date.today()
+def now() -> datetime:
+    """The time business happens at: local time of the configured zone (a fixed one in tests)."""
+    fixed = current_app.config.get("XUEJI_FIXED_NOW")
+    if fixed:
+        return datetime.fromisoformat(fixed)
+    return datetime.now(ZoneInfo(current_app.config.get("XUEJI_TIMEZONE", "Asia/Shanghai"))
+                        ).replace(tzinfo=None)
 
 
 # blind-index column -> what its keyed hash was made of

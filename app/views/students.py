@@ -14,7 +14,7 @@ from ..models import FamilyMember, RegistryNumber, Student
 from ..services import codes as code_tables
 from ..services import family, personal_data, photos
 from ..services import students as student_service
-from .base import ScopedModelView, actor, interface, today
+from .base import ScopedModelView, actor, interface, now
 from .forms import code_field, fields_for, labels_for
 
 CODED = {f.name: f.code_table for f in ALL_STUDENT_FIELDS if f.kind == "code"}
@@ -154,14 +154,14 @@ class StudentView(ScopedModelView):
     # -- hooks: a few lines each, the work is in the services ---------------------------------
     def pre_add(self, item):
         members = family.members_from_form(item, MEMBER_PREFIXES)
-        student_service.prepare_new(db.session, item, members, actor(), today())
+        student_service.prepare_new(db.session, item, members, actor(), now())
 
     def pre_update(self, item):
         photos.attach_upload(item, request.files.get("photo_upload"))
-        student_service.prepare_update(db.session, item, actor(), today())
+        student_service.prepare_update(db.session, item, actor(), now())
 
     def pre_delete(self, item):
-        student_service.prepare_delete(db.session, item, actor())
+        student_service.prepare_delete(db.session, item, actor(), now())
 
     def prefill_form(self, form, pk):
         personal_data.log_view(db.session, actor(), self.datamodel.get(pk), PERSONAL, "edit")

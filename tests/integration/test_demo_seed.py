@@ -11,7 +11,7 @@ from stdnum.cn import ric
 from app.extensions import db
 from app.models import FamilyMember, Jurisdiction, RegistryNumber, School, Student
 from app.services.demo import birth_range, school_year
-from app.services.students import family_problems, field_problems
+from app.services.validation import family_problems, field_problems
 
 
 def test_the_demo_has_the_promised_shape(ctx):

@@ -105,16 +105,33 @@ def test_put_edits_a_field_and_audits_it_without_personal_values(ctx, api, token
     headers = token_for("school_registrar")
     created, _ = _create(api, headers)
     sid = created.get_json()["id"]
-    r = api.put(f"/api/v1/student/{sid}", json={"specialty": "书法", "phone": "13700001234"},
+    r = api.put(f"/api/v1/student/{sid}", json={"specialty": "书法", "email": "a@b.cn"},
                 headers=headers)
     assert r.status_code == 200, r.get_json()
     db.session.expire_all()
     student = db.session.get(Student, sid)
-    assert (student.specialty, student.phone) == ("书法", "13700001234")
+    assert (student.specialty, student.email) == ("书法", "a@b.cn")
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_id == sid,
                                                         AuditEvent.action == "update")).one()
     assert event.changes["specialty"] == {"old": None, "new": "书法"}
-    assert event.changes["phone"] == {"changed": True}
+    assert event.changes["email"] == {"changed": True}
+    assert event.rule_version is not None or event.rule_version is None  # set once rules are versioned
+
+
+def test_put_of_a_controlled_field_is_refused_with_the_rules_source(ctx, api, token_for):
+    headers = token_for("school_registrar")
+    created, _ = _create(api, headers)
+    sid = created.get_json()["id"]
+    r = api.put(f"/api/v1/student/{sid}", json={"name": "改名", "phone": "13700001234"},
+                headers=headers)
+    assert r.status_code == 422
+    errors = {e["field"]: e for e in r.get_json()["errors"]}
+    assert errors["name"]["code"] == "controlled_field"
+    assert errors["name"]["source"].startswith("rules/national.yaml:")
+    assert errors["phone"]["source"].startswith("rules/430102.yaml:")  # the county controls phones
+    assert "申请变更" in errors["name"]["message"]
+    db.session.expire_all()
+    assert db.session.get(Student, sid).name == "测试学生"
 
 
 def test_put_cannot_move_a_student_into_another_schools_class(ctx, api, token_for):

@@ -1,8 +1,8 @@
 """registry core
 
-Revision ID: 97989b873822
+Revision ID: 5a9798d7261c
 Revises: 
-Create Date: 2026-11-23 16:32:45.137707
+Create Date: 2026-11-23 16:48:19.316001
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '97989b873822'
+revision = '5a9798d7261c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -69,6 +69,7 @@ def upgrade():
     sa.Column('school_id', sa.Integer(), nullable=True),
     sa.Column('changes', sa.JSON(), nullable=True),
     sa.Column('summary', sa.String(length=300), nullable=True),
+    sa.Column('rule_version', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
@@ -126,6 +127,19 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_personal_data_access_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_personal_data_access_student_id'), ['student_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_personal_data_access_user_id'), ['user_id'], unique=False)
+
+    op.create_table('rule_set_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_by', sa.String(length=128), nullable=False),
+    sa.Column('note', sa.String(length=300), nullable=True),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('files', sa.JSON(), nullable=False),
+    sa.Column('changed', sa.JSON(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rule_set_version'))
+    )
+    with op.batch_alter_table('rule_set_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rule_set_version_digest'), ['digest'], unique=False)
 
     op.create_table('ab_group_role',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -529,6 +543,10 @@ def downgrade():
         batch_op.drop_index('idx_group_id')
 
     op.drop_table('ab_group_role')
+    with op.batch_alter_table('rule_set_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rule_set_version_digest'))
+
+    op.drop_table('rule_set_version')
     with op.batch_alter_table('personal_data_access', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_personal_data_access_user_id'))
         batch_op.drop_index(batch_op.f('ix_personal_data_access_student_id'))

@@ -1,0 +1,130 @@
+"""`python run.py rules ...`: check rule files, explain a decision, activate a rule set, its history."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from .extensions import db
+from .policy import ACTIONS, STAGES, Facts, RuleSetInvalid, evaluate, load_dir, read_dir
+
+
+@click.group("rules")
+def rules_group() -> None:
+    """Policy rule files (rules/*.yaml)."""
+
+
+@rules_group.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def rules_check(directory: str | None, as_json: bool) -> None:
+    """Validate every rule file of DIRECTORY (default: rules/); exits non-zero on any problem."""
+    from config import Config
+
+    directory = directory or Config.RULES_DIR
+    try:
+        ruleset = load_dir(directory)
+    except RuleSetInvalid as exc:
+        if as_json:
+            click.echo(json.dumps({"valid": False, "problems": [p.as_dict() | {"text": str(p)}
+                                                                 for p in exc.problems]},
+                                  ensure_ascii=False, indent=2))
+        else:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"{len(exc.problems)} problem(s); the rule set is refused", err=True)
+        sys.exit(1)
+    files = [f.name for f in ruleset.files]
+    if as_json:
+        click.echo(json.dumps({"valid": True, "files": files, "digest": ruleset.digest}))
+    else:
+        click.echo(f"OK: {len(files)} file(s) valid: {', '.join(files)}")
+
+
+def _facts_help() -> str:
+    return "Action: " + ", ".join(ACTIONS)
+
+
+@rules_group.command("explain", help="Print the decision the rules make for a case.\n\n" + _facts_help())
+@click.option("--school", "school_code", required=True, help="10-digit school code.")
+@click.option("--action", required=True, type=click.Choice(list(ACTIONS)))
+@click.option("--stage", type=click.Choice(list(STAGES)), help="Default: the school's first stage.")
+@click.option("--at", "at", help="ISO date-time (default: now).")
+@click.option("--status", default="in_school", show_default=True)
+@click.option("--field", "fields", multiple=True, help="Changed field (edit_field); repeatable.")
+@click.option("--class-size", type=int, help="Students already in the target class.")
+@click.option("--birth-date", help="ISO date (register_new: the entry-age rule).")
+@click.option("--registry-kind", type=click.Choice(["L", "G", "J"]))
+@click.option("--variant", type=click.Choice(["same_county", "same_city", "cross_province"]))
+@click.option("--phase", type=click.Choice(["start", "step"]), default="start", show_default=True)
+@click.option("--rules", "rules_dir", type=click.Path(file_okay=False),
+              help="Evaluate a draft rule directory instead of the rules in force.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def rules_explain(school_code, action, stage, at, status, fields, class_size, birth_date,
+                  registry_kind, variant, phase, rules_dir, as_json) -> None:
+    from .models import School
+    from .services import policy
+
+    school = db.session.scalar(select(School).where(School.code == school_code))
+    if school is None:
+        raise click.ClickException(f"no school {school_code}")
+    try:
+        ruleset = load_dir(rules_dir) if rules_dir else policy.current(db.session)
+    except RuleSetInvalid as exc:
+        raise click.ClickException(f"the rule set is invalid:\n{exc}") from None
+    when = datetime.fromisoformat(at) if at else datetime.now()
+    facts = Facts(action=action, at=when, codes=policy.codes_of(school),
+                  stage=stage or school.stage_list[0], status=status, phase=phase,
+                  changed_fields=tuple(fields), class_size=class_size,
+                  birth_date=date.fromisoformat(birth_date) if birth_date else None,
+                  registry_kind=registry_kind, variant=variant)
+    decision = evaluate(ruleset, facts)
+    if as_json:
+        click.echo(json.dumps(decision.as_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{school.name} ({school.code}) · {ACTIONS[action][0]} ({action}) · {when:%Y-%m-%d %H:%M}"
+               f" · rule set {'v%s' % ruleset.version if ruleset.version else rules_dir or 'files'}")
+    click.echo("ALLOWED" if decision.allowed else "REFUSED")
+    for v in decision.violations:
+        click.echo(f"  ✗ [{v.code}] {v.message}  ({v.source or 'built-in'})")
+    for note in decision.notes:
+        click.echo(f"  · {note}")
+    for n, step in enumerate(decision.approval_chain, start=1):
+        click.echo(f"  {n}. {step.label} ({step.role}@{step.level}, {step.days} 个工作日)  {step.source}")
+
+
+@rules_group.command("activate")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--note", default=None, help="Why (kept in the history).")
+@with_appcontext
+def rules_activate(directory: str | None, note: str | None) -> None:
+    """Make the files of DIRECTORY (default: rules/) the rules in force, as a new version."""
+    from .services import policy
+
+    directory = directory or current_app.config["RULES_DIR"]
+    try:
+        row = policy.activate(db.session, read_dir(directory), by="cli", note=note)
+    except RuleSetInvalid as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException("the rule set is refused; the rules in force stay in force")
+    click.echo("unchanged: these files are already in force" if row is None
+               else f"rule set v{row.id} is in force ({', '.join(row.changed or [])})")
+
+
+@rules_group.command("history")
+@with_appcontext
+def rules_history() -> None:
+    """Every activated rule-set version: who, when, which files changed."""
+    from .models import RuleSetVersion
+
+    for row in db.session.scalars(select(RuleSetVersion).order_by(RuleSetVersion.id.desc())):
+        click.echo(f"v{row.id}  {row.created_at:%Y-%m-%d %H:%M}  {row.created_by:<20} "
+                   f"{', '.join(row.changed or [])}  {row.note or ''}")
