@@ -15,6 +15,9 @@ Model.metadata.naming_convention = {
 }
 
 # One metadata for FAB's security tables and ours, so migrations and create_all see everything.
-db = SQLA(metadata=Model.metadata)
+# No autoflush: a query in the middle of an edit (a lazy load of the account's school, say) would
+# flush the edit and erase the attribute history the rule gate and the audit read.  Writes reach
+# the database on commit or an explicit flush.
+db = SQLA(metadata=Model.metadata, session_options={"autoflush": False})
 migrate = Migrate(render_as_batch=True, compare_type=True)
 csrf = CSRFProtect()

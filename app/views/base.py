@@ -164,7 +164,8 @@ class ScopedModelView(ModelView):
         for problem in exc.problems:
             field = getattr(form, problem.field, None) if problem.field else None
             if field is not None and hasattr(field, "errors"):
-                field.errors = list(field.errors or []) + [problem.message]
+                where = f"（{problem.source}）" if problem.source else ""
+                field.errors = list(field.errors or []) + [f"{problem.message}{where}"]
             else:
                 flash(str(problem), "danger")
 
