@@ -292,3 +292,33 @@ def test_language_switch_to_english(browser, live):
                browser.driver.find_elements("css selector", "table.table-bordered thead th")]
     assert any(h.startswith("Registry no") for h in headers), headers
     assert "学生名册" not in browser.find("body").text
+
+
+def test_county_administrator_edits_the_county_rule_file_with_a_diff_then_activates(browser, live):
+    from app.models import RuleSetVersion
+
+    browser.login("county_admin")
+    browser.open("/policy/")
+    browser.find("#controlled")
+    assert "rules/430102.yaml:" in browser.source() and "rules/national.yaml:" in browser.source()
+    with live.db() as session:
+        before = session.scalar(select(func.max(RuleSetVersion.id)))
+        original = session.get(RuleSetVersion, before).files["430102.yaml"]
+    browser.open("/policy/edit/")
+    text = browser.find("#text")
+    browser.driver.execute_script(
+        "arguments[0].value = arguments[0].value.replace('primary: {cap: 40}', 'primary: {cap: 39}');",
+        text)
+    browser.submit_and_wait(browser.find("#preview"))
+    diff = browser.find("#diff").text
+    assert "-  primary: {cap: 40}" in diff and "+  primary: {cap: 39}" in diff
+    browser.submit_and_wait(browser.find("#activate"))
+    browser.find("#history")
+    with live.db() as session:
+        latest = session.scalars(select(RuleSetVersion).order_by(RuleSetVersion.id.desc())).first()
+        assert latest.id == before + 1 and latest.created_by == "county_admin"
+        assert "primary: {cap: 39}" in latest.files["430102.yaml"]
+        from app.services import policy
+
+        policy.activate(session, {**latest.files, "430102.yaml": original}, by="test",
+                        note="restore")
