@@ -59,7 +59,10 @@ class Violation:
     field: str | None = None
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        out = {"code": self.code, "message": self.message, "source": self.source}
+        if self.field is not None:
+            out["field"] = self.field
+        return out
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,8 @@ def evaluate(ruleset: RuleSet, facts: Facts) -> Decision:
     if facts.phase == "start":
         violations += _window(eff, facts)
     exception = _entry_age(eff, facts, violations, notes)
-    chain = exception or _chain(eff, facts)  # an exception path replaces the usual chain
+    # an exception path replaces the usual chain; the lower levels' extra steps still apply
+    chain = exception + _extra(eff, facts) if exception else _chain(eff, facts)
     return Decision(facts.action, not violations, tuple(violations), tuple(chain),
                     ruleset.version, tuple(notes))
 
@@ -253,7 +257,12 @@ def _chain(eff: Effective, f: Facts) -> list[ChainStep]:
         return []
     base = (action.variants.get(f.variant) if f.variant else None) \
         or (action.stage_chain.get(f.stage) if f.stage else None) or action.chain
-    return _steps(base) + _steps(tuple(action.extra))
+    return _steps(base) + _extra(eff, f)
+
+
+def _extra(eff: Effective, f: Facts) -> list[ChainStep]:
+    action = eff.actions.get(f.action)
+    return _steps(tuple(action.extra)) if action else []
 
 
 def level_label(level: str) -> str:

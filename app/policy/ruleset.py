@@ -146,6 +146,8 @@ def _merge_controlled(eff: Effective, f: LoadedFile, problems: list[Problem]) ->
     for i, name in enumerate(spec.remove):
         path = ("controlled_fields", "remove", i)
         held = eff.controlled.get(name)
+        if name in spec.add or name in spec.locked:
+            continue  # reported once, by the file check
         if held is None:
             problems.append(f.problem(path, f"{name!r} is not controlled above; nothing to remove"))
         elif name in eff.controlled_locks:
@@ -289,7 +291,10 @@ def _tighten_action(cur: EffectiveAction, a: Action, f: LoadedFile, path, proble
     for stage, rule in a.stages.items():
         spath = path + ("stages", stage)
         allowed = rule if isinstance(rule, bool) else rule.allowed
-        if not isinstance(rule, bool) and (rule.chain is not None or rule.locked):
+        if stage in cur.locked:
+            problems.append(f.problem(spath, f"the {stage} rule of {cur.name} is locked at "
+                                             f"{cur.locked[stage]}"))
+        elif not isinstance(rule, bool) and (rule.chain is not None or rule.locked):
             problems.append(f.problem(spath, f"a {f.level} may only forbid a stage"))
         elif allowed is True and stage in cur.allowed and cur.allowed[stage].value is False:
             problems.append(f.problem(spath, f"a {f.level} may only tighten: {cur.name} is not "
@@ -326,7 +331,7 @@ def merge(eff: Effective, f: LoadedFile, problems: list[Problem]) -> Effective:
 def _validate(name: str, text: str, problems: list[Problem]) -> LoadedFile | None:
     located, found = parse(name, text)
     problems.extend(found)
-    if located.data is None:
+    if located.data is None or located.incomplete:
         return None
     if not isinstance(located.data, dict):
         problems.append(Problem(name, 1, "", "a rule file is a mapping of keys (level, code, ...)"))
@@ -335,13 +340,28 @@ def _validate(name: str, text: str, problems: list[Problem]) -> LoadedFile | Non
         rules = RuleFile.model_validate(located.data)
     except ValidationError as exc:
         for err in exc.errors():
-            path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(
-                ("bool", "StageRule", "date", "str", "function-"))))
-            problems.append(located.problem(path, err["msg"]))
+            problems.append(located.problem(_clean_loc(err["loc"]), _message(err)))
         return None
     f = LoadedFile(name, rules, located)
     problems.extend(_file_problems(f))
     return f
+
+
+_LOC_NOISE = ("bool", "StageRule", "date", "str", "function-", "[key]", "flag", "rule",
+              "union[")
+
+
+def _clean_loc(loc) -> tuple:
+    """Pydantic's location without its type tags: actions.suspend.stages.primary.allowed."""
+    return tuple(p for p in loc if not (isinstance(p, str) and p.startswith(_LOC_NOISE)))
+
+
+def _message(err: dict) -> str:
+    msg = err["msg"].removeprefix("Value error, ")
+    expected = (err.get("ctx") or {}).get("expected", "")
+    if err["type"] == "literal_error" and expected.count(",") > 6:
+        return f"{err['input']!r} is not a known name (the names are listed in rules/README.md)"
+    return msg
 
 
 def _file_problems(f: LoadedFile) -> list[Problem]:
@@ -352,6 +372,9 @@ def _file_problems(f: LoadedFile) -> list[Problem]:
             problems.append(f.problem(("code",), "the national baseline has no code"))
         if stem != "national":
             problems.append(f.problem(("level",), "the national baseline lives in national.yaml"))
+        if f.rules.controlled_fields and f.rules.controlled_fields.remove:
+            problems.append(f.problem(("controlled_fields", "remove"),
+                                      "the national baseline has nothing above it to remove"))
     else:
         code = f.rules.code
         if code is None:
@@ -379,27 +402,37 @@ def _file_problems(f: LoadedFile) -> list[Problem]:
 def load_texts(texts: dict[str, str], version: int | None = None) -> "RuleSet":
     """Check every file; return the rule set, or raise RuleSetInvalid with every problem."""
     problems: list[Problem] = []
-    files = []
+    files, broken = [], set()
     for name in sorted(texts):
         f = _validate(RULES_PREFIX + name, texts[name], problems)
         if f is not None:
             files.append(f)
+        else:
+            broken.add(name.removesuffix(".yaml"))
     by_code = {f.code: f for f in files if f.level != "national"}
     national = [f for f in files if f.level == "national"]
     if not national and not any(p.file == RULES_PREFIX + "national.yaml" for p in problems):
         problems.append(Problem(RULES_PREFIX + "national.yaml", 1, "", "the national baseline is missing"))
     ruleset = RuleSet(national[0] if national else None, by_code, version, _digest(texts))
-    for f in files:  # each file checked against the policy above it
-        if f.level != "national":
+    for f in files:  # each file checked against the policy above it, when that one is sound
+        above = ["national"] + parent_codes(f.code)
+        if f.level != "national" and national and not broken & set(above):
             ruleset.effective_for_file(f, problems)
     if problems:
         raise RuleSetInvalid(problems)
     return ruleset
 
 
-def read_dir(directory: str | Path) -> dict[str, str]:
-    """The rule files of a directory: {file name: text}."""
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(directory).glob("*.yaml"))}
+def read_dir(directory: str | Path) -> dict[str, str | bytes]:
+    """The rule files of a directory: {file name: text} (bytes when it is not UTF-8)."""
+    out: dict[str, str | bytes] = {}
+    for path in sorted(Path(directory).glob("*.yaml")):
+        data = path.read_bytes()
+        try:
+            out[path.name] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            out[path.name] = data  # reported by load_texts, with the line
+    return out
 
 
 def load_dir(directory: str | Path, version: int | None = None) -> "RuleSet":
@@ -409,7 +442,8 @@ def load_dir(directory: str | Path, version: int | None = None) -> "RuleSet":
 def _digest(texts: dict[str, str]) -> str:
     h = hashlib.sha256()
     for name in sorted(texts):
-        h.update(name.encode() + b"\0" + texts[name].encode() + b"\0")
+        body = texts[name]
+        h.update(name.encode() + b"\0" + (body if isinstance(body, bytes) else body.encode()) + b"\0")
     return h.hexdigest()
 
 

@@ -6,7 +6,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ..fields import STUDENT_FIELD_BY_NAME
 from .vocab import ACTIONS, BUSINESSES, FILE_LEVELS, ROLES, STAGES, STEP_LEVELS, STUDENT_STATUSES
@@ -43,9 +43,18 @@ class StageRule(Strict):
     locked: bool = False  # lower levels may not change this stage's rule
 
 
+def _stage_kind(value) -> str:
+    return "rule" if isinstance(value, (dict, StageRule)) else "flag"
+
+
+# a stage's rule is either a plain true/false or a mapping; never try one as the other
+StageValue = Annotated[Union[Annotated[bool, Tag("flag")], Annotated[StageRule, Tag("rule")]],
+                       Discriminator(_stage_kind)]
+
+
 class Action(Strict):
     label: str | None = None
-    stages: dict[Stage, Union[bool, StageRule]] = {}
+    stages: dict[Stage, StageValue] = {}
     reasons: list[str] | None = None
     evidence: list[str] | None = None
     requires_status: list[Status] | None = None
@@ -67,6 +76,8 @@ class EntryAge(Strict):
     @field_validator("cutoff")
     @classmethod
     def _month_day(cls, value: str) -> str:
+        if value == "02-29":
+            raise ValueError("02-29 exists only in leap years; choose another cut-off day")
         return check_month_day(value)
 
 
