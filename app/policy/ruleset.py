@@ -359,7 +359,7 @@ def _clean_loc(loc) -> tuple:
 def _message(err: dict) -> str:
     msg = err["msg"].removeprefix("Value error, ")
     expected = (err.get("ctx") or {}).get("expected", "")
-    if err["type"] == "literal_error" and expected.count(",") > 6:
+    if err["type"] == "literal_error" and expected.count(",") > 12:
         return f"{err['input']!r} is not a known name (the names are listed in rules/README.md)"
     return msg
 
