@@ -4,13 +4,16 @@ from .audit import AuditEvent, PersonalDataAccess
 from .codes import CodeItem
 from .family import FamilyMember
 from .jurisdiction import Jurisdiction
+from .problems import ProblemCase, ProblemMember
 from .registry_number import RegistryNumber
+from .requests import Attachment, Notification, Request, RequestStep
 from .rules import RuleSetVersion
 from .school import Grade, School, SchoolClass
 from .student import Student
 from .user import XuejiUser
 
 __all__ = [
+    "Attachment", "Notification", "ProblemCase", "ProblemMember", "Request", "RequestStep",
     "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Jurisdiction", "PersonalDataAccess",
     "RegistryNumber", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
 ]

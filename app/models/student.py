@@ -42,6 +42,11 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
     registry_blind = Column(String(64), nullable=False, unique=True)
     registry_kind = Column(String(1), nullable=False)  # L temporary, G / J formal
     status = Column(String(20), nullable=False, default="in_school", index=True)
+    # registration review (注册核办) done: the record holds a formal number and its items are
+    # controlled from now on; until then the school may still correct it
+    registered = Column(Boolean, nullable=False, default=False)
+    problem = Column(Boolean, nullable=False, default=False, index=True)  # 问题学籍: no other business
+    hold_back = Column(Boolean, nullable=False, default=False)  # 留级: stays in grade at promotion
 
     school_id = Column(Integer, ForeignKey("school.id"), nullable=False, index=True)
     school = relationship("School")
@@ -62,7 +67,7 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
     nationality = Column(String(3))
     id_type = Column(String(1))
     id_number_enc = Column(Text)
-    id_blind = Column(String(64), unique=True)
+    id_blind = Column(String(64), index=True)  # duplicates are problem records, not impossible
     id_valid_until = Column(String(30))
     hmt_status = Column(String(2))
     health = Column(String(2))

@@ -74,13 +74,16 @@ class Effective:
     windows: dict[str, list[list[Sourced]]] = field(default_factory=dict)
     freezes: dict[str, list[Sourced]] = field(default_factory=dict)
     actions: dict[str, EffectiveAction] = field(default_factory=dict)
+    holidays: frozenset = frozenset()
+    workdays: frozenset = frozenset()
 
     def copy(self) -> "Effective":
         return Effective(self.files, dict(self.controlled), dict(self.controlled_locks),
                          dict(self.caps), dict(self.cap_locks),
                          dict(self.switches), {k: [list(x) for x in v] for k, v in self.windows.items()},
                          {k: list(v) for k, v in self.freezes.items()},
-                         {k: a.copy() for k, a in self.actions.items()})
+                         {k: a.copy() for k, a in self.actions.items()}, self.holidays,
+                         self.workdays)
 
 
 class RuleSetInvalid(Exception):
@@ -321,6 +324,9 @@ def merge(eff: Effective, f: LoadedFile, problems: list[Problem]) -> Effective:
     _merge_switches(out, f, problems)
     _merge_windows(out, f, problems)
     _merge_actions(out, f, problems)
+    if f.rules.calendar is not None:  # every level's holidays and make-up days add up
+        out.holidays = out.holidays | frozenset(f.rules.calendar.holidays)
+        out.workdays = out.workdays | frozenset(f.rules.calendar.workdays)
     return out
 
 

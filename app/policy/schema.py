@@ -145,6 +145,15 @@ class Range(Strict):
         return isinstance(self.start, str)
 
 
+class Calendar(Strict):
+    """Public holidays and make-up working days (调休), for deadlines in working days."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+    holidays: list[date] = []
+    workdays: list[date] = []
+
+
 class ControlledFields(Strict):
     add: list[FieldName] = []
     remove: list[FieldName] = []  # a province may drop a national default that is not locked
@@ -162,3 +171,4 @@ class RuleFile(Strict):
     switches: Switches | None = None
     windows: dict[Business, list[Range]] = {}
     freezes: dict[Business, list[Range]] = {}
+    calendar: Calendar | None = None

@@ -133,7 +133,7 @@ def _steps(data) -> list[dict]:
 def test_the_complete_examples_use_every_key_of_the_format():
     files = _parsed()
     assert {"level", "code", "name", "description", "controlled_fields", "class_caps", "switches",
-            "windows", "freezes", "actions"} <= {k for d in files for k in d}
+            "windows", "freezes", "actions", "calendar"} <= {k for d in files for k in d}
     assert {"add", "remove", "locked"} <= {k for d in files for k in d.get("controlled_fields", {})}
     caps = [c for d in files for c in d.get("class_caps", {}).values()]
     assert {"cap", "lock"} <= {k for c in caps for k in c}
