@@ -74,3 +74,24 @@ def student_payload(klass: SchoolClass, id_number: str, born: date = date(2019, 
     }
     data.update(overrides)
     return data
+
+
+def actor_of(username: str):
+    from app.models import XuejiUser
+    from app.services.actors import Actor
+
+    return Actor.of(db.session.scalar(select(XuejiUser).where(XuejiUser.username == username)))
+
+
+def register_fully(student_id: int, now=None) -> Student:
+    """Take a new record through its registration review (school supervisor, then county)."""
+    from datetime import datetime
+
+    from app.services.students import approve_registration
+
+    now = now or datetime(2026, 9, 15, 10)
+    for approver in ("school_supervisor", "county_registrar"):
+        student = db.session.get(Student, student_id)
+        approve_registration(db.session, student, actor_of(approver), now)
+    db.session.expire_all()
+    return db.session.get(Student, student_id)

@@ -27,10 +27,6 @@ class ProblemCase(Model):
     resolved_at = Column(DateTime)
     resolved_by = Column(String(128))
     note = Column(String(500))
-    # the jurisdictions involved, in clear, so each level lists its own cases
-    province_codes = Column(String(100), nullable=False, default="")
-    city_codes = Column(String(100), nullable=False, default="")
-    county_codes = Column(String(100), nullable=False, default="")
 
     members = relationship("ProblemMember", back_populates="case", order_by="ProblemMember.id",
                            cascade="all, delete-orphan")

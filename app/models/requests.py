@@ -45,7 +45,8 @@ class Request(RowUidMixin, Model):
     student_name = Column(String(50), nullable=False)
     # set while the request is open, cleared when it closes: one open request per student,
     # enforced by the database (NULLs do not collide in a unique constraint)
-    open_student_id = Column(Integer, unique=True)
+    open_student_id = Column(Integer, ForeignKey("student.id", ondelete="SET NULL"), unique=True)
+    open_student = relationship("Student", foreign_keys=[open_student_id])
 
     requester_id = Column(Integer, nullable=True)
     requester_name = Column(String(128), nullable=False)
@@ -157,5 +158,6 @@ class Notification(Model):
     id = Column(Integer, primary_key=True)
     node = Column(String(20), nullable=False, index=True)  # school:<id> / bureau:<code>
     request_id = Column(Integer, ForeignKey("request.id", ondelete="CASCADE"), index=True)
+    request = relationship("Request")
     message = Column(String(300), nullable=False)
     at = Column(DateTime, nullable=False, default=utcnow, index=True)

@@ -49,6 +49,7 @@ class Facts:
     birth_date: date | None = None
     grade: int | None = None
     variant: str | None = None  # transfers: same_county / same_city / cross_province
+    registered: bool = True  # before registration review ends, the school may still correct items
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def _formal_delete(eff: Effective, f: Facts) -> list[Violation]:
 
 
 def _controlled(eff: Effective, f: Facts) -> list[Violation]:
-    if f.action != "edit_field":
+    if f.action != "edit_field" or not f.registered:
         return []
     return [Violation("controlled_field", f"“{_header(name)}”是受控字段，不能直接修改，"
                                           "请通过“申请变更”办理", str(eff.controlled[name]), name)

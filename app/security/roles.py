@@ -76,7 +76,7 @@ MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
         "add": {"registrar": _SCHOOL},
         "edit": {"registrar": _SCHOOL},
         "delete": {"registrar": _SCHOOL},
-        "issue_number": {"registrar": _BUREAU},
+        "approve_registration": {"registrar": _ALL, "supervisor": _ALL},
         "personal_data": {"registrar": _ALL, "supervisor": _ALL},
     },
     "FamilyMember": {
@@ -92,6 +92,15 @@ MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
     },
     "PersonalDataAccess": {"read": {"supervisor": _ALL, "sysadmin": _ALL}},
     "AuditEvent": {"read": {"supervisor": _ALL, "sysadmin": _ALL}},
+    "Request": {
+        "read": {"registrar": _ALL, "supervisor": _ALL},
+        "add": {"registrar": _SCHOOL},
+        "decide": {"registrar": _ALL, "supervisor": _ALL},
+    },
+    "ProblemCase": {
+        "read": {"registrar": _ALL, "supervisor": _ALL},
+        "edit": {"registrar": _ALL},
+    },
     "Policy": {
         "read": {"registrar": _ALL, "supervisor": _ALL, "sysadmin": _ALL},
         "edit": {"sysadmin": _BUREAU},

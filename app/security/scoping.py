@@ -14,6 +14,9 @@ from sqlalchemy import false, select, true
 from sqlalchemy.sql import ColumnElement
 
 from ..models import (
+    ProblemCase,
+    ProblemMember,
+    Request,
     AuditEvent,
     FamilyMember,
     Jurisdiction,
@@ -60,12 +63,28 @@ class Scope:
             return model.student_id.in_(select(Student.id).where(self.clause(Student)))
         if issubclass(model, XuejiUser):
             return self._users()
+        if model is Request:
+            return self._request()
+        if model is ProblemCase:
+            return self._problem()
         return self._chain(model, model.school_id)
 
     def _chain(self, model, school_col) -> ColumnElement[bool]:
         if self.level == "school":
             return school_col == self.school_id
         return getattr(model, f"{self.level}_code") == self.code
+
+    def _request(self) -> ColumnElement[bool]:
+        """A request belongs to both schools' jurisdictions (a transfer's four parties see it)."""
+        if self.level == "school":
+            return (Request.origin_school_id == self.school_id) | (Request.other_school_id == self.school_id)
+        return (getattr(Request, f"origin_{self.level}") == self.code) | \
+            (getattr(Request, f"other_{self.level}") == self.code)
+
+    def _problem(self) -> ColumnElement[bool]:
+        members = select(ProblemMember.case_id).where(
+            ProblemMember.school_id.in_(select(School.id).where(self.clause(School))))
+        return ProblemCase.id.in_(members)
 
     def _users(self) -> ColumnElement[bool]:
         schools = select(School.id).where(self.clause(School))
@@ -98,7 +117,7 @@ NO_SCOPE = Scope("none")
 def scopable(model) -> bool:
     """Whether rows of ``model`` belong to a jurisdiction (and so must be filtered)."""
     return (model in (Jurisdiction, School, FamilyMember, RegistryNumber, AuditEvent,
-                      PersonalDataAccess)
+                      PersonalDataAccess, Request, ProblemCase)
             or (isinstance(model, type) and issubclass(model, XuejiUser))
             or hasattr(model, "school_id"))
 

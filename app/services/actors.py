@@ -16,17 +16,29 @@ class Actor:
     username: str
     roles: tuple[RoleSpec, ...]
     scope: Scope
+    node: str | None = None  # school:<id> or bureau:<code>: where the account sits
 
     @classmethod
     def of(cls, user) -> "Actor":
         if user is None:
             return cls(None, "anonymous", (), NO_SCOPE)
-        return cls(user.id, user.username, tuple(account_roles(user)), scope_of(user))
+        from .parties import account_node
+
+        return cls(user.id, user.username, tuple(account_roles(user)), scope_of(user),
+                   account_node(user))
 
     @classmethod
     def system(cls, label: str = "system") -> "Actor":
         """The installer, the seed and maintenance commands: province-wide, every permission."""
         return cls(None, label, tuple(ROLES.values()), Scope("system"))
+
+    @property
+    def functions(self) -> set[str]:
+        return {r.function for r in self.roles}
+
+    @property
+    def school_id(self) -> int | None:
+        return self.scope.school_id if self.scope.level == "school" else None
 
     @property
     def is_system(self) -> bool:

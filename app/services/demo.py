@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -207,9 +207,27 @@ def _number(ctx: _Ctx, student: Student, school: School, serial: dict) -> Regist
         serial["L"] = serial.get("L", 0) + 1
         number, kind = f"L{area}{student.birth_date:%Y%m%d}{serial['L'] % 10000:04d}", "L"
     student.registry_no, student.registry_kind = number, kind
+    student.registered = kind != "L"
     return RegistryNumber(number=number, kind=kind, student=student, issued_by="seed",
                           series=series_of(number[:15]) if kind == "J" else None,
                           student_uid=student.ensure_uid())
+
+
+def _pending_reviews(session: Session, school: School, students: list[Student], today: date) -> None:
+    """Records still on a temporary number wait in their registration review (注册核办)."""
+    from . import policy
+    from .actors import Actor
+    from .requests import open_registration
+
+    pending = [s for s in students if not s.registered]
+    if not pending:
+        return
+    now = datetime.combine(today, time(9))
+    decision = policy.decide(session, policy.facts("register_in_school", now, school,
+                                                   status="in_school", registered=False))
+    seed = Actor.system("seed")
+    for student in pending:
+        open_registration(session, student, seed, now, decision, "register_in_school")
 
 
 def _accounts(session: Session, data: dict, password: str) -> list[str]:
@@ -252,6 +270,7 @@ def seed_demo(session: Session, seed_dir: Path, *, password: str, students: int,
                 batch += [st, _number(ctx, st, school, serial)]
         session.add_all(batch)
         session.flush()
+        _pending_reviews(session, school, [s for s in batch if isinstance(s, Student)], today)
         made += len(batch) // 2
     accounts = _accounts(session, data, password)
     session.commit()

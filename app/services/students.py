@@ -118,9 +118,14 @@ def prepare_new(session: Session, student: Student, members: list[FamilyMember],
         student.created_by_id = actor.user_id
         _fill_derived(student)
         registry_numbers.issue_temporary(session, student, actor.username)
+        student.registered = False
         session.add(student)
         audit(session, actor, "create", student, summary=f"新建学籍 {student.name}",
               rule_version=decision.rule_version if decision else None)
+        if decision is not None:  # the registration review (注册核办) starts with the record
+            from .requests import open_registration
+
+            open_registration(session, student, actor, now, decision, registration_action(student))
     return student
 
 
@@ -151,7 +156,7 @@ def _edit_decision(session: Session, student: Student, changes: dict, actor: Act
     return policy.decide(session, policy.facts(
         "edit_field", now, student.school, stage=student.grade.stage if student.grade else None,
         status=student.status, changed_fields=edited_items(changes), class_size=size,
-        **_actor_facts(actor)))
+        registered=bool(student.registered), **_actor_facts(actor)))
 
 
 def prepare_update(session: Session, student: Student, actor: Actor, now: datetime) -> dict:
@@ -212,6 +217,9 @@ def prepare_delete(session: Session, student: Student, actor: Actor, now: dateti
                RegistryNumber.retired_at.is_(None))
         .values(retired_at=utcnow(), retired_reason="record deleted")
     )
+    from .requests import cancel_open_registration
+
+    cancel_open_registration(session, student, actor, now)
     audit(session, actor, "delete", student, rule_version=decision.rule_version,
           summary=f"删除学籍 {student.name} {student.registry_no_masked}")
 
@@ -244,18 +252,16 @@ def create(session: Session, student: Student, members: list[FamilyMember], acto
     return student
 
 
-def issue_formal_number(session: Session, student: Student, actor: Actor) -> str:
-    """A bureau registrar approves the record's formal number (G + ID, or J)."""
-    actor.require("Student", "issue_number")
-    if not actor.sees_school(student.school):
-        raise NotFound(t("学生不存在或不在本辖区", "no such student in your jurisdiction"))
-    if student.status != "in_school":
-        raise Conflict(t("只能为在校生发放正式学籍号", "only for students in school"))
-    old = student.registry_no_masked
-    registry_numbers.formalize(session, student, actor.username)
-    audit(session, actor, "issue_number", student,
-          changes={"registry_no": {"old": old, "new": student.registry_no_masked}})
-    return student.registry_no
+def approve_registration(session: Session, student: Student, actor: Actor, now: datetime):
+    """Approve the step of this record's registration review that waits for the actor."""
+    from ..models import Request
+    from .requests import REGISTRATIONS, decide
+
+    req = session.scalar(select(Request).where(Request.open_student_id == student.id,
+                                               Request.kind.in_(REGISTRATIONS)))
+    if req is None:
+        raise Conflict(t("该学籍没有待核办的注册", "no registration of this record waits for review"))
+    return decide(session, req.id, actor, "approve", now)
 
 
 def field_label(name: str) -> str:

@@ -146,3 +146,20 @@ def family_problems(session: Session, student: Student, members: Iterable[Family
     return problems
 
 
+
+
+def field_value_problems(session: Session, spec, value) -> list[Problem]:
+    """One new value for one item (a key-field change asks for exactly this)."""
+    if _blank(value):
+        if spec.required and spec.name != "id_number":
+            return [Problem(t(f"{spec.header}为必填项", f"{spec.label_en} is required"), spec.name,
+                            "required")]
+        return []
+    if spec.kind in ("date", "month"):
+        try:
+            date.fromisoformat(str(value))
+        except ValueError:
+            return [Problem(t(f"{spec.header}须为日期 YYYY-MM-DD", f"{spec.label_en} must be a date"),
+                            spec.name, "format")]
+        return []
+    return _format_problems(session, spec, value)

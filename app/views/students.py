@@ -112,7 +112,7 @@ class StudentView(ScopedModelView):
     route_base = "/students"
     datamodel = interface(Student)
     class_permission_name = "Student"
-    method_permission_name = {"issue_number": "issue_number", "photo": "show"}
+    method_permission_name = {"approve_registration": "approve_registration", "photo": "show"}
     list_title = t("学生名册", "Students")
     show_title = t("学籍信息", "Student record")
     add_title = t("新增学生", "New student")
@@ -203,22 +203,21 @@ class StudentView(ScopedModelView):
         return Response(photos.decrypt(item), mimetype=item.photo_type,
                         headers={"Cache-Control": "no-store"})
 
-    # -- the bureau approves the formal number (a list action, scoped by ScopedModelView) -----
-    @action("issue_number", t("发放正式学籍号", "Issue formal number"),
-            t("为选中的学生发放正式学籍号？", "Issue formal numbers to the selected students?"),
-            "fa-id-card")
-    def issue_number(self, items):
+    # -- registration review from the list: approve the step waiting for me (scoped action) ----
+    @action("approve_registration", t("注册核办通过", "Approve registration"),
+            t("核办通过选中学生的注册？", "Approve the registration of the selected students?"),
+            "fa-check")
+    def approve_registration(self, items):
         items = items if isinstance(items, list) else [items]
         done, failed = 0, []
         for item in items:
             try:
-                student_service.issue_formal_number(db.session, item, actor())
-                db.session.commit()
+                student_service.approve_registration(db.session, item, actor(), now())
                 done += 1
             except DomainError as exc:
                 db.session.rollback()
                 failed.append(f"{item.name} {item.registry_no_masked}: {exc}")
-        flash(t(f"已发放 {done} 个正式学籍号", f"{done} formal numbers issued"), "success")
+        flash(t(f"已核办 {done} 条注册", f"{done} registrations approved"), "success")
         for line in failed:
             flash(line, "danger")
         return redirect(self.get_redirect())

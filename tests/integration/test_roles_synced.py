@@ -25,8 +25,8 @@ def test_system_administrators_hold_no_permission_on_student_views(ctx, role):
 
 
 @pytest.mark.parametrize("level", BUREAU_LEVELS)
-def test_bureau_registrars_hold_the_issue_number_action_fab_created(ctx, level):
-    assert ("can_issue_number", "Student") in granted(ctx, f"{level}_registrar")
+def test_bureau_registrars_hold_the_registration_approval_action_fab_created(ctx, level):
+    assert ("can_approve_registration", "Student") in granted(ctx, f"{level}_registrar")
 
 
 def test_only_the_school_registrar_may_add_students_through_fab(ctx):

@@ -15,7 +15,7 @@ from app.models import AuditEvent, Grade, RuleSetVersion, School, SchoolClass, S
 from app.services import policy
 from app.services import students as student_service
 from app.services.actors import Actor
-from factories import first_class, new_id, student_in, student_payload
+from factories import first_class, new_id, register_fully, student_in, student_payload
 from test_student_form import form_data
 
 
@@ -41,6 +41,7 @@ def test_a_controlled_field_cannot_be_edited_on_the_form(ctx, client_for):
                               born=date(2018, 10, 5), name="受控字段学生")
     assert client.post("/students/add", data=form_data(payload)).status_code == 302
     student = db.session.scalar(select(Student).where(Student.name == "受控字段学生"))
+    student = register_fully(student.id)  # controlled items bind once the record is registered
     edit = {k: v for k, v in form_data(payload).items() if not k.startswith("m1_")}
     edit["name"] = "改过的名字"
     html = client.post(f"/students/edit/{student.id}", data=edit).get_data(as_text=True)

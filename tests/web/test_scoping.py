@@ -87,7 +87,7 @@ def test_list_action_on_another_countys_student_is_refused(ctx, client_for):
     foreign = student_in(county_code="430202", kind="L")
     number = foreign.registry_no
     r = client_for("county_registrar").post(
-        "/students/action_post", data={"action": "issue_number", "rowid": [str(foreign.id)]})
+        "/students/action_post", data={"action": "approve_registration", "rowid": [str(foreign.id)]})
     assert r.status_code == 404
     db.session.expire_all()
     assert db.session.get(Student, foreign.id).registry_no == number
@@ -97,7 +97,7 @@ def test_list_action_mixing_own_and_foreign_rows_touches_nothing(ctx, client_for
     own = student_in(county_code="430102", kind="L")
     foreign = student_in(county_code="430202", kind="L")
     r = client_for("county_registrar").post(
-        "/students/action_post", data={"action": "issue_number",
+        "/students/action_post", data={"action": "approve_registration",
                                        "rowid": [str(own.id), str(foreign.id)]})
     assert r.status_code == 404
     db.session.expire_all()
@@ -107,8 +107,8 @@ def test_list_action_mixing_own_and_foreign_rows_touches_nothing(ctx, client_for
 def test_single_row_action_url_is_scoped_and_refuses_get(ctx, client_for):
     foreign = student_in(county_code="430202", kind="L")
     client = client_for("county_registrar")
-    assert client.post(f"/students/action/issue_number/{foreign.id}").status_code == 404
-    r = client.get(f"/students/action/issue_number/{foreign.id}")
+    assert client.post(f"/students/action/approve_registration/{foreign.id}").status_code == 404
+    r = client.get(f"/students/action/approve_registration/{foreign.id}")
     assert r.status_code == 302  # refused: state changes never happen on GET
     db.session.expire_all()
     assert db.session.get(Student, foreign.id).registry_kind == "L"

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, RegistryNumber, Student
 from app.services.registry_numbers import find
+from factories import register_fully
 from factories import bad_checksum, first_class, new_id, student_in, student_payload
 
 
@@ -122,6 +123,7 @@ def test_put_of_a_controlled_field_is_refused_with_the_rules_source(ctx, api, to
     headers = token_for("school_registrar")
     created, _ = _create(api, headers)
     sid = created.get_json()["id"]
+    register_fully(sid)
     r = api.put(f"/api/v1/student/{sid}", json={"name": "改名", "phone": "13700001234"},
                 headers=headers)
     assert r.status_code == 422

@@ -90,14 +90,18 @@ def test_the_last_guardian_cannot_be_removed(ctx, client_for):
     assert len(db.session.get(Student, student.id).members) == 1
 
 
-def test_the_county_issues_the_formal_number_by_list_action(ctx, client_for):
+def test_registration_review_from_the_list_ends_with_the_formal_number(ctx, client_for):
     payload = student_payload(first_class("4301020001"), new_id(), name="待发号学生")
     client_for("school_registrar").post("/students/add", data=form_data(payload))
     student = db.session.scalar(select(Student).where(Student.name == "待发号学生"))
     temporary = student.registry_no
-    r = client_for("county_registrar").post(
-        "/students/action_post", data={"action": "issue_number", "rowid": [str(student.id)]})
-    assert r.status_code == 302
+    action = {"action": "approve_registration", "rowid": [str(student.id)]}
+    # the county cannot skip the school's step
+    client_for("county_registrar").post("/students/action_post", data=action)
+    db.session.expire_all()
+    assert db.session.get(Student, student.id).registry_kind == "L"
+    for approver in ("school_supervisor", "county_registrar"):
+        assert client_for(approver).post("/students/action_post", data=action).status_code == 302
     db.session.expire_all()
     student = db.session.get(Student, student.id)
     assert student.registry_no == "G" + payload["id_number"] and student.registry_kind == "G"

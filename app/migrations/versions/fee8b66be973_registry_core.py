@@ -1,8 +1,8 @@
 """registry core
 
-Revision ID: 5a9798d7261c
+Revision ID: fee8b66be973
 Revises: 
-Create Date: 2026-11-23 16:48:19.316001
+Create Date: 2026-11-23 17:02:13.211601
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '5a9798d7261c'
+revision = 'fee8b66be973'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -127,6 +127,24 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_personal_data_access_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_personal_data_access_student_id'), ['student_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_personal_data_access_user_id'), ['user_id'], unique=False)
+
+    op.create_table('problem_case',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('group_key', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('resolution', sa.String(length=30), nullable=True),
+    sa.Column('arbiter_code', sa.String(length=6), nullable=True),
+    sa.Column('detected_at', sa.DateTime(), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('resolved_by', sa.String(length=128), nullable=True),
+    sa.Column('note', sa.String(length=500), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_problem_case'))
+    )
+    with op.batch_alter_table('problem_case', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_problem_case_group_key'), ['group_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_problem_case_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_problem_case_status'), ['status'], unique=False)
 
     op.create_table('rule_set_version',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -329,6 +347,9 @@ def upgrade():
     sa.Column('registry_blind', sa.String(length=64), nullable=False),
     sa.Column('registry_kind', sa.String(length=1), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('registered', sa.Boolean(), nullable=False),
+    sa.Column('problem', sa.Boolean(), nullable=False),
+    sa.Column('hold_back', sa.Boolean(), nullable=False),
     sa.Column('school_id', sa.Integer(), nullable=False),
     sa.Column('grade_id', sa.Integer(), nullable=True),
     sa.Column('class_id', sa.Integer(), nullable=True),
@@ -394,7 +415,6 @@ def upgrade():
     sa.ForeignKeyConstraint(['grade_id'], ['grade.id'], name=op.f('fk_student_grade_id_grade')),
     sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_student_school_id_school')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_student')),
-    sa.UniqueConstraint('id_blind', name=op.f('uq_student_id_blind')),
     sa.UniqueConstraint('registry_blind', name=op.f('uq_student_registry_blind')),
     sa.UniqueConstraint('uid', name=op.f('uq_student_uid'))
     )
@@ -403,8 +423,10 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_student_class_id'), ['class_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_student_county_code'), ['county_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_student_grade_id'), ['grade_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_student_id_blind'), ['id_blind'], unique=False)
         batch_op.create_index(batch_op.f('ix_student_name'), ['name'], unique=False)
         batch_op.create_index('ix_student_name_gender_birth', ['name', 'gender', 'birth_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_student_problem'), ['problem'], unique=False)
         batch_op.create_index(batch_op.f('ix_student_province_code'), ['province_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_student_school_id'), ['school_id'], unique=False)
         batch_op.create_index('ix_student_school_status', ['school_id', 'status'], unique=False)
@@ -460,11 +482,177 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_registry_number_student_id'), ['student_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_registry_number_student_uid'), ['student_uid'], unique=False)
 
+    op.create_table('request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('variant', sa.String(length=20), nullable=True),
+    sa.Column('student_id', sa.Integer(), nullable=True),
+    sa.Column('student_uid', sa.String(length=32), nullable=False),
+    sa.Column('student_name', sa.String(length=50), nullable=False),
+    sa.Column('open_student_id', sa.Integer(), nullable=True),
+    sa.Column('requester_id', sa.Integer(), nullable=True),
+    sa.Column('requester_name', sa.String(length=128), nullable=False),
+    sa.Column('origin_school_id', sa.Integer(), nullable=False),
+    sa.Column('other_school_id', sa.Integer(), nullable=True),
+    sa.Column('target_class_id', sa.Integer(), nullable=True),
+    sa.Column('origin_province', sa.String(length=6), nullable=False),
+    sa.Column('origin_city', sa.String(length=6), nullable=True),
+    sa.Column('origin_county', sa.String(length=6), nullable=True),
+    sa.Column('other_province', sa.String(length=6), nullable=True),
+    sa.Column('other_city', sa.String(length=6), nullable=True),
+    sa.Column('other_county', sa.String(length=6), nullable=True),
+    sa.Column('reason', sa.String(length=100), nullable=True),
+    sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('summary', sa.String(length=300), nullable=True),
+    sa.Column('payload_enc', sa.Text(), nullable=True),
+    sa.Column('chain', sa.JSON(), nullable=False),
+    sa.Column('rule_version', sa.Integer(), nullable=True),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('holder_node', sa.String(length=20), nullable=True),
+    sa.Column('holder_role', sa.String(length=20), nullable=True),
+    sa.Column('step_started_at', sa.DateTime(), nullable=True),
+    sa.Column('due_on', sa.Date(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('uid', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['open_student_id'], ['student.id'], name=op.f('fk_request_open_student_id_student'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['origin_school_id'], ['school.id'], name=op.f('fk_request_origin_school_id_school')),
+    sa.ForeignKeyConstraint(['other_school_id'], ['school.id'], name=op.f('fk_request_other_school_id_school')),
+    sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_request_student_id_student'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['target_class_id'], ['school_class.id'], name=op.f('fk_request_target_class_id_school_class')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_request')),
+    sa.UniqueConstraint('open_student_id', name=op.f('uq_request_open_student_id')),
+    sa.UniqueConstraint('uid', name=op.f('uq_request_uid'))
+    )
+    with op.batch_alter_table('request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_request_holder_node'), ['holder_node'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_origin_city'), ['origin_city'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_origin_county'), ['origin_county'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_origin_province'), ['origin_province'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_origin_school_id'), ['origin_school_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_other_city'), ['other_city'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_other_county'), ['other_county'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_other_province'), ['other_province'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_other_school_id'), ['other_school_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_student_id'), ['student_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_request_student_uid'), ['student_uid'], unique=False)
+
+    op.create_table('attachment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('content_type', sa.String(length=50), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('data_enc', sa.LargeBinary(), nullable=False),
+    sa.Column('uploaded_by', sa.String(length=128), nullable=False),
+    sa.Column('uploaded_at', sa.DateTime(), nullable=False),
+    sa.Column('uid', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['request_id'], ['request.id'], name=op.f('fk_attachment_request_id_request'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attachment')),
+    sa.UniqueConstraint('uid', name=op.f('uq_attachment_uid'))
+    )
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachment_request_id'), ['request_id'], unique=False)
+
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('node', sa.String(length=20), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=True),
+    sa.Column('message', sa.String(length=300), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['request_id'], ['request.id'], name=op.f('fk_notification_request_id_request'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification'))
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notification_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notification_node'), ['node'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notification_request_id'), ['request_id'], unique=False)
+
+    op.create_table('problem_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('student_id', sa.Integer(), nullable=True),
+    sa.Column('student_uid', sa.String(length=32), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=False),
+    sa.Column('stance', sa.String(length=20), nullable=False),
+    sa.Column('decided_by', sa.String(length=128), nullable=True),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('evidence_request_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['problem_case.id'], name=op.f('fk_problem_member_case_id_problem_case'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['evidence_request_id'], ['request.id'], name=op.f('fk_problem_member_evidence_request_id_request'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_problem_member_school_id_school')),
+    sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_problem_member_student_id_student'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_problem_member')),
+    sa.UniqueConstraint('case_id', 'student_id', name='uq_problem_member')
+    )
+    with op.batch_alter_table('problem_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_problem_member_student_id'), ['student_id'], unique=False)
+
+    op.create_table('request_step',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('step', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('party_node', sa.String(length=20), nullable=True),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_name', sa.String(length=128), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('comment', sa.String(length=500), nullable=True),
+    sa.Column('rule_version', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['request_id'], ['request.id'], name=op.f('fk_request_step_request_id_request'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_request_step')),
+    sa.UniqueConstraint('request_id', 'round', 'step', name='uq_request_step_decision')
+    )
+    with op.batch_alter_table('request_step', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_request_step_request_id'), ['request_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('request_step', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_request_step_request_id'))
+
+    op.drop_table('request_step')
+    with op.batch_alter_table('problem_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_problem_member_student_id'))
+
+    op.drop_table('problem_member')
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notification_request_id'))
+        batch_op.drop_index(batch_op.f('ix_notification_node'))
+        batch_op.drop_index(batch_op.f('ix_notification_at'))
+
+    op.drop_table('notification')
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachment_request_id'))
+
+    op.drop_table('attachment')
+    with op.batch_alter_table('request', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_request_student_uid'))
+        batch_op.drop_index(batch_op.f('ix_request_student_id'))
+        batch_op.drop_index(batch_op.f('ix_request_status'))
+        batch_op.drop_index(batch_op.f('ix_request_other_school_id'))
+        batch_op.drop_index(batch_op.f('ix_request_other_province'))
+        batch_op.drop_index(batch_op.f('ix_request_other_county'))
+        batch_op.drop_index(batch_op.f('ix_request_other_city'))
+        batch_op.drop_index(batch_op.f('ix_request_origin_school_id'))
+        batch_op.drop_index(batch_op.f('ix_request_origin_province'))
+        batch_op.drop_index(batch_op.f('ix_request_origin_county'))
+        batch_op.drop_index(batch_op.f('ix_request_origin_city'))
+        batch_op.drop_index(batch_op.f('ix_request_kind'))
+        batch_op.drop_index(batch_op.f('ix_request_holder_node'))
+
+    op.drop_table('request')
     with op.batch_alter_table('registry_number', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_registry_number_student_uid'))
         batch_op.drop_index(batch_op.f('ix_registry_number_student_id'))
@@ -481,8 +669,10 @@ def downgrade():
         batch_op.drop_index('ix_student_school_status')
         batch_op.drop_index(batch_op.f('ix_student_school_id'))
         batch_op.drop_index(batch_op.f('ix_student_province_code'))
+        batch_op.drop_index(batch_op.f('ix_student_problem'))
         batch_op.drop_index('ix_student_name_gender_birth')
         batch_op.drop_index(batch_op.f('ix_student_name'))
+        batch_op.drop_index(batch_op.f('ix_student_id_blind'))
         batch_op.drop_index(batch_op.f('ix_student_grade_id'))
         batch_op.drop_index(batch_op.f('ix_student_county_code'))
         batch_op.drop_index(batch_op.f('ix_student_class_id'))
@@ -547,6 +737,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_rule_set_version_digest'))
 
     op.drop_table('rule_set_version')
+    with op.batch_alter_table('problem_case', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_problem_case_status'))
+        batch_op.drop_index(batch_op.f('ix_problem_case_kind'))
+        batch_op.drop_index(batch_op.f('ix_problem_case_group_key'))
+
+    op.drop_table('problem_case')
     with op.batch_alter_table('personal_data_access', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_personal_data_access_user_id'))
         batch_op.drop_index(batch_op.f('ix_personal_data_access_student_id'))
