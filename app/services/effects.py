@@ -33,8 +33,20 @@ def prepare(session: Session, kind: str, student: Student, origin, payload: dict
         if problems:
             return problems
     if kind == "change_field":
-        return change_problems(session, student, payload)
+        return _controlled_only(session, student, origin, payload) or change_problems(
+            session, student, payload)
     return []
+
+
+def _controlled_only(session, student, origin, payload) -> list[Problem]:
+    """A change request is for controlled items of a registered record; the rest is edited."""
+    if not student.registered:
+        return [Problem(t("注册核办尚未完成，可直接修改", "registration is still under review: edit "
+                                                   "the record directly"), "payload", "not_registered")]
+    controlled = policy.current(session).effective(*policy.codes_of(origin)).controlled
+    return [Problem(t(f"“{STUDENT_FIELD_BY_NAME[n].header}”不是受控字段，可直接修改",
+                      f"{n} is not controlled: edit it directly"), n, "not_controlled")
+            for n in payload if n in STUDENT_FIELD_BY_NAME and n not in controlled]
 
 
 def _class_problems(kind, student, origin, klass) -> list[Problem]:

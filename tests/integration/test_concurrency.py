@@ -1,0 +1,140 @@
+"""Concurrency, with real concurrent sessions on PostgreSQL (its default isolation allows lost
+updates): two deciders of one step, twenty identical clicks, the last seat of a class, two requests
+for one student.  Exactly one wins each race; nothing is applied twice."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from app.errors import DomainError
+from app.extensions import db
+from app.models import Grade, Request, RequestStep, School, SchoolClass, Student
+from app.services import requests as svc
+from app.services import students as student_service
+from conftest import is_postgres
+from factories import actor_of, new_id
+from test_requests import PDF, account, registered_in
+
+pytestmark = pytest.mark.skipif(not is_postgres(), reason="row locks are tested on PostgreSQL")
+NOW = datetime(2026, 9, 15, 10)
+
+
+def race(app, work, n: int) -> list:
+    """Run ``work(i)`` in ``n`` threads, each with its own session, released together."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i):
+        with app.app_context():
+            try:
+                barrier.wait()
+                results[i] = ("ok", work(i))
+            except DomainError as exc:
+                db.session.rollback()
+                results[i] = ("refused", exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def _change_request() -> int:
+    req = svc.start(db.session, kind="change_field", student=registered_in("4301020001"),
+                    actor=actor_of("school_registrar"), now=NOW, payload={"ethnicity": "14"},
+                    files=[PDF])
+    return req.id
+
+
+def test_two_people_deciding_one_step_at_once_one_wins(app, ctx):
+    account("second_sup", "school_supervisor", school_code="4301020001")
+    rid = _change_request()
+    people = ["school_supervisor", "second_sup"]
+    results = race(app, lambda i: svc.decide(db.session, rid, actor_of(people[i]), "approve", NOW).id, 2)
+    assert sorted(r[0] for r in results) == ["ok", "refused"]
+    db.session.expire_all()
+    decisions = db.session.scalar(select(func.count()).select_from(RequestStep).where(
+        RequestStep.request_id == rid, RequestStep.step == 0))
+    assert decisions == 1 and db.session.get(Request, rid).step == 1
+
+
+def test_twenty_simultaneous_identical_clicks_make_one_step(app, ctx):
+    rid = _change_request()
+    results = race(app, lambda i: svc.decide(db.session, rid, actor_of("school_supervisor"),
+                                             "approve", NOW, expected_step=0).step, 20)
+    assert all(r is not None for r in results)
+    db.session.expire_all()
+    rows = db.session.scalar(select(func.count()).select_from(RequestStep).where(
+        RequestStep.request_id == rid, RequestStep.action == "approve"))
+    assert rows == 1 and db.session.get(Request, rid).step == 1
+
+
+def test_one_student_cannot_get_two_requests_started_at_once(app, ctx):
+    student_id = registered_in("4301020001").id
+
+    def work(i):
+        student = db.session.get(Student, student_id)
+        payload = {"ethnicity": "15"} if i == 0 else {"ethnicity": "16"}
+        return svc.start(db.session, kind="change_field", student=student,
+                         actor=actor_of("school_registrar"), now=NOW, payload=payload, files=[PDF]).id
+
+    results = race(app, work, 2)
+    assert sorted(r[0] for r in results) == ["ok", "refused"]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Request).where(
+        Request.open_student_id == student_id)) == 1
+
+
+def _almost_full_class() -> int:
+    """A class of 4301020001 (cap 40 in Furong) with 39 students seated."""
+    school = db.session.scalar(select(School).where(School.code == "4301020001"))
+    grade = db.session.scalar(select(Grade).where(Grade.school_id == school.id, Grade.number == 3))
+    klass = SchoolClass(school=school, grade=grade, number=98, name="最后一座测试班", entry_year=2024)
+    db.session.add(klass)
+    for n in range(39):
+        s = Student(school=school, grade=grade, school_class=klass, name=f"座{n}", gender="2",
+                    birth_date=date(2017, 10, 1), status="in_school", registry_kind="L")
+        s.registry_no = f"L4301022017100{n:05d}"
+        db.session.add(s)
+    db.session.commit()
+    return klass.id
+
+
+def test_two_registrars_placing_the_last_seat_at_once_one_gets_it(app, ctx):
+    from app.services.family import member_from_values
+
+    class_id = _almost_full_class()
+    ids = [new_id(born=date(2017, 10, 5)), new_id(born=date(2017, 10, 6))]
+
+    def work(i):
+        klass = db.session.get(SchoolClass, class_id)
+        born = date(2017, 10, 5 + i)
+        s = Student(school_class=klass, name=f"抢座{i}", gender="1", birth_date=born,
+                    birthplace="430102001000", native_place="湖南", ethnicity="01", nationality="CHN",
+                    id_type="1", hmt_status="00", health="1", political_status="14",
+                    hukou_nature="2", hukou_location="430102001001", entry_date=date(2024, 9, 1),
+                    entry_mode="11", study_mode="1", postcode="410000", only_child=True,
+                    had_preschool=True, left_behind="0", needs_subsidy=False, receives_subsidy=False,
+                    orphan=False, martyr_child=False, distance_km=1, travel_mode="1",
+                    needs_school_bus=False, source="1", migrant_child=False)
+        s.id_number = ids[i]
+        s.current_address = s.mailing_address = s.home_address = "湖南省长沙市芙蓉区某路1号"
+        s.phone = "13800000000"
+        member = member_from_values({"name": "家长", "relation": "1", "is_guardian": True})
+        return student_service.create(db.session, s, [member], actor_of("school_registrar"), NOW).id
+
+    results = race(app, work, 2)
+    assert sorted(r[0] for r in results) == ["ok", "refused"]
+    refused = next(r[1] for r in results if r[0] == "refused")
+    assert {p.code for p in refused.problems} == {"class_full"}
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Student).where(
+        Student.class_id == class_id)) == 40
