@@ -9,7 +9,7 @@ from sqlalchemy import select
 from stdnum.cn import ric
 
 from app.extensions import db
-from app.models import School, SchoolClass, Student
+from app.models import Grade, Request, School, SchoolClass, Student
 from app.models.base import keyring
 
 _rng = random.Random()
@@ -95,3 +95,38 @@ def register_fully(student_id: int, now=None) -> Student:
         approve_registration(db.session, student, actor_of(approver), now)
     db.session.expire_all()
     return db.session.get(Student, student_id)
+
+
+PDF = ("证明.pdf", b"%PDF-1.4\n%test evidence\n")
+
+
+def registered_in(school_code: str, grade: int | None = None) -> Student:
+    """A registered, in-school student of that school with no request open."""
+    s = school(school_code)
+    query = select(Student).where(Student.school_id == s.id, Student.registered.is_(True),
+                                  Student.status == "in_school", Student.problem.is_(False),
+                                  ~Student.id.in_(select(Request.open_student_id)
+                                                  .where(Request.open_student_id.is_not(None))))
+    if grade is not None:
+        query = query.join(Grade, Student.grade_id == Grade.id).where(Grade.number == grade)
+    return db.session.scalars(query.order_by(Student.id)).first()
+
+
+def account(username: str, role: str, *, school_code: str | None = None, node: str | None = None):
+    """A test account (created once)."""
+    from app.models import XuejiUser
+
+    if db.session.scalar(select(XuejiUser).where(XuejiUser.username == username)) is None:
+        from app.services.accounts import create_account
+        from conftest import PASSWORD
+
+        create_account(db.session, username=username, password=PASSWORD, roles=[role],
+                       school_code=school_code, node_code=node)
+        db.session.commit()
+    return actor_of(username)
+
+
+def _class_of(school_code: str, grade: int) -> SchoolClass:
+    return next(c for c in sorted(school(school_code).classes, key=lambda c: c.id) if c.grade.number == grade)
+
+

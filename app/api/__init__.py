@@ -5,7 +5,9 @@ from __future__ import annotations
 
 def register_apis(appbuilder) -> None:
     from .hierarchy import GradeApi, JurisdictionApi, SchoolApi, SchoolClassApi
+    from .requests import RequestApi
     from .students import FamilyMemberApi, StudentApi
 
-    for api in (JurisdictionApi, SchoolApi, GradeApi, SchoolClassApi, StudentApi, FamilyMemberApi):
+    for api in (JurisdictionApi, SchoolApi, GradeApi, SchoolClassApi, StudentApi, FamilyMemberApi,
+                RequestApi):
         appbuilder.add_api(api)

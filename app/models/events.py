@@ -19,6 +19,22 @@ def _refresh_chains(session: Session, _ctx, _instances) -> None:
         obj.refresh_chain()
 
 
+class AppendOnly(Exception):
+    """A history row was about to be changed or deleted."""
+
+
+def _refuse(mapper, connection, target) -> None:
+    raise AppendOnly(f"{target.__tablename__} is append-only: history is never rewritten")
+
+
 def install() -> None:
     if not event.contains(Session, "before_flush", _refresh_chains):
         event.listen(Session, "before_flush", _refresh_chains)
+    from .audit import AuditEvent, PersonalDataAccess
+    from .requests import RequestStep
+    from .rules import RuleSetVersion
+
+    for model in (AuditEvent, PersonalDataAccess, RequestStep, RuleSetVersion):
+        for name in ("before_update", "before_delete"):
+            if not event.contains(model, name, _refuse):
+                event.listen(model, name, _refuse)

@@ -20,7 +20,11 @@ def register(appbuilder) -> None:
         appbuilder.add_view(view, name, label=t(zh, en), icon=icon, category=cat,
                             category_label=cat_label, category_icon=cat_icon)
 
+    from .requests import InboxView, RequestView
+
+    add(InboxView, "Inbox", "待办", "Inbox", "fa-inbox", registry)
     add(StudentView, "Students", "学生名册", "Students", "fa-users", registry)
+    add(RequestView, "Requests", "业务办理", "Requests", "fa-tasks", registry)
     add(RegistryNumberView, "RegistryNumbers", "学籍号记录", "Registry numbers", "fa-hashtag", registry)
     appbuilder.add_view_no_menu(FamilyMemberView)
     add(JurisdictionView, "Jurisdictions", "行政区划", "Jurisdictions", "fa-map", org)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, request
+from sqlalchemy import select
 from flask_appbuilder import action, expose, has_access
 from flask_wtf.file import FileField
 
@@ -180,9 +181,16 @@ class StudentView(ScopedModelView):
             db.session.commit()
         widgets = self._get_show_widget(pk, item, show_fieldsets=self._show_sets(full))
         widgets = self.related_widgets(item, widgets)
+        from ..models import Request
+        from ..services import timeline
+
+        open_request = db.session.scalar(select(Request).where(Request.open_student_id == item.id))
         return self.render_template(self.show_template, pk=pk, title=self.show_title,
                                     widgets=widgets, related_views=self._related_views,
-                                    student=item, show_photo=full and item.photo_enc is not None)
+                                    student=item, show_photo=full and item.photo_enc is not None,
+                                    history=timeline.for_student(db.session, item),
+                                    open_request=open_request,
+                                    may_file=actor().may("Request", "add"))
 
     def _show_sets(self, full: bool):
         if full:

@@ -17,7 +17,7 @@ from app.services import requests as svc
 from app.services import students as student_service
 from conftest import is_postgres
 from factories import actor_of, new_id
-from test_requests import PDF, account, registered_in
+from factories import PDF, account, registered_in
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="row locks are tested on PostgreSQL")
 NOW = datetime(2026, 9, 15, 10)

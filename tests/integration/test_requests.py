@@ -23,33 +23,9 @@ from app.models import (
 from app.services import requests as svc
 from app.services.accounts import create_account
 from conftest import PASSWORD
-from factories import actor_of, new_id, school
+from factories import PDF, _class_of, account, actor_of, new_id, registered_in, school
 
 NOW = datetime(2026, 9, 15, 10)
-PDF = ("证明.pdf", b"%PDF-1.4\n%test evidence\n")
-
-
-def registered_in(school_code: str, grade: int | None = None) -> Student:
-    """A registered, in-school student of that school with no request open."""
-    s = school(school_code)
-    query = select(Student).where(Student.school_id == s.id, Student.registered.is_(True),
-                                  Student.status == "in_school", Student.problem.is_(False),
-                                  ~Student.id.in_(select(Request.open_student_id)
-                                                  .where(Request.open_student_id.is_not(None))))
-    if grade is not None:
-        query = query.join(Grade, Student.grade_id == Grade.id).where(Grade.number == grade)
-    return db.session.scalars(query.order_by(Student.id)).first()
-
-
-def account(username: str, role: str, *, school_code: str | None = None, node: str | None = None):
-    """A test account (created once)."""
-    from app.models import XuejiUser
-
-    if db.session.scalar(select(XuejiUser).where(XuejiUser.username == username)) is None:
-        create_account(db.session, username=username, password=PASSWORD, roles=[role],
-                       school_code=school_code, node_code=node)
-        db.session.commit()
-    return actor_of(username)
 
 
 def approve(req_id: int, *usernames: str, now: datetime = NOW) -> Request:
@@ -200,10 +176,6 @@ def test_a_student_who_is_not_in_school_cannot_be_transferred(ctx):
         svc.start(db.session, kind="transfer", student=student, actor=receiving, now=NOW,
                   target_class=klass, files=[PDF])
     assert "status_not_allowed" in {p.code for p in caught.value.problems}
-
-
-def _class_of(school_code: str, grade: int) -> SchoolClass:
-    return next(c for c in sorted(school(school_code).classes, key=lambda c: c.id) if c.grade.number == grade)
 
 
 def test_a_same_county_transfer_goes_sending_school_then_the_common_bureau(ctx):

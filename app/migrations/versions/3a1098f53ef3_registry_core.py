@@ -1,8 +1,8 @@
 """registry core
 
-Revision ID: fee8b66be973
+Revision ID: 3a1098f53ef3
 Revises: 
-Create Date: 2026-11-23 17:02:13.211601
+Create Date: 2026-11-23 17:08:40.709612
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'fee8b66be973'
+revision = '3a1098f53ef3'
 down_revision = None
 branch_labels = None
 depends_on = None

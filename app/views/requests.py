@@ -1,0 +1,245 @@
+"""Pages for requests: the list, a request's page (chain, history, evidence, decisions), filing a
+request for a student, receiving a transfer, and the inbox with bulk decisions."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from sqlalchemy import select
+
+from ..errors import DomainError
+from ..extensions import db
+from ..fields import STUDENT_FIELD_BY_NAME
+from ..i18n import t
+from ..models import Attachment, Notification, Request, SchoolClass, Student
+from ..policy.vocab import ACTIONS, ROLE_ZH
+from ..services import attachments, policy, transfers
+from ..services import requests as svc
+from .base import ScopedModelView, actor, interface, now
+
+STATUS = {"pending": t("待核办", "pending"), "returned": t("已退回", "returned"),
+          "awaiting_pull": t("待调档", "awaiting pull"), "done": t("已办结", "done"),
+          "rejected": t("未通过", "rejected"), "cancelled": t("已撤销", "cancelled")}
+STARTABLE = ("change_field", "suspend", "resume", "repeat", "skip", "dropout", "withdraw", "expel",
+             "abroad", "death")
+
+
+def kind_label(kind: str) -> str:
+    return ACTIONS.get(kind, (kind,))[0]
+
+
+def _flash(exc: DomainError) -> None:
+    for problem in exc.problems:
+        flash(str(problem), "danger")
+
+
+def _files() -> list:
+    return [f for f in request.files.getlist("evidence") if f and f.filename]
+
+
+class RequestView(ScopedModelView):
+    route_base = "/requests"
+    datamodel = interface(Request)
+    class_permission_name = "Request"
+    base_permissions = ["can_list", "can_show", "can_add", "can_decide"]
+    method_permission_name = {"new": "add", "transfer_in": "add", "resubmit": "add",
+                              "cancel": "add", "pull": "add", "decide": "decide",
+                              "attachment": "show"}
+    list_title = t("业务办理", "Requests")
+    list_columns = ["id", "kind", "student_name", "summary", "status", "holder", "due_on",
+                    "created_at"]
+    search_columns = ["kind", "status", "student_name", "created_at"]
+    base_order = ("id", "desc")
+    label_columns = {"id": t("编号", "No."), "kind": t("业务", "Kind"),
+                     "student_name": t("学生", "Student"), "summary": t("内容", "About"),
+                     "status": t("状态", "Status"), "holder": t("当前办理", "Held by"),
+                     "due_on": t("办理期限", "Due"), "created_at": t("发起时间", "Started")}
+    formatters_columns = {"kind": kind_label, "status": lambda s: STATUS.get(s, s)}
+
+    @expose("/show/<int:pk>")
+    @has_access
+    def show(self, pk):
+        req = self.datamodel.get(pk, self._base_filters)
+        if req is None:
+            abort(404)
+        who = actor()
+        step = req.current
+        mine = bool(step and who.node == step["node"] and step["role"] in who.functions
+                    and who.user_id != req.requester_id)
+        requester = who.school_id == req.origin_school_id and "registrar" in who.functions
+        return self.render_template("xueji/request_show.html", req=req, mine=mine,
+                                    requester=requester, status=STATUS, kind=kind_label(req.kind),
+                                    fields=STUDENT_FIELD_BY_NAME, role_zh=ROLE_ZH,
+                                    today=now().date())
+
+    @expose("/<int:pk>/decide", methods=["POST"])
+    @has_access
+    def decide(self, pk):
+        verdict = request.form.get("verdict", "")
+        try:
+            svc.decide(db.session, pk, actor(), verdict, now(), comment=request.form.get("comment"),
+                       expected_step=request.form.get("step", type=int))
+            flash(t("已核办", "decided"), "success")
+        except DomainError as exc:
+            _flash(exc)
+        return redirect(url_for("RequestView.show", pk=pk))
+
+    @expose("/<int:pk>/resubmit", methods=["POST"])
+    @has_access
+    def resubmit(self, pk):
+        try:
+            svc.resubmit(db.session, pk, actor(), now(), comment=request.form.get("comment"),
+                         files=_files())
+            flash(t("已重新提交", "resubmitted"), "success")
+        except DomainError as exc:
+            _flash(exc)
+        return redirect(url_for("RequestView.show", pk=pk))
+
+    @expose("/<int:pk>/cancel", methods=["POST"])
+    @has_access
+    def cancel(self, pk):
+        try:
+            svc.cancel(db.session, pk, actor(), now(), comment=request.form.get("comment"))
+            flash(t("已撤销", "cancelled"), "success")
+        except DomainError as exc:
+            _flash(exc)
+        return redirect(url_for("RequestView.show", pk=pk))
+
+    @expose("/<int:pk>/pull", methods=["POST"])
+    @has_access
+    def pull(self, pk):
+        try:
+            svc.pull(db.session, pk, actor(), now())
+            flash(t("已调档，学生已转入", "pulled: the student has moved in"), "success")
+        except DomainError as exc:
+            _flash(exc)
+        return redirect(url_for("RequestView.show", pk=pk))
+
+    @expose("/attachment/<int:aid>")
+    @has_access
+    def attachment(self, aid):
+        item = db.session.get(Attachment, aid)
+        if item is None or self.datamodel.get(item.request_id, self._base_filters) is None:
+            abort(404)
+        return Response(attachments.read(item), mimetype=item.content_type, headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(item.filename)}",
+            "Cache-Control": "no-store"})
+
+    @expose("/new/<int:student_id>", methods=["GET", "POST"])
+    @has_access
+    def new(self, student_id):
+        who = actor()
+        student = db.session.scalar(select(Student).where(Student.id == student_id,
+                                                          who.scope.clause(Student)))
+        if student is None:
+            abort(404)
+        if request.method == "POST":
+            try:
+                req = svc.start(db.session, kind=request.form.get("kind", ""), student=student,
+                                actor=who, now=now(), payload=_payload(), files=_files(),
+                                reason=request.form.get("reason") or None,
+                                note=request.form.get("note") or None,
+                                target_class=_class(request.form.get("target_class", type=int)))
+                flash(t(f"已提交业务 #{req.id}", f"request {req.id} filed"), "success")
+                return redirect(url_for("RequestView.show", pk=req.id))
+            except DomainError as exc:
+                _flash(exc)
+        return self.render_template("xueji/request_new.html", student=student, kinds=STARTABLE,
+                                    kind_label=kind_label, **_form_context(student))
+
+    @expose("/transfer-in", methods=["GET", "POST"])
+    @has_access
+    def transfer_in(self):
+        who = actor()
+        found = None
+        form = request.form if request.method == "POST" else request.args
+        if form.get("registry_no") or form.get("id_number"):
+            try:
+                found = transfers.lookup(db.session, who, registry_no=form.get("registry_no"),
+                                         id_number=form.get("id_number"), name=form.get("name"))
+            except DomainError as exc:
+                _flash(exc)
+        if found is not None and request.method == "POST" and form.get("confirm"):
+            try:
+                req = svc.start(db.session, kind="transfer", student=found, actor=who, now=now(),
+                                files=_files(), note=form.get("note") or None,
+                                target_class=_class(form.get("target_class", type=int)))
+                flash(t(f"已提交转学申请 #{req.id}", f"transfer request {req.id} filed"), "success")
+                return redirect(url_for("RequestView.show", pk=req.id))
+            except DomainError as exc:
+                _flash(exc)
+        classes = db.session.scalars(select(SchoolClass).where(
+            SchoolClass.school_id == who.school_id).order_by(SchoolClass.name)).all() if who.school_id else []
+        return self.render_template("xueji/transfer_in.html", found=found and transfers.card(found),
+                                    classes=classes, form=form)
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)
+
+
+def _class(class_id: int | None):
+    return db.session.get(SchoolClass, class_id) if class_id else None
+
+
+def _payload() -> dict:
+    """The key-field change rows of the form: field_1/value_1, field_2/value_2 ..."""
+    out = {}
+    for key, name in request.form.items():
+        if key.startswith("field_") and name:
+            value = request.form.get("value_" + key[6:], "").strip()
+            out[name] = value if value != "" else None
+    return out
+
+
+def _form_context(student) -> dict:
+    eff = policy.current(db.session).effective(*policy.codes_of(student.school))
+    reasons = {k: list(a.reasons.value) for k, a in eff.actions.items() if a.reasons}
+    evidence = {k: list(a.evidence.value) for k, a in eff.actions.items() if a.evidence}
+    classes = db.session.scalars(select(SchoolClass).where(SchoolClass.school_id == student.school_id)
+                                 .order_by(SchoolClass.name)).all()
+    controlled = [(n, STUDENT_FIELD_BY_NAME[n].header) for n in sorted(eff.controlled)
+                  if n in STUDENT_FIELD_BY_NAME]
+    return {"reasons": reasons, "evidence": evidence, "classes": classes, "controlled": controlled}
+
+
+class InboxView(BaseView):
+    """待办: what waits for my decision, oldest first, with deadlines; decide one or many."""
+
+    route_base = "/inbox"
+    default_view = "index"
+    class_permission_name = "Request"
+    method_permission_name = {"index": "list", "bulk": "decide"}
+
+    @expose("/")
+    @has_access
+    def index(self):
+        who = actor()
+        items = svc.inbox(db.session, who)
+        notes = db.session.scalars(select(Notification).where(Notification.node == who.node)
+                                   .order_by(Notification.id.desc()).limit(30)).all() if who.node else []
+        mine = db.session.scalars(select(Request).where(
+            Request.requester_id == who.user_id, Request.status.in_(("pending", "returned",
+                                                                     "awaiting_pull")))
+            .order_by(Request.id.desc()).limit(50)).all()
+        return self.render_template("xueji/inbox.html", items=items, notes=notes, mine=mine,
+                                    kind_label=kind_label, status=STATUS, today=now().date())
+
+    @expose("/bulk", methods=["POST"])
+    @has_access
+    def bulk(self):
+        who, verdict = actor(), request.form.get("verdict", "")
+        comment = request.form.get("comment") or None
+        done, failed = [], []
+        for rid in request.form.getlist("rowid", type=int):
+            try:
+                svc.decide(db.session, rid, who, verdict, now(), comment=comment)
+                done.append(rid)
+            except DomainError as exc:
+                failed.append((rid, str(exc)))
+        flash(t(f"成功 {len(done)} 件", f"{len(done)} decided"), "success")
+        for rid, why in failed:
+            flash(f"#{rid}: {why}", "danger")
+        return redirect(url_for("InboxView.index"))
