@@ -162,11 +162,27 @@ def keys_status() -> None:
     click.echo(json.dumps(key_usage(db.session), indent=2))
 
 
+@click.group("problems")
+def problems_group() -> None:
+    """Problem records (问题学籍)."""
+
+
+@problems_group.command("detect")
+@with_appcontext
+def problems_detect() -> None:
+    """Check every record: invalid IDs, duplicate IDs, duplicates without ID."""
+    from datetime import datetime
+
+    from .services.problems import detect
+
+    click.echo(json.dumps(detect(db.session, datetime.now())))
+
+
 def _commands():
     from .cli_rules import rules_group
 
     return [init_command, seed_command, serve_command, demo_command, users_group, keys_group,
-            rules_group]
+            rules_group, problems_group]
 
 
 COMMANDS = _commands()

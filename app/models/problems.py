@@ -4,7 +4,7 @@ change or deletion, arbitrated by the nearest common superior when two bureaus b
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from .base import utcnow
@@ -35,7 +35,7 @@ class ProblemCase(Model):
         return f"#{self.id} {self.kind}"
 
 
-class ProblemMember(Model):
+class ProblemMember(Model):  # noqa: D101
     """A record caught in a problem case, and what its bureau says about it."""
 
     __tablename__ = "problem_member"
@@ -51,4 +51,8 @@ class ProblemMember(Model):
     stance = Column(String(20), nullable=False, default="pending")  # pending/insist/confirmed/withdrawn
     decided_by = Column(String(128))
     decided_at = Column(DateTime)
-    evidence_request_id = Column(Integer, ForeignKey("request.id", ondelete="SET NULL"))
+    comment = Column(String(500))
+    # the bureau's evidence (佐证): one file, type-checked and encrypted like request attachments
+    evidence_name = Column(String(200))
+    evidence_type = Column(String(50))
+    evidence_enc = Column(LargeBinary)

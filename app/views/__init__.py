@@ -25,6 +25,9 @@ def register(appbuilder) -> None:
     add(InboxView, "Inbox", "待办", "Inbox", "fa-inbox", registry)
     add(StudentView, "Students", "学生名册", "Students", "fa-users", registry)
     add(RequestView, "Requests", "业务办理", "Requests", "fa-tasks", registry)
+    from .problems import ProblemCaseView
+
+    add(ProblemCaseView, "Problems", "问题学籍", "Problem records", "fa-exclamation-triangle", registry)
     add(RegistryNumberView, "RegistryNumbers", "学籍号记录", "Registry numbers", "fa-hashtag", registry)
     appbuilder.add_view_no_menu(FamilyMemberView)
     add(JurisdictionView, "Jurisdictions", "行政区划", "Jurisdictions", "fa-map", org)

@@ -1,8 +1,8 @@
 """registry core
 
-Revision ID: 3a1098f53ef3
+Revision ID: 916755b243ee
 Revises: 
-Create Date: 2026-11-23 17:08:40.709612
+Create Date: 2026-11-23 17:14:30.571077
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '3a1098f53ef3'
+revision = '916755b243ee'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -459,6 +459,28 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_family_member_id_blind'), ['id_blind'], unique=False)
         batch_op.create_index(batch_op.f('ix_family_member_student_id'), ['student_id'], unique=False)
 
+    op.create_table('problem_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('student_id', sa.Integer(), nullable=True),
+    sa.Column('student_uid', sa.String(length=32), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=False),
+    sa.Column('stance', sa.String(length=20), nullable=False),
+    sa.Column('decided_by', sa.String(length=128), nullable=True),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('comment', sa.String(length=500), nullable=True),
+    sa.Column('evidence_name', sa.String(length=200), nullable=True),
+    sa.Column('evidence_type', sa.String(length=50), nullable=True),
+    sa.Column('evidence_enc', sa.LargeBinary(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['problem_case.id'], name=op.f('fk_problem_member_case_id_problem_case'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_problem_member_school_id_school')),
+    sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_problem_member_student_id_student'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_problem_member')),
+    sa.UniqueConstraint('case_id', 'student_id', name='uq_problem_member')
+    )
+    with op.batch_alter_table('problem_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_problem_member_student_id'), ['student_id'], unique=False)
+
     op.create_table('registry_number',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number_enc', sa.Text(), nullable=False),
@@ -575,26 +597,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_notification_node'), ['node'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_request_id'), ['request_id'], unique=False)
 
-    op.create_table('problem_member',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('case_id', sa.Integer(), nullable=False),
-    sa.Column('student_id', sa.Integer(), nullable=True),
-    sa.Column('student_uid', sa.String(length=32), nullable=False),
-    sa.Column('school_id', sa.Integer(), nullable=False),
-    sa.Column('stance', sa.String(length=20), nullable=False),
-    sa.Column('decided_by', sa.String(length=128), nullable=True),
-    sa.Column('decided_at', sa.DateTime(), nullable=True),
-    sa.Column('evidence_request_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['case_id'], ['problem_case.id'], name=op.f('fk_problem_member_case_id_problem_case'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['evidence_request_id'], ['request.id'], name=op.f('fk_problem_member_evidence_request_id_request'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_problem_member_school_id_school')),
-    sa.ForeignKeyConstraint(['student_id'], ['student.id'], name=op.f('fk_problem_member_student_id_student'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_problem_member')),
-    sa.UniqueConstraint('case_id', 'student_id', name='uq_problem_member')
-    )
-    with op.batch_alter_table('problem_member', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_problem_member_student_id'), ['student_id'], unique=False)
-
     op.create_table('request_step',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=False),
@@ -623,10 +625,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_request_step_request_id'))
 
     op.drop_table('request_step')
-    with op.batch_alter_table('problem_member', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_problem_member_student_id'))
-
-    op.drop_table('problem_member')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_request_id'))
         batch_op.drop_index(batch_op.f('ix_notification_node'))
@@ -659,6 +657,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_registry_number_series'))
 
     op.drop_table('registry_number')
+    with op.batch_alter_table('problem_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_problem_member_student_id'))
+
+    op.drop_table('problem_member')
     with op.batch_alter_table('family_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_family_member_student_id'))
         batch_op.drop_index(batch_op.f('ix_family_member_id_blind'))
