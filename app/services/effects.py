@@ -52,7 +52,8 @@ def _controlled_only(session, student, origin, payload) -> list[Problem]:
 def _class_problems(kind, student, origin, klass) -> list[Problem]:
     if klass.school_id != origin.id:
         return [Problem(t("班级须属于本校", "the class must belong to your school"), "target_class")]
-    wanted = (student.grade.number + 1) if kind == "skip" else student.grade.number
+    step = {"skip": 1, "repeat": -1}.get(kind, 0)
+    wanted = student.grade.number + step
     if student.grade is not None and klass.grade.number != wanted:
         return [Problem(t(f"须选择{wanted}年级的班级", f"choose a class of grade {wanted}"),
                         "target_class", "grade")]
@@ -154,7 +155,10 @@ def _apply(session, req, student, actor, now) -> None:
     elif kind == "transfer":
         move(session, req, actor, now)
     elif kind == "repeat":
-        student.hold_back = True  # stays in this grade at the next promotion
+        if req.target_class is not None:  # after this year's promotion: back down a grade now
+            _seat(session, student, req.target_class)
+        else:
+            student.hold_back = True  # before it: stays in this grade at the next promotion
     elif kind == "skip":
         _seat(session, student, req.target_class)
     elif kind == "resume":
