@@ -68,6 +68,7 @@ class Request(RowUidMixin, Model):
     note = Column(String(500))
     summary = Column(String(300))  # what the request is about, without personal values
     payload_enc = Column(Text)  # the new values, encrypted (they may be ID numbers or addresses)
+    before_enc = Column(Text)  # the values they replace, as they were when the request was filed
 
     chain = Column(JSON, nullable=False)  # resolved steps of the rule-set version it started under
     rule_version = Column(Integer)
@@ -88,6 +89,16 @@ class Request(RowUidMixin, Model):
     __mapper_args__ = {"version_id_col": version}
 
     payload_text = encrypted("payload_enc")
+    before_text = encrypted("before_enc")
+
+    @property
+    def before(self) -> dict:
+        text = self.before_text
+        return json.loads(text) if text else {}
+
+    @before.setter
+    def before(self, value: dict) -> None:
+        self.before_text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str) if value else None
 
     @property
     def payload(self) -> dict:

@@ -149,6 +149,10 @@ def _apply(session, req, student, actor, now) -> None:
         registry_numbers.formalize(session, student, actor.username)
         student.registered = True
     elif kind == "change_field":
+        if set(req.payload) & set(IDENTITY_FIELDS):  # the duplicate check again: IDs move meanwhile
+            problems = identity_problems(session, student, req.payload)
+            if problems:
+                raise Conflict(problems)
         for name, value in req.payload.items():
             setattr(student, name, _date(value) if STUDENT_FIELD_BY_NAME[name].kind in ("date", "month")
                     else value)

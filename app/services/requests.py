@@ -166,6 +166,7 @@ def _start(session, kind, student, actor, now, origin, other, payload, reason, n
         raise ValidationFailed(problems)
     req = _new_request(session, kind, student, actor, now, origin, other, decision, target_class)
     req.payload, req.reason, req.note = payload, reason, note
+    req.before = {name: getattr(student, name, None) for name in payload} if kind == "change_field" else {}
     req.summary = effects.summary(kind, payload, target_class)
     for upload in files:
         from .attachments import attach
@@ -337,6 +338,8 @@ def resubmit(session: Session, request_id: int, actor: Actor, now: datetime, *,
             if problems:
                 raise ValidationFailed(problems)
             req.payload = payload
+            req.before = ({name: getattr(req.student, name, None) for name in payload}
+                          if req.kind == "change_field" else {})
             req.summary = effects.summary(req.kind, payload, req.target_class)
         if req.kind in REGISTRATIONS:
             from .validation import family_problems, field_problems

@@ -89,7 +89,7 @@ class RequestView(ScopedModelView):
     def resubmit(self, pk):
         try:
             svc.resubmit(db.session, pk, actor(), now(), comment=request.form.get("comment"),
-                         files=_files())
+                         files=_files(), payload=_payload() or None)
             flash(t("已重新提交", "resubmitted"), "success")
         except DomainError as exc:
             _flash(exc)

@@ -322,3 +322,45 @@ def test_county_administrator_edits_the_county_rule_file_with_a_diff_then_activa
 
         policy.activate(session, {**latest.files, "430102.yaml": original}, by="test",
                         note="restore")
+
+
+def test_a_suspension_is_filed_on_the_page_and_approved_from_the_inbox(browser, live):
+    from app.models import Request, Student
+
+    with live.db() as session:
+        school = school_of(session, SCHOOL_CODE)
+        busy = select(Request.open_student_id).where(Request.open_student_id.is_not(None))
+        student = session.scalars(select(Student).where(
+            Student.school_id == school.id, Student.registered.is_(True),
+            Student.status == "in_school", Student.problem.is_(False),
+            ~Student.id.in_(busy)).order_by(Student.id.desc())).first()
+        sid, name = student.id, student.name
+    browser.login("school_registrar")
+    browser.open(f"/students/show/{sid}")
+    browser.submit_and_wait(browser.find("#file-request"))
+    browser.find("#new-request")
+    browser.driver.execute_script("document.getElementById('kind').value = 'suspend';")
+    browser.driver.execute_script(
+        "document.querySelector('select[name=reason]').value = '疾病';")
+    import os
+    import tempfile
+
+    pdf = os.path.join(tempfile.mkdtemp(), "医院证明.pdf")
+    with open(pdf, "wb") as fh:
+        fh.write(b"%PDF-1.4\n% hospital certificate\n")
+    browser.find("input[name=evidence]").send_keys(pdf)
+    browser.submit_and_wait(browser.find("#submit"))
+    browser.find("#chain")
+    assert "休学" in browser.source() and name in browser.source()
+    rid = int(browser.driver.current_url.rstrip("/").split("/")[-1])
+
+    browser.driver.delete_all_cookies()
+    browser.login("school_supervisor")
+    browser.open("/inbox/")
+    browser.find("#inbox")
+    assert f"/requests/show/{rid}" in browser.source()
+    browser.open(f"/requests/show/{rid}")
+    browser.submit_and_wait(browser.find("#approve"))
+    with live.db() as session:
+        req = session.get(Request, rid)
+        assert req.step == 1 and req.holder_node == "bureau:430102"

@@ -59,12 +59,16 @@ def test_return_and_resubmit_through_the_pages(ctx, client_for):
                                          data={"verdict": "return", "comment": "请补充材料"})
     db.session.expire_all()
     assert db.session.get(Request, rid).status == "returned"
+    before = db.session.get(Student, student.id).ethnicity
     client_for("school_registrar").post(
-        f"/requests/{rid}/resubmit", data={"comment": "已补充", "evidence": (io.BytesIO(PDF[1]), "补充.pdf")},
+        f"/requests/{rid}/resubmit", data={"comment": "已补充", "field_1": "ethnicity", "value_1": "15",
+                                           "evidence": (io.BytesIO(PDF[1]), "补充.pdf")},
         content_type="multipart/form-data")
     db.session.expire_all()
     req = db.session.get(Request, rid)
     assert (req.status, req.round, len(req.attachments)) == ("pending", 2, 2)
+    assert req.payload == {"ethnicity": "15"} and req.before == {"ethnicity": before}
+    assert req.payload_enc and "15" not in req.payload_enc  # the values are stored encrypted
     client_for("school_registrar").post(f"/requests/{rid}/cancel")
 
 

@@ -1,8 +1,8 @@
 """registry core
 
-Revision ID: 916755b243ee
+Revision ID: de408be5d02e
 Revises: 
-Create Date: 2026-11-23 17:14:30.571077
+Create Date: 2026-11-23 17:20:21.404811
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '916755b243ee'
+revision = 'de408be5d02e'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -529,6 +529,7 @@ def upgrade():
     sa.Column('note', sa.String(length=500), nullable=True),
     sa.Column('summary', sa.String(length=300), nullable=True),
     sa.Column('payload_enc', sa.Text(), nullable=True),
+    sa.Column('before_enc', sa.Text(), nullable=True),
     sa.Column('chain', sa.JSON(), nullable=False),
     sa.Column('rule_version', sa.Integer(), nullable=True),
     sa.Column('round', sa.Integer(), nullable=False),
