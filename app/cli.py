@@ -25,11 +25,10 @@ def init_command() -> None:
     """Create or upgrade the schema (Alembic), then roles, permissions and code tables."""
     from flask_migrate import upgrade
 
-    from .security.sync import sync_roles
-    from .services.codes import load_code_tables
-
     from .policy import RuleSetInvalid
+    from .security.sync import sync_roles
     from .services import policy
+    from .services.codes import load_code_tables
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     counts = sync_roles(current_app.appbuilder)

@@ -117,8 +117,9 @@ def account(username: str, role: str, *, school_code: str | None = None, node: s
     from app.models import XuejiUser
 
     if db.session.scalar(select(XuejiUser).where(XuejiUser.username == username)) is None:
-        from app.services.accounts import create_account
         from conftest import PASSWORD
+
+        from app.services.accounts import create_account
 
         create_account(db.session, username=username, password=PASSWORD, roles=[role],
                        school_code=school_code, node_code=node)

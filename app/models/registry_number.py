@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from flask_appbuilder import Model
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import relationship
-
-from flask_appbuilder import Model
 
 from ..security.masking import mask_registry_no
 from ..text import normalize_id

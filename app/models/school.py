@@ -13,7 +13,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from ..policy.vocab import STAGES  # noqa: E402  (the one list of stages)
 STAGE_GRADES = {"preschool": (), "primary": range(1, 7), "junior": range(7, 10), "senior": range(10, 13)}
 GRADE_NAMES = {
     1: "一年级", 2: "二年级", 3: "三年级", 4: "四年级", 5: "五年级", 6: "六年级",

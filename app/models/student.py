@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_appbuilder import Model
 from sqlalchemy import (
-    Text,
     Boolean,
     Column,
     Date,
@@ -15,6 +14,7 @@ from sqlalchemy import (
     LargeBinary,
     Numeric,
     String,
+    Text,
 )
 from sqlalchemy.orm import relationship
 
@@ -22,7 +22,6 @@ from ..security.masking import mask_address, mask_id_number, mask_phone, mask_re
 from ..text import normalize_id, normalize_text
 from .base import RowUidMixin, TimestampMixin, encrypted
 from .school import SchoolScopedMixin
-
 
 
 class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):

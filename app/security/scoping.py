@@ -14,14 +14,14 @@ from sqlalchemy import false, select, true
 from sqlalchemy.sql import ColumnElement
 
 from ..models import (
-    ProblemCase,
-    ProblemMember,
-    Request,
     AuditEvent,
     FamilyMember,
     Jurisdiction,
     PersonalDataAccess,
+    ProblemCase,
+    ProblemMember,
     RegistryNumber,
+    Request,
     School,
     Student,
     XuejiUser,

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from ..errors import Forbidden, Problem, ValidationFailed
 from ..i18n import t
 from ..models import Grade, Jurisdiction, School, SchoolClass, Student
-from ..models.school import GRADE_NAMES, STAGES, stage_of_grade
+from ..models.school import GRADE_NAMES, stage_of_grade
+from ..policy.vocab import STAGES
 from .actors import Actor
 
 

@@ -25,9 +25,8 @@ from ..errors import Conflict, DomainError
 from ..extensions import db
 from ..i18n import t
 from ..security.scoping import SCOPED, scopable
-from ..text import normalize_id
 from ..services.actors import Actor
-
+from ..text import normalize_id
 
 MAX_PAGE_SIZE = 500
 

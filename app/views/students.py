@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, request
-from sqlalchemy import select
 from flask_appbuilder import action, expose, has_access
 from flask_wtf.file import FileField
+from sqlalchemy import select
 
 from ..errors import DomainError
 from ..extensions import db

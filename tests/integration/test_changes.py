@@ -6,6 +6,16 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from factories import (
+    PDF,
+    _class_of,
+    account,
+    actor_of,
+    first_class,
+    new_id,
+    registered_in,
+    student_payload,
+)
 from sqlalchemy import select
 
 from app.errors import ValidationFailed
@@ -14,17 +24,6 @@ from app.models import AuditEvent, Request, RequestStep, Student
 from app.models.events import AppendOnly
 from app.services import requests as svc
 from app.services.registry_numbers import find
-from factories import (
-    PDF,
-    account,
-    _class_of,
-    actor_of,
-    first_class,
-    new_id,
-    registered_in,
-    school,
-    student_payload,
-)
 
 NOW = datetime(2026, 9, 15, 10)
 

@@ -8,6 +8,8 @@ import threading
 from datetime import date, datetime
 
 import pytest
+from conftest import is_postgres
+from factories import PDF, account, actor_of, new_id, registered_in
 from sqlalchemy import func, select
 
 from app.errors import DomainError
@@ -15,9 +17,6 @@ from app.extensions import db
 from app.models import Grade, Request, RequestStep, School, SchoolClass, Student
 from app.services import requests as svc
 from app.services import students as student_service
-from conftest import is_postgres
-from factories import actor_of, new_id
-from factories import PDF, account, registered_in
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="row locks are tested on PostgreSQL")
 NOW = datetime(2026, 9, 15, 10)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from app import create_app
 from app.extensions import db
-from app.models import RegistryNumber, FamilyMember, Student
+from app.models import FamilyMember, RegistryNumber, Student
 from app.security.crypto import Keyring, aad_for, b64, new_key, unb64
 from app.services import photos
 from app.services.keys import ENCRYPTED, key_usage, rotate

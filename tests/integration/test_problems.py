@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from factories import PDF, account, actor_of, school
 from sqlalchemy import select
 
 from app.errors import Forbidden, ValidationFailed
 from app.extensions import db
-from app.models import Grade, ProblemCase, School, Student
+from app.models import Grade, ProblemCase, Student
 from app.services import problems
 from app.services import requests as svc
-from factories import PDF, account, actor_of, school
 
 NOW = datetime(2026, 9, 15, 10)
 

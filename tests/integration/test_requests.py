@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from factories import PDF, _class_of, account, actor_of, new_id, registered_in, school
 from sqlalchemy import func, select
 
 from app.errors import Conflict, Forbidden, ValidationFailed
@@ -21,9 +22,6 @@ from app.models import (
     Student,
 )
 from app.services import requests as svc
-from app.services.accounts import create_account
-from conftest import PASSWORD
-from factories import PDF, _class_of, account, actor_of, new_id, registered_in, school
 
 NOW = datetime(2026, 9, 15, 10)
 
@@ -65,8 +63,9 @@ def test_a_wrong_party_and_the_requester_are_refused(ctx):
 
 
 def test_nobody_approves_their_own_request_even_holding_two_roles(ctx):
-    from app.models import XuejiUser
     from flask_appbuilder.security.sqla.models import Role
+
+    from app.models import XuejiUser
 
     both = account("both_roles", "school_registrar", school_code="4301020001")
     user = db.session.scalar(select(XuejiUser).where(XuejiUser.username == "both_roles"))

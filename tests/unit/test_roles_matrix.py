@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from app.security.roles import (
-    BUREAU_LEVELS,
     FUNCTIONS,
     LEVELS,
     ROLES,

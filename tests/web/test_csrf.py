@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import PASSWORD
+from factories import first_class, new_id, student_in, student_payload
 
 from app import create_app
 from app.extensions import db
 from app.models import Student
 from config import TestConfig
-from conftest import PASSWORD
-from factories import first_class, new_id, student_in, student_payload
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,9 @@ from contextlib import contextmanager
 from datetime import date, datetime
 
 import pytest
+from factories import first_class, new_id, register_fully, student_in, student_payload
 from sqlalchemy import func, select
+from test_student_form import form_data
 
 from app.errors import Forbidden, ValidationFailed
 from app.extensions import db
@@ -15,8 +17,6 @@ from app.models import AuditEvent, Grade, RuleSetVersion, School, SchoolClass, S
 from app.services import policy
 from app.services import students as student_service
 from app.services.actors import Actor
-from factories import first_class, new_id, register_fully, student_in, student_payload
-from test_student_form import form_data
 
 
 @contextmanager

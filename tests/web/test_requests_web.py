@@ -7,12 +7,11 @@ import base64
 import io
 import re
 
+from factories import PDF, account, registered_in
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Attachment, Request, Student
-from factories import actor_of
-from factories import PDF, account, registered_in
 
 
 def _file_change(client, student, **values):

@@ -6,12 +6,12 @@ import json
 import re
 
 import pytest
+from factories import student_in
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Jurisdiction, PersonalDataAccess, School, Student, XuejiUser
 from app.security.scoping import Scope
-from factories import student_in
 
 READERS = [
     ("prov_registrar", Scope("province", "430000")),

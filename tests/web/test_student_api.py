@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from factories import bad_checksum, first_class, new_id, register_fully, student_in, student_payload
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, RegistryNumber, Student
 from app.services.registry_numbers import find
-from factories import register_fully
-from factories import bad_checksum, first_class, new_id, student_in, student_payload
 
 
 def _create(api, headers, **overrides):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
+from factories import bad_checksum, first_class, new_id, student_payload
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, RegistryNumber, Student
-from factories import bad_checksum, first_class, new_id, student_payload
 
 
 def form_data(payload: dict) -> dict:

@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-23 17:20:21.404811
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'de408be5d02e'

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.policy import RuleSetInvalid, Facts, evaluate, load_dir, load_texts
+from app.policy import Facts, RuleSetInvalid, evaluate, load_dir, load_texts
 
 ROOT = Path(__file__).resolve().parents[3]
 RULES = ROOT / "rules"
