@@ -131,3 +131,22 @@ def _class_of(school_code: str, grade: int) -> SchoolClass:
     return next(c for c in sorted(school(school_code).classes, key=lambda c: c.id) if c.grade.number == grade)
 
 
+
+
+def seated_class(name: str, grade_number: int, seats: int, born: date) -> SchoolClass:
+    """A new class of 4301020001 (primary cap 40 in Furong) with ``seats`` bare students in it."""
+    s = school("4301020001")
+    klass = db.session.scalar(select(SchoolClass).where(SchoolClass.name == name))
+    if klass is not None:
+        return klass
+    grade = db.session.scalar(select(Grade).where(Grade.school_id == s.id, Grade.number == grade_number))
+    klass = SchoolClass(school=s, grade=grade, number=90 + grade_number, name=name,
+                        entry_year=2026 - grade_number + 1)
+    db.session.add(klass)
+    for n in range(seats):
+        st = Student(school=s, grade=grade, school_class=klass, name=f"{name}{n}", gender="1",
+                     birth_date=born, status="in_school", registry_kind="L")
+        st.registry_no = f"L430102{born:%Y%m%d}{grade_number}{n:03d}"
+        db.session.add(st)
+    db.session.commit()
+    return klass

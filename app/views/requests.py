@@ -72,48 +72,42 @@ class RequestView(ScopedModelView):
                                     fields=STUDENT_FIELD_BY_NAME, role_zh=ROLE_ZH,
                                     today=now().date())
 
-    @expose("/<int:pk>/decide", methods=["POST"])
-    @has_access
-    def decide(self, pk):
-        verdict = request.form.get("verdict", "")
+    def _act(self, pk, fn, done):
+        """Run one request action, say how it went, and go back to the request's page."""
         try:
-            svc.decide(db.session, pk, actor(), verdict, now(), comment=request.form.get("comment"),
-                       expected_step=request.form.get("step", type=int))
-            flash(t("已核办", "decided"), "success")
+            fn()
+            flash(done, "success")
         except DomainError as exc:
             _flash(exc)
         return redirect(url_for("RequestView.show", pk=pk))
+
+    @expose("/<int:pk>/decide", methods=["POST"])
+    @has_access
+    def decide(self, pk):
+        return self._act(pk, lambda: svc.decide(
+            db.session, pk, actor(), request.form.get("verdict", ""), now(),
+            comment=request.form.get("comment"), expected_step=request.form.get("step", type=int)),
+            t("已核办", "decided"))
 
     @expose("/<int:pk>/resubmit", methods=["POST"])
     @has_access
     def resubmit(self, pk):
-        try:
-            svc.resubmit(db.session, pk, actor(), now(), comment=request.form.get("comment"),
-                         files=_files(), payload=_payload() or None)
-            flash(t("已重新提交", "resubmitted"), "success")
-        except DomainError as exc:
-            _flash(exc)
-        return redirect(url_for("RequestView.show", pk=pk))
+        return self._act(pk, lambda: svc.resubmit(
+            db.session, pk, actor(), now(), comment=request.form.get("comment"), files=_files(),
+            payload=_payload() or None), t("已重新提交", "resubmitted"))
 
     @expose("/<int:pk>/cancel", methods=["POST"])
     @has_access
     def cancel(self, pk):
-        try:
-            svc.cancel(db.session, pk, actor(), now(), comment=request.form.get("comment"))
-            flash(t("已撤销", "cancelled"), "success")
-        except DomainError as exc:
-            _flash(exc)
-        return redirect(url_for("RequestView.show", pk=pk))
+        return self._act(pk, lambda: svc.cancel(db.session, pk, actor(), now(),
+                                                comment=request.form.get("comment")),
+                         t("已撤销", "cancelled"))
 
     @expose("/<int:pk>/pull", methods=["POST"])
     @has_access
     def pull(self, pk):
-        try:
-            svc.pull(db.session, pk, actor(), now())
-            flash(t("已调档，学生已转入", "pulled: the student has moved in"), "success")
-        except DomainError as exc:
-            _flash(exc)
-        return redirect(url_for("RequestView.show", pk=pk))
+        return self._act(pk, lambda: svc.pull(db.session, pk, actor(), now()),
+                         t("已调档，学生已转入", "pulled: the student has moved in"))
 
     @expose("/attachment/<int:aid>")
     @has_access

@@ -9,12 +9,12 @@ from datetime import date, datetime
 
 import pytest
 from conftest import is_postgres
-from factories import PDF, account, actor_of, new_id, registered_in
+from factories import PDF, account, actor_of, new_id, registered_in, seated_class
 from sqlalchemy import func, select
 
 from app.errors import DomainError
 from app.extensions import db
-from app.models import Grade, Request, RequestStep, School, SchoolClass, Student
+from app.models import Request, RequestStep, SchoolClass, Student
 from app.services import requests as svc
 from app.services import students as student_service
 
@@ -93,18 +93,7 @@ def test_one_student_cannot_get_two_requests_started_at_once(app, ctx):
 
 
 def _almost_full_class() -> int:
-    """A class of 4301020001 (cap 40 in Furong) with 39 students seated."""
-    school = db.session.scalar(select(School).where(School.code == "4301020001"))
-    grade = db.session.scalar(select(Grade).where(Grade.school_id == school.id, Grade.number == 3))
-    klass = SchoolClass(school=school, grade=grade, number=98, name="最后一座测试班", entry_year=2024)
-    db.session.add(klass)
-    for n in range(39):
-        s = Student(school=school, grade=grade, school_class=klass, name=f"座{n}", gender="2",
-                    birth_date=date(2017, 10, 1), status="in_school", registry_kind="L")
-        s.registry_no = f"L4301022017100{n:05d}"
-        db.session.add(s)
-    db.session.commit()
-    return klass.id
+    return seated_class("最后一座测试班", 3, 39, date(2017, 10, 1)).id
 
 
 def test_two_registrars_placing_the_last_seat_at_once_one_gets_it(app, ctx):

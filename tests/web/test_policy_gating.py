@@ -7,13 +7,13 @@ from contextlib import contextmanager
 from datetime import date, datetime
 
 import pytest
-from factories import first_class, new_id, register_fully, student_in, student_payload
+from factories import first_class, new_id, register_fully, seated_class, student_in, student_payload
 from sqlalchemy import func, select
 from test_student_form import form_data
 
 from app.errors import Forbidden, ValidationFailed
 from app.extensions import db
-from app.models import AuditEvent, Grade, RuleSetVersion, School, SchoolClass, Student
+from app.models import AuditEvent, RuleSetVersion, SchoolClass, Student
 from app.services import policy
 from app.services import students as student_service
 from app.services.actors import Actor
@@ -61,21 +61,7 @@ def test_the_service_refuses_a_controlled_edit_whoever_calls_it(ctx):
 
 
 def _full_class() -> SchoolClass:
-    """A grade-2 class of school 4301020001 filled to the county's primary cap (40)."""
-    school = db.session.scalar(select(School).where(School.code == "4301020001"))
-    grade = db.session.scalar(select(Grade).where(Grade.school_id == school.id, Grade.number == 2))
-    klass = db.session.scalar(select(SchoolClass).where(SchoolClass.name == "满员测试班"))
-    if klass is not None:
-        return klass
-    klass = SchoolClass(school=school, grade=grade, number=99, name="满员测试班", entry_year=2025)
-    db.session.add(klass)
-    for n in range(40):
-        s = Student(school=school, grade=grade, school_class=klass, name=f"满员{n}", gender="1",
-                    birth_date=date(2018, 10, 1), status="in_school", registry_kind="L")
-        s.registry_no = f"L4301022018100{n:05d}"
-        db.session.add(s)
-    db.session.commit()
-    return klass
+    return seated_class("满员测试班", 2, 40, date(2018, 10, 1))
 
 
 def test_the_last_seat_is_refused_with_the_effective_cap_and_its_source(ctx, api, token_for):
