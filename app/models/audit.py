@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_appbuilder import Model
 from sqlalchemy import JSON, Column, DateTime, Integer, String
 
-from .base import utcnow
+from .base import local_now
 
 
 class PersonalDataAccess(Model):
@@ -14,7 +14,7 @@ class PersonalDataAccess(Model):
     __tablename__ = "personal_data_access"
 
     id = Column(Integer, primary_key=True)
-    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    at = Column(DateTime, nullable=False, default=local_now, index=True)
     user_id = Column(Integer, nullable=True, index=True)
     username = Column(String(128), nullable=False)
     student_id = Column(Integer, nullable=False, index=True)
@@ -29,7 +29,7 @@ class AuditEvent(Model):
     __tablename__ = "audit_event"
 
     id = Column(Integer, primary_key=True)
-    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    at = Column(DateTime, nullable=False, default=local_now, index=True)
     user_id = Column(Integer, nullable=True)
     username = Column(String(128), nullable=True)
     action = Column(String(40), nullable=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -12,8 +12,14 @@ from sqlalchemy import Column, DateTime, String
 from ..security.crypto import Keyring, aad_for
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+def local_now() -> datetime:
+    """Naive local time of the registry's zone (Asia/Shanghai unless configured): what users read."""
+    from zoneinfo import ZoneInfo
+
+    from flask import has_app_context
+
+    zone = current_app.config.get("XUEJI_TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
+    return datetime.now(ZoneInfo(zone)).replace(tzinfo=None)
 
 
 def new_uid() -> str:
@@ -36,8 +42,8 @@ class RowUidMixin:
 
 
 class TimestampMixin:
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    created_at = Column(DateTime, nullable=False, default=local_now)
+    updated_at = Column(DateTime, nullable=False, default=local_now, onupdate=local_now)
 
 
 def encrypted(

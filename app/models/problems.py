@@ -7,7 +7,7 @@ from flask_appbuilder import Model
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import relationship
 
-from .base import utcnow
+from .base import local_now
 
 KINDS = ("invalid_id", "duplicate_id", "duplicate_no_id")
 
@@ -23,7 +23,7 @@ class ProblemCase(Model):
     status = Column(String(20), nullable=False, default="open", index=True)  # open/arbitration/resolved
     resolution = Column(String(30))  # evidence / changed / deleted / distinct / arbitrated
     arbiter_code = Column(String(6))  # the nearest common superior, when bureaus disagree
-    detected_at = Column(DateTime, nullable=False, default=utcnow)
+    detected_at = Column(DateTime, nullable=False, default=local_now)
     resolved_at = Column(DateTime)
     resolved_by = Column(String(128))
     note = Column(String(500))

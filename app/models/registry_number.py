@@ -8,7 +8,7 @@ from sqlalchemy.orm import relationship
 
 from ..security.masking import mask_registry_no
 from ..text import normalize_id
-from .base import RowUidMixin, encrypted, utcnow
+from .base import RowUidMixin, encrypted, local_now
 
 
 class RegistryNumber(RowUidMixin, Model):
@@ -25,7 +25,7 @@ class RegistryNumber(RowUidMixin, Model):
     student_id = Column(Integer, ForeignKey("student.id", ondelete="SET NULL"), index=True)
     student = relationship("Student", passive_deletes=True)
     student_uid = Column(String(32), nullable=False, index=True)
-    issued_at = Column(DateTime, nullable=False, default=utcnow)
+    issued_at = Column(DateTime, nullable=False, default=local_now)
     issued_by = Column(String(128))
     retired_at = Column(DateTime)
     retired_reason = Column(String(200))

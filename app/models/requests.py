@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from .base import RowUidMixin, encrypted, utcnow
+from .base import RowUidMixin, encrypted, local_now
 
 OPEN = ("pending", "returned", "awaiting_pull")
 CLOSED = ("done", "rejected", "cancelled")
@@ -79,8 +79,8 @@ class Request(RowUidMixin, Model):
     step_started_at = Column(DateTime)
     due_on = Column(Date)  # the current step's deadline (working days)
 
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    created_at = Column(DateTime, nullable=False, default=local_now)
+    updated_at = Column(DateTime, nullable=False, default=local_now, onupdate=local_now)
     closed_at = Column(DateTime)
 
     steps = relationship("RequestStep", back_populates="request", order_by="RequestStep.id")
@@ -139,7 +139,7 @@ class RequestStep(Model):
     party_node = Column(String(20))
     actor_id = Column(Integer)
     actor_name = Column(String(128), nullable=False)
-    at = Column(DateTime, nullable=False, default=utcnow)
+    at = Column(DateTime, nullable=False, default=local_now)
     comment = Column(String(500))
     rule_version = Column(Integer)
 
@@ -158,7 +158,7 @@ class Attachment(RowUidMixin, Model):
     sha256 = Column(String(64), nullable=False)
     data_enc = Column(LargeBinary, nullable=False)
     uploaded_by = Column(String(128), nullable=False)
-    uploaded_at = Column(DateTime, nullable=False, default=utcnow)
+    uploaded_at = Column(DateTime, nullable=False, default=local_now)
 
 
 class Notification(Model):
@@ -171,4 +171,4 @@ class Notification(Model):
     request_id = Column(Integer, ForeignKey("request.id", ondelete="CASCADE"), index=True)
     request = relationship("Request")
     message = Column(String(300), nullable=False)
-    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    at = Column(DateTime, nullable=False, default=local_now, index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_appbuilder import Model
 from sqlalchemy import JSON, Column, DateTime, Integer, String
 
-from .base import utcnow
+from .base import local_now
 
 
 class RuleSetVersion(Model):
@@ -14,7 +14,7 @@ class RuleSetVersion(Model):
     __tablename__ = "rule_set_version"
 
     id = Column(Integer, primary_key=True)  # the version number decisions record
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=local_now)
     created_by = Column(String(128), nullable=False)
     note = Column(String(300))
     digest = Column(String(64), nullable=False, index=True)

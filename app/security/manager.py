@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from ..models import XuejiUser
+from ..models.base import local_now
 
 
 class XuejiSecurityManager(SecurityManager):
@@ -23,7 +22,7 @@ class XuejiSecurityManager(SecurityManager):
     def reset_password(self, userid, password):
         super().reset_password(userid, password)
         user = self.get_user_by_id(userid)
-        user.password_changed_at = datetime.utcnow()
+        user.password_changed_at = local_now()
         self.update_user(user)
 
     def register_views(self) -> None:

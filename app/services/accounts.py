@@ -9,7 +9,7 @@ from werkzeug.security import generate_password_hash
 from ..errors import Forbidden, NotFound, Problem, ValidationFailed
 from ..i18n import t
 from ..models import Jurisdiction, School, XuejiUser
-from ..models.base import utcnow
+from ..models.base import local_now
 from ..security.passwords import password_problem
 from ..security.roles import ROLES
 from .actors import Actor
@@ -100,7 +100,7 @@ def create_account(session: Session, *, username: str, password: str, roles: lis
         raise NotFound(t(f"找不到绑定的单位 {school_code or node_code}", f"no school or jurisdiction {school_code or node_code}"))
     user = XuejiUser(username=username, first_name=full_name[:1] or username,
                      last_name=full_name[1:] or "-", email=email or f"{username}@xueji.invalid",
-                     active=True, password=hash_password(password), password_changed_at=utcnow(),
+                     active=True, password=hash_password(password), password_changed_at=local_now(),
                      roles=role_rows, school=school, jurisdiction=node)
     problems = binding_problems(user)
     if problems:

@@ -197,13 +197,13 @@ def rejected(session: Session, req: Request, actor, now: datetime) -> None:
     if req.kind not in REGISTRATIONS or req.student is None or req.student.registered:
         return
     from ..models import RegistryNumber
-    from ..models.base import utcnow
+    from ..models.base import local_now
 
     student = req.student
     session.execute(RegistryNumber.__table__.update()
                     .where(RegistryNumber.number_blind == student.registry_blind,
                            RegistryNumber.retired_at.is_(None))
-                    .values(retired_at=utcnow(), retired_reason="registration rejected"))
+                    .values(retired_at=local_now(), retired_reason="registration rejected"))
     req.student = None
     req.student_id = None
     session.delete(student)

@@ -17,7 +17,7 @@ from stdnum.cn import ric
 from ..errors import Conflict, ValidationFailed
 from ..i18n import t
 from ..models import RegistryNumber, Student
-from ..models.base import keyring, utcnow
+from ..models.base import keyring, local_now
 from ..security.masking import mask_registry_no
 from .identity import RESIDENT_ID, resident_id_problem
 
@@ -59,7 +59,7 @@ def _taken(session: Session, number: str) -> bool:
 
 
 def _record(session: Session, student: Student, number: str, kind: str, actor: str | None) -> None:
-    now = utcnow()
+    now = local_now()
     if student.registry_blind and student.id is not None:
         session.execute(
             RegistryNumber.__table__.update()

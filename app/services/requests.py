@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from ..i18n import t
 from ..models import AuditEvent, Jurisdiction, Notification, Request, RequestStep, School, Student
-from ..models.base import utcnow
+from ..models.base import local_now
 from ..policy import ACTIONS, Decision
 from . import effects, parties, policy
 from .actors import Actor
@@ -184,7 +184,8 @@ def _new_request(session, kind, student, actor, now, origin, other, decision, ta
                   student_name=student.name, open_student=student, requester_id=actor.user_id,
                   requester_name=actor.username, origin_school=origin, other_school=other,
                   target_class=target_class, chain=chain, rule_version=decision.rule_version,
-                  round=1, variant=_variant(student, origin) if kind == "transfer" else None)
+                  round=1, variant=_variant(student, origin) if kind == "transfer" else None,
+                  created_at=now)
     _set_chain_codes(req, origin, other)
     session.add(req)
     _enter_step(session, req, 0, now)
@@ -217,7 +218,8 @@ def open_registration(session: Session, student: Student, actor: Actor, now: dat
                   student_name=student.name, open_student=student, requester_id=actor.user_id,
                   requester_name=actor.username, origin_school=school,
                   chain=parties.resolve(decision.approval_chain, school, None, _jurisdictions(session)),
-                  rule_version=decision.rule_version, round=1, summary="新生/在校生注册核办")
+                  rule_version=decision.rule_version, round=1, summary="新生/在校生注册核办",
+                  created_at=now)
     _set_chain_codes(req, school, None)
     session.add(req)
     _enter_step(session, req, 0, now)
@@ -287,7 +289,7 @@ def _transition(session, req, actor, verdict, now, comment, step) -> None:
                               Request.round == round_, Request.step == index,
                               Request.version == req.version)
         .values(status=status, step=index + 1 if verdict == "approve" else index,
-                version=Request.version + 1, updated_at=utcnow())
+                version=Request.version + 1, updated_at=local_now())
         .execution_options(synchronize_session=False))
     if moved.rowcount != 1:
         raise Conflict(t("该业务已被他人处理，请刷新", "someone else decided this step first; reload"))

@@ -18,7 +18,7 @@ from ..errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from ..fields import ALL_STUDENT_FIELDS, IDENTITY_FIELDS, STUDENT_FIELD_BY_NAME
 from ..i18n import t
 from ..models import AuditEvent, FamilyMember, RegistryNumber, SchoolClass, Student
-from ..models.base import utcnow
+from ..models.base import local_now
 from ..policy import Decision
 from . import policy, registry_numbers
 from .actors import Actor
@@ -215,7 +215,7 @@ def prepare_delete(session: Session, student: Student, actor: Actor, now: dateti
         RegistryNumber.__table__.update()
         .where(RegistryNumber.number_blind == student.registry_blind,
                RegistryNumber.retired_at.is_(None))
-        .values(retired_at=utcnow(), retired_reason="record deleted")
+        .values(retired_at=local_now(), retired_reason="record deleted")
     )
     from .requests import cancel_open_registration
 

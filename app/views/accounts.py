@@ -11,7 +11,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
 from ..models import XuejiUser
-from ..models.base import utcnow
+from ..models.base import local_now
 from ..security.roles import ROLES
 from ..security.scoping import current_scope
 from ..services import accounts
@@ -65,7 +65,7 @@ class AccountView(ScopedModelView, UserDBModelView):
     def pre_add(self, item):
         accounts.prepare_account(db.session, item, actor(), adding=True)
         item.password = accounts.hash_password(item.password)  # FAB's own hook would do this
-        item.password_changed_at = utcnow()
+        item.password_changed_at = local_now()
 
     def pre_update(self, item):
         accounts.prepare_account(db.session, item, actor(), adding=False)
