@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import request
 from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow.validate import OneOf
+from sqlalchemy import select
 
 from ..errors import NotFound
 from ..extensions import db
@@ -41,6 +43,7 @@ StudentWriteSchema = _schema(
     ALL_STUDENT_FIELDS,
     {"school_class": fields.Integer(required=True),
      "name_pinyin": fields.String(allow_none=True),
+     "registration": fields.String(validate=OneOf(["new", "in_school", "returnee"]), load_default=None),
      "members": fields.List(fields.Nested(MemberSchema), load_default=list)},
     "StudentWriteSchema",
 )
@@ -92,10 +95,12 @@ class StudentApi(ScopedApi):
         if error:
             return error
         members = [family.member_from_values(m) for m in data.pop("members")]
+        registration = data.pop("registration", None)
         student = Student()
         with db.session.no_autoflush:
             _apply(student, data)
-        student_service.create(db.session, student, [m for m in members if m], actor(), now())
+        student_service.create(db.session, student, [m for m in members if m], actor(), now(),
+                               registration)
         return self.response(201, id=student.id, result={"registry_no": student.registry_no,
                                                          "name": student.name})
 
@@ -130,25 +135,54 @@ class StudentApi(ScopedApi):
             result[key] = getattr(item, _MASKS[key]) if key in _MASKS else None
 
 
+MemberWriteSchema = _schema(MEMBER_FIELDS, {"student_id": fields.Integer(), "seq": fields.Integer()},
+                            "MemberWriteSchema")
+
+
 class FamilyMemberApi(ScopedApi):
+    """Family members: personal items (ID number, phone, address) are written encrypted too."""
+
     resource_name = "family_member"
     datamodel = interface(FamilyMember)
     class_permission_name = "FamilyMember"
     list_columns = ["id", "student_id", "seq", "name", "relation", "is_guardian", "phone_masked",
                     "id_number_masked"]
     show_columns = ["id", "student_id", "seq"] + [f.name for f in MEMBER_FIELDS]
-    add_columns = edit_columns = ["student", "seq", "name", "relation", "relation_note",
-                                  "hukou_location", "is_guardian", "id_type", "ethnicity",
-                                  "employer", "job_title"]
+    add_columns = edit_columns = ["name"]  # writes go through MemberWriteSchema and the service
     search_columns = ["student", "name", "relation"]
 
-    def pre_add(self, item):
-        family.prepare_member(db.session, item, actor(), adding=True)
+    def post_headless(self):
+        return self._domain(self._write, None)
 
-    def pre_update(self, item):
-        family.prepare_member(db.session, item, actor(), adding=False)
+    def put_headless(self, pk):
+        return self._domain(self._write, pk)
+
+    def _write(self, pk):
+        if not request.is_json:
+            return self.response_400(message="Request is not JSON")
+        try:
+            data = MemberWriteSchema().load(request.json, partial=pk is not None)
+        except ValidationError as err:
+            return self.response_422(message=err.messages)
+        member = FamilyMember() if pk is None else self.datamodel.get(pk, self._base_filters)
+        if member is None:
+            return self.response_404()
+        with db.session.no_autoflush:
+            student_id = data.pop("student_id", None)
+            if pk is None:
+                student = db.session.scalar(select(Student).where(
+                    Student.id == (student_id or 0), actor().scope.clause(Student)))
+                if student is None:
+                    raise NotFound(t("学生不存在或不在本辖区", "no such student in your jurisdiction"),
+                                   "student_id")
+                member.student = student
+            for key, value in data.items():
+                setattr(member, key, value)
+            family.prepare_member(db.session, member, actor(), adding=pk is None)
+        db.session.add(member)
+        db.session.commit()
+        return self.response(201 if pk is None else 200, id=member.id,
+                             result={"name": member.name, "seq": member.seq})
 
     def pre_delete(self, item):
         family.prepare_delete(db.session, item, actor())
-
-

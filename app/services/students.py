@@ -82,23 +82,30 @@ def _actor_facts(actor: Actor) -> dict:
     return {"actor_role": role.function if role else None, "actor_level": role.level if role else None}
 
 
-def registration_action(student: Student) -> str:
-    """First-graders are new students (小学新生注册); everybody else an in-school registration."""
+REGISTRATION_KINDS = {"new": "register_new", "in_school": "register_in_school",
+                      "returnee": "register_returnee"}
+
+
+def registration_action(student: Student, asked: str | None = None) -> str:
+    """What registration this is: returnees (来华归国) say so; first-graders are new students
+    (小学新生注册); everybody else is an in-school registration."""
+    if asked in REGISTRATION_KINDS:
+        return REGISTRATION_KINDS[asked]
     grade = student.grade
     return "register_new" if grade is not None and grade.number == 1 else "register_in_school"
 
 
 def _registration_decision(session: Session, student: Student, actor: Actor,
-                           now: datetime) -> Decision:
+                           now: datetime, asked: str | None) -> Decision:
     size = policy.seated(session, student.school_class.id) if student.school_class else None
     return policy.decide(session, policy.facts(
-        registration_action(student), now, student.school, stage=student.grade.stage,
+        registration_action(student, asked), now, student.school, stage=student.grade.stage,
         status="in_school", birth_date=student.birth_date, grade=student.grade.number,
         class_size=size, **_actor_facts(actor)))
 
 
 def prepare_new(session: Session, student: Student, members: list[FamilyMember], actor: Actor,
-                now: datetime) -> Student:
+                now: datetime, registration: str | None = None) -> Student:
     """Validate a new record with its family, ask the rules, give it a temporary number; no commit."""
     with session.no_autoflush:
         problems = _place(session, student)
@@ -108,7 +115,7 @@ def prepare_new(session: Session, student: Student, members: list[FamilyMember],
         problems += _duplicate_problems(session, student)
         decision = None
         if student.school_class is not None and student.grade is not None:
-            decision = _registration_decision(session, student, actor, now)
+            decision = _registration_decision(session, student, actor, now, registration)
             problems += _rule_problems(decision)
         _raise_if(problems)
         for seq, member in enumerate(members, start=1):
@@ -125,7 +132,8 @@ def prepare_new(session: Session, student: Student, members: list[FamilyMember],
         if decision is not None:  # the registration review (注册核办) starts with the record
             from .requests import open_registration
 
-            open_registration(session, student, actor, now, decision, registration_action(student))
+            open_registration(session, student, actor, now, decision,
+                              registration_action(student, registration))
     return student
 
 
@@ -242,9 +250,9 @@ def get_in_scope(session: Session, actor: Actor, student_id: int) -> Student:
 
 
 def create(session: Session, student: Student, members: list[FamilyMember], actor: Actor,
-           now: datetime) -> Student:
+           now: datetime, registration: str | None = None) -> Student:
     try:
-        prepare_new(session, student, members, actor, now)
+        prepare_new(session, student, members, actor, now, registration)
         session.commit()
     except Exception:
         session.rollback()

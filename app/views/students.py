@@ -6,6 +6,7 @@ from flask import Response, abort, flash, redirect, request
 from flask_appbuilder import action, expose, has_access
 from flask_wtf.file import FileField
 from sqlalchemy import select
+from wtforms import SelectField
 
 from ..errors import DomainError
 from ..extensions import db
@@ -129,12 +130,15 @@ class StudentView(ScopedModelView):
     show_fieldsets = _fieldsets([(("学籍号", "Registry number"),
                                   ["registry_no", "registry_kind", "status", "school", "grade"])]
                                 + _GROUPS)
-    add_fieldsets = _fieldsets(_GROUPS + [(("家庭成员1（监护人）", "Member 1 (guardian)"),
+    add_fieldsets = _fieldsets([(("注册", "Registration"), ["registration"])] + _GROUPS + [(("家庭成员1（监护人）", "Member 1 (guardian)"),
                                            [c for c in MEMBER_COLUMNS if c.startswith("m1_")]),
                                           (("家庭成员2（可不填）", "Member 2 (optional)"),
                                            [c for c in MEMBER_COLUMNS if c.startswith("m2_")])])
     edit_fieldsets = _fieldsets([(("照片", "Photo"), ["photo_upload"])] + _GROUPS)
     add_form_extra_fields = {
+        "registration": SelectField(t("注册类型", "Registration"), default="", choices=[
+            ("", t("按年级（一年级为新生注册）", "by grade (grade 1: new student)")),
+            ("returnee", t("来华归国学生注册", "returning from abroad"))]),
         **fields_for(STUDENT_FIELDS[1:]), **fields_for(ALL_STUDENT_FIELDS[-1:]),
         **fields_for(MEMBER_FIELDS, prefix="m1_", prefix_zh="成员1", prefix_en="Member 1 ",
                      columns=False),
@@ -155,7 +159,8 @@ class StudentView(ScopedModelView):
     # -- hooks: a few lines each, the work is in the services ---------------------------------
     def pre_add(self, item):
         members = family.members_from_form(item, MEMBER_PREFIXES)
-        student_service.prepare_new(db.session, item, members, actor(), now())
+        student_service.prepare_new(db.session, item, members, actor(), now(),
+                                    getattr(item, "registration", None) or None)
 
     def pre_update(self, item):
         photos.attach_upload(item, request.files.get("photo_upload"))

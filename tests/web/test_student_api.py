@@ -173,3 +173,33 @@ def test_school_api_is_scoped_and_named_school(ctx, api, token_for):
 def test_the_api_rejects_cookie_sessions_without_a_token(ctx, client_for):
     client = client_for("school_registrar")
     assert client.get("/api/v1/student/").status_code == 401
+
+
+def test_family_members_are_written_through_the_api_with_their_personal_items(ctx, api, token_for):
+    headers = token_for("school_registrar")
+    created, _ = _create(api, headers)
+    sid = created.get_json()["id"]
+    parent = new_id(born=date(1988, 5, 6), male=False)
+    r = api.post("/api/v1/family_member/", headers=headers, json={
+        "student_id": sid, "name": "母亲甲", "relation": "2", "is_guardian": True, "id_type": "1",
+        "id_number": parent, "phone": "13911112222", "current_address": "湖南省长沙市某路2号"})
+    assert r.status_code == 201, r.get_json()
+    from app.models import FamilyMember
+
+    member = db.session.get(FamilyMember, r.get_json()["id"])
+    assert (member.id_number, member.phone, member.seq) == (parent, "13911112222", 2)
+    r = api.put(f"/api/v1/family_member/{member.id}", headers=headers, json={"phone": "13933334444"})
+    assert r.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(FamilyMember, member.id).phone == "13933334444"
+    foreign = student_in(county_code="430202")
+    r = api.post("/api/v1/family_member/", headers=headers, json={
+        "student_id": foreign.id, "name": "外人", "relation": "9", "is_guardian": False})
+    assert r.status_code == 404
+
+
+def test_a_returnee_registration_follows_its_own_switch(ctx, api, token_for):
+    r, _ = _create(api, token_for("school_registrar"), registration="returnee")
+    assert r.status_code == 422  # Furong switched returnee registration off
+    error = next(e for e in r.get_json()["errors"] if e["code"] == "switch_off")
+    assert error["source"].startswith("rules/430102.yaml:")
