@@ -1,13 +1,15 @@
 """Checking one student record: required items, code tables, formats, ID agreement, family.
 
-Every problem is collected (never just the first), each naming its field.
+The checks work on plain values (``{field name: value}``), so a form, the API and a 100,000-row
+import run exactly the same rules; every problem is collected, each naming its field.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Iterable
+from typing import Callable, Iterable, Mapping
 
 from sqlalchemy.orm import Session
 
@@ -32,47 +34,40 @@ INCLUSIVE_AGREES = {"0": {"0"}, "1": {"1"}, "2": {"2"}, "3": {"5"}, "4": {"3", "
 MAX_AGE = 30
 
 
+@dataclass(frozen=True)
+class Context:
+    """What the checks need beyond the values: the code tables, today, the kind of school."""
+
+    codes: Callable[[str], set]
+    today: date
+    special_school: bool = False
+
+
+def context(session: Session, today: date, school=None) -> Context:
+    return Context(lambda table: code_tables.codes(session, table), today,
+                   school is not None and school.kind == "special")
+
+
 def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _value(student: Student, name: str):
-    if name == "school_code":
-        return student.school_id or student.school
-    if name == "class_name":
-        return student.class_id or student.school_class
-    return getattr(student, name)
+# -- one value -------------------------------------------------------------------------------------
 
-
-def field_problems(session: Session, student: Student, today: date) -> list[Problem]:
-    """Every problem with the record's own items (required, codes, formats, agreements)."""
-    problems: list[Problem] = []
-    for spec in ALL_STUDENT_FIELDS:
-        value = _value(student, spec.name)
-        if _blank(value):
-            optional_id = spec.name == "id_number" and student.id_type == OTHER_ID
-            if spec.required and not optional_id:
-                problems.append(Problem(t(f"{spec.header}为必填项", f"{spec.label_en} is required"), spec.name, "required"))
-            continue
-        problems += _format_problems(session, spec, value)
-    problems += _identity_problems(student, today)
-    problems += _agreement_problems(student)
-    return problems
-
-
-def _format_problems(session: Session, spec, value) -> list[Problem]:
-    msg = None
-    if spec.kind == "code" and str(value) not in code_tables.codes(session, spec.code_table):
+def format_problems(spec, value, ctx: Context, field: str | None = None) -> list[Problem]:
+    """Problems of one present value of one item."""
+    kind, msg = spec.kind, None
+    if kind == "code" and str(value) not in ctx.codes(spec.code_table):
         msg = t(f"{spec.header}的值 {value!r} 不在代码表中", f"{spec.label_en}: {value!r} is not a valid code")
-    elif spec.kind == "region":
+    elif kind == "region":
         msg = region_problem(str(value))
-    elif spec.kind == "phone":
+    elif kind == "phone":
         msg = phone_problem(str(value))
-    elif spec.kind == "postcode":
+    elif kind == "postcode":
         msg = postcode_problem(str(value))
-    elif spec.kind == "email":
+    elif kind == "email":
         msg = email_problem(str(value))
-    elif spec.kind == "number":
+    elif kind == "number":
         try:
             if Decimal(str(value)) < 0:
                 msg = t("不能为负数", "must not be negative")
@@ -80,72 +75,7 @@ def _format_problems(session: Session, spec, value) -> list[Problem]:
             msg = t("须为数字", "must be a number")
     elif spec.max_length and isinstance(value, str) and len(value) > spec.max_length:
         msg = t(f"最长 {spec.max_length} 个字符", f"at most {spec.max_length} characters")
-    return [Problem(msg, spec.name, "format")] if msg else []
-
-
-def _identity_problems(student: Student, today: date) -> list[Problem]:
-    problems = []
-    born = student.birth_date
-    if born and (born > today or (today.year - born.year) > MAX_AGE):
-        problems.append(Problem(t("出生日期不合理", "implausible birth date"), "birth_date", "format"))
-    number = student.id_number
-    if student.id_type == RESIDENT_ID and number:
-        why = resident_id_problem(number)
-        if why:
-            problems.append(Problem(why, "id_number", "invalid_id"))
-        else:
-            problems += [Problem(m, f, "id_mismatch") for f, m in
-                         id_agreement_problems(number, born, student.gender)]
-    return problems
-
-
-def _agreement_problems(student: Student) -> list[Problem]:
-    inclusive, disability = student.inclusive_schooling, student.disability
-    if _blank(inclusive) or _blank(disability):
-        return []
-    special = student.school is not None and student.school.kind == "special"
-    if inclusive == "0" and special:
-        return []
-    if disability not in INCLUSIVE_AGREES.get(inclusive, set()):
-        return [Problem(t("随班就读与残疾类型不一致", "inclusive schooling disagrees with disability type"),
-                        "inclusive_schooling", "agreement")]
-    return []
-
-
-def member_problems(session: Session, member: FamilyMember, prefix: str = "") -> list[Problem]:
-    """Problems of one family member; ``prefix`` names it (成员1) in messages."""
-    problems = []
-    for spec in MEMBER_FIELDS:
-        value = getattr(member, spec.name)
-        label = f"{prefix}{spec.header}"
-        if _blank(value):
-            if spec.required and not (spec.kind == "bool" and value is False):
-                problems.append(Problem(t(f"{label}为必填项", f"{prefix} {spec.label_en} is required"), f"{prefix}{spec.name}", "required"))
-            continue
-        for p in _format_problems(session, spec, value):
-            problems.append(Problem(p.message, f"{prefix}{spec.name}", p.code))
-    if member.id_type == RESIDENT_ID and member.id_number:
-        why = resident_id_problem(member.id_number)
-        if why:
-            problems.append(Problem(f"{prefix}{why}", f"{prefix}id_number", "invalid_id"))
-    return problems
-
-
-def family_problems(session: Session, student: Student, members: Iterable[FamilyMember]) -> list[Problem]:
-    members = list(members)
-    problems: list[Problem] = []
-    for n, member in enumerate(members, start=1):
-        problems += member_problems(session, member, f"成员{n}")
-    if not any(m.is_guardian for m in members):
-        problems.append(Problem(t("至少须有一名监护人", "at least one family member must be a guardian"),
-                                "members", "guardian"))
-    if student.id_type == OTHER_ID and not any(m.id_number for m in members):
-        problems.append(Problem(t("学生证件类型为“其他”时，须填写家庭成员的身份证件号",
-                                  "a family member's ID number is required when the student has none"),
-                                "members", "member_id_required"))
-    return problems
-
-
+    return [Problem(msg, field or spec.name, "format")] if msg else []
 
 
 def field_value_problems(session: Session, spec, value) -> list[Problem]:
@@ -162,4 +92,109 @@ def field_value_problems(session: Session, spec, value) -> list[Problem]:
             return [Problem(t(f"{spec.header}须为日期 YYYY-MM-DD", f"{spec.label_en} must be a date"),
                             spec.name, "format")]
         return []
-    return _format_problems(session, spec, value)
+    return format_problems(spec, value, context(session, date.today()))
+
+
+# -- a whole record ------------------------------------------------------------------------------
+
+def record_problems(values: Mapping, ctx: Context) -> list[Problem]:
+    """Every problem with a record's own items (required, codes, formats, agreements)."""
+    problems: list[Problem] = []
+    id_type = values.get("id_type")
+    for spec in ALL_STUDENT_FIELDS:
+        value = values.get(spec.name)
+        if _blank(value):
+            optional_id = spec.name == "id_number" and id_type == OTHER_ID
+            if spec.required and not optional_id:
+                problems.append(Problem(t(f"{spec.header}为必填项", f"{spec.label_en} is required"),
+                                        spec.name, "required"))
+            continue
+        problems += format_problems(spec, value, ctx)
+    return problems + _identity_problems(values, ctx) + _agreement_problems(values, ctx)
+
+
+def _identity_problems(values: Mapping, ctx: Context) -> list[Problem]:
+    problems = []
+    born, number = values.get("birth_date"), values.get("id_number")
+    if born and (born > ctx.today or (ctx.today.year - born.year) > MAX_AGE):
+        problems.append(Problem(t("出生日期不合理", "implausible birth date"), "birth_date", "format"))
+    if values.get("id_type") == RESIDENT_ID and number:
+        why = resident_id_problem(number)
+        if why:
+            problems.append(Problem(why, "id_number", "invalid_id"))
+        else:
+            problems += [Problem(m, f, "id_mismatch") for f, m in
+                         id_agreement_problems(number, born, values.get("gender"))]
+    return problems
+
+
+def _agreement_problems(values: Mapping, ctx: Context) -> list[Problem]:
+    inclusive, disability = values.get("inclusive_schooling"), values.get("disability")
+    if _blank(inclusive) or _blank(disability):
+        return []
+    if inclusive == "0" and ctx.special_school:
+        return []
+    if disability not in INCLUSIVE_AGREES.get(inclusive, set()):
+        return [Problem(t("随班就读与残疾类型不一致", "inclusive schooling disagrees with disability type"),
+                        "inclusive_schooling", "agreement")]
+    return []
+
+
+def member_values_problems(values: Mapping, ctx: Context, prefix: str = "") -> list[Problem]:
+    """Problems of one family member; ``prefix`` names it (成员1) in messages and fields."""
+    problems = []
+    for spec in MEMBER_FIELDS:
+        value = values.get(spec.name)
+        if _blank(value):
+            if spec.required and not (spec.kind == "bool" and value is False):
+                problems.append(Problem(t(f"{prefix}{spec.header}为必填项",
+                                          f"{prefix} {spec.label_en} is required"),
+                                        f"{prefix}{spec.name}", "required"))
+            continue
+        problems += format_problems(spec, value, ctx, f"{prefix}{spec.name}")
+    if values.get("id_type") == RESIDENT_ID and values.get("id_number"):
+        why = resident_id_problem(values["id_number"])
+        if why:
+            problems.append(Problem(f"{prefix}{why}", f"{prefix}id_number", "invalid_id"))
+    return problems
+
+
+def family_values_problems(student: Mapping, members: list[Mapping], ctx: Context) -> list[Problem]:
+    problems: list[Problem] = []
+    for n, member in enumerate(members, start=1):
+        problems += member_values_problems(member, ctx, f"成员{n}")
+    if not any(m.get("is_guardian") for m in members):
+        problems.append(Problem(t("至少须有一名监护人", "at least one family member must be a guardian"),
+                                "members", "guardian"))
+    if student.get("id_type") == OTHER_ID and not any(m.get("id_number") for m in members):
+        problems.append(Problem(t("学生证件类型为“其他”时，须填写家庭成员的身份证件号",
+                                  "a family member's ID number is required when the student has none"),
+                                "members", "member_id_required"))
+    return problems
+
+
+# -- the same checks on model objects --------------------------------------------------------------
+
+def student_values(student: Student) -> dict:
+    values = {spec.name: getattr(student, spec.name) for spec in ALL_STUDENT_FIELDS
+              if spec.kind not in ("school", "class")}
+    values["school_code"] = student.school_id or student.school
+    values["class_name"] = student.class_id or student.school_class
+    return values
+
+
+def member_values(member: FamilyMember) -> dict:
+    return {spec.name: getattr(member, spec.name) for spec in MEMBER_FIELDS}
+
+
+def field_problems(session: Session, student: Student, today: date) -> list[Problem]:
+    return record_problems(student_values(student), context(session, today, student.school))
+
+
+def member_problems(session: Session, member: FamilyMember, prefix: str = "") -> list[Problem]:
+    return member_values_problems(member_values(member), context(session, date.today()), prefix)
+
+
+def family_problems(session: Session, student: Student, members: Iterable[FamilyMember]) -> list[Problem]:
+    return family_values_problems({"id_type": student.id_type}, [member_values(m) for m in members],
+                                  context(session, date.today(), student.school))
