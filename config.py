@@ -122,6 +122,7 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     # a day inside the shipped rules' registration, transfer and change windows
     XUEJI_FIXED_NOW = "2026-09-15T10:00:00"
+    XUEJI_SYNC_JOBS = True  # imports run inside the request in tests
 
 
 CONFIGS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -181,7 +182,110 @@ def _commands():
     from .cli_rules import rules_group
 
     return [init_command, seed_command, serve_command, demo_command, users_group, keys_group,
-            rules_group, problems_group]
+            rules_group, problems_group, import_group, export_group]
+
+
+
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import data from the official Excel template."""
+
+
+@import_group.command("students")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--school", "school_code", required=True, help="10-digit school code.")
+@click.option("--dry-run", is_flag=True, help="Check every row, write nothing.")
+@click.option("--valid-only", is_flag=True, help="Import the valid rows even if others have problems.")
+@click.option("--report", type=click.Path(dir_okay=False), help="Write the annotated workbook here.")
+@click.option("--as", "username", default=None, help="Account to act as (default: the school's registrar).")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def import_students(file, school_code, dry_run, valid_only, report, username, as_json) -> None:
+    """Check (and unless --dry-run, import) FILE into the school SCHOOL."""
+    from .services import imports
+
+    school = _school(school_code)
+    actor = _acting(username, school)
+    try:
+        job = imports.run(db.session, school=school, actor=actor, filename=Path(file).name,
+                          data=Path(file).read_bytes(), now=_now(), dry=dry_run, valid_only=valid_only)
+    except DomainError as exc:
+        db.session.rollback()
+        _fail(exc)
+    if report:
+        from .services.import_report import annotated
+
+        Path(report).write_bytes(annotated(db.session, job))
+    summary = {"rows": job.rows_total, "valid": job.rows_valid, "invalid": job.rows_invalid,
+               "status": job.status, "created": job.created, "updated": job.updated,
+               "unchanged": job.unchanged, "message": job.message, "job": job.id,
+               "errors": job.problems or []}
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=1, default=str))
+    else:
+        click.echo(f"{job.rows_total} rows: {job.rows_valid} valid, {job.rows_invalid} with problems; "
+                   f"{job.status}; created {job.created}, updated {job.updated}, unchanged {job.unchanged}")
+        for p in (job.problems or [])[:50]:
+            click.echo(f"  row {p['row']} {p['column']}: {p['message']}")
+        if job.message:
+            click.echo(f"  {job.message}")
+    if job.status in ("refused", "failed") or (job.rows_invalid and not valid_only):
+        sys.exit(1)
+
+
+@click.group("export")
+def export_group() -> None:
+    """Export data in the official Excel template."""
+
+
+@export_group.command("students")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--school", "school_code", required=True, help="10-digit school code.")
+@click.option("--as", "username", default=None, help="Account to act as (default: the school's registrar).")
+@with_appcontext
+def export_students(out, school_code, username) -> None:
+    """Write the school's students to OUT (.xlsx), as the import template lays them out."""
+    from .services import exports
+
+    school = _school(school_code)
+    actor = _acting(username, school, "export")
+    count = exports.students_to_file(db.session, actor, Path(out), school=school)
+    click.echo(f"{count} students written to {out}")
+
+
+def _school(code: str):
+    from .models import School
+
+    school = db.session.scalar(select(School).where(School.code == code))
+    if school is None:
+        raise click.ClickException(f"no school {code}")
+    return school
+
+
+def _acting(username: str | None, school, verb: str = "add"):
+    """The account a command acts as: named, or the school's first registrar."""
+    from .models import XuejiUser
+    from .services.actors import Actor
+
+    query = select(XuejiUser)
+    if username:
+        query = query.where(XuejiUser.username == username)
+    else:
+        query = query.where(XuejiUser.school_id == school.id).order_by(XuejiUser.id)
+    for user in db.session.scalars(query):
+        actor = Actor.of(user)
+        if actor.may("ImportJob", verb) or username:
+            return actor
+    raise click.ClickException("no registrar account for this school: pass --as USERNAME")
+
+
+def _now():
+    from datetime import datetime
+
+    fixed = current_app.config.get("XUEJI_FIXED_NOW")
+    return datetime.fromisoformat(fixed) if fixed else datetime.now()
 
 
 COMMANDS = _commands()

@@ -1,8 +1,9 @@
 """All models, imported here so the one metadata knows every table."""
 
-from .audit import AuditEvent, PersonalDataAccess
+from .audit import AuditEvent, ExportLog, PersonalDataAccess
 from .codes import CodeItem
 from .family import FamilyMember
+from .imports import ImportJob
 from .jurisdiction import Jurisdiction
 from .problems import ProblemCase, ProblemMember
 from .registry_number import RegistryNumber
@@ -13,7 +14,7 @@ from .student import Student
 from .user import XuejiUser
 
 __all__ = [
-    "Attachment", "Notification", "ProblemCase", "ProblemMember", "Request", "RequestStep",
+    "Attachment", "ExportLog", "ImportJob", "Notification", "ProblemCase", "ProblemMember", "Request", "RequestStep",
     "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Jurisdiction", "PersonalDataAccess",
     "RegistryNumber", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
 ]

@@ -40,3 +40,22 @@ class AuditEvent(Model):
     changes = Column(JSON, nullable=True)
     summary = Column(String(300))
     rule_version = Column(Integer, nullable=True)  # the rule set the decision was made under
+
+
+class ExportLog(Model):
+    """Data leaving the system: who exported what scope, how many rows, when."""
+
+    __tablename__ = "export_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=local_now, index=True)
+    user_id = Column(Integer, nullable=True)
+    username = Column(String(128), nullable=False)
+    kind = Column(String(30), nullable=False)  # students / confirmation_xlsx / confirmation_pdf
+    scope_level = Column(String(10), nullable=False)
+    scope_code = Column(String(10), nullable=True)  # jurisdiction code or school code
+    province_code = Column(String(6), nullable=True, index=True)
+    city_code = Column(String(6), nullable=True, index=True)
+    county_code = Column(String(6), nullable=True, index=True)
+    school_id = Column(Integer, nullable=True, index=True)
+    rows = Column(Integer, nullable=False)

@@ -12,8 +12,10 @@ _ORDER = {Jurisdiction: 0, School: 1}
 
 
 def _refresh_chains(session: Session, _ctx, _instances) -> None:
+    from .imports import ImportJob
+
     touched = [o for o in list(session.new) + list(session.dirty)
-               if isinstance(o, (Jurisdiction, ScopedMixin))]
+               if isinstance(o, (Jurisdiction, ScopedMixin, ImportJob))]
     # parents first: jurisdictions, then schools, then rows that copy from a school
     for obj in sorted(touched, key=lambda o: _ORDER.get(type(o), 2)):
         obj.refresh_chain()
@@ -30,11 +32,11 @@ def _refuse(mapper, connection, target) -> None:
 def install() -> None:
     if not event.contains(Session, "before_flush", _refresh_chains):
         event.listen(Session, "before_flush", _refresh_chains)
-    from .audit import AuditEvent, PersonalDataAccess
+    from .audit import AuditEvent, ExportLog, PersonalDataAccess
     from .requests import RequestStep
     from .rules import RuleSetVersion
 
-    for model in (AuditEvent, PersonalDataAccess, RequestStep, RuleSetVersion):
+    for model in (AuditEvent, PersonalDataAccess, RequestStep, RuleSetVersion, ExportLog):
         for name in ("before_update", "before_delete"):
             if not event.contains(model, name, _refuse):
                 event.listen(model, name, _refuse)

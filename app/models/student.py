@@ -46,6 +46,7 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
     registered = Column(Boolean, nullable=False, default=False)
     problem = Column(Boolean, nullable=False, default=False, index=True)  # 问题学籍: no other business
     hold_back = Column(Boolean, nullable=False, default=False)  # 留级: stays in grade at promotion
+    import_job_id = Column(Integer, ForeignKey("import_job.id", ondelete="SET NULL"), index=True)
 
     school_id = Column(Integer, ForeignKey("school.id"), nullable=False, index=True)
     school = relationship("School")

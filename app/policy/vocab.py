@@ -77,7 +77,8 @@ SWITCHES = {
 }
 # switches whose action is refused while the switch is off
 ACTION_SWITCH = {"register_new": "register_new", "register_in_school": "register_in_school",
-                 "register_returnee": "register_returnee", "delete_record": "delete_formal_record"}
+                 "register_returnee": "register_returnee", "delete_record": "delete_formal_record",
+                 "verify_data": "export_confirmation_forms"}
 
 # the decision's violation codes, stable for callers and tests
 CODES = (

@@ -92,6 +92,7 @@ MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
     },
     "PersonalDataAccess": {"read": {"supervisor": _ALL, "sysadmin": _ALL}},
     "AuditEvent": {"read": {"supervisor": _ALL, "sysadmin": _ALL}},
+    "ExportLog": {"read": {"supervisor": _ALL, "sysadmin": _ALL}},
     "Request": {
         "read": {"registrar": _ALL, "supervisor": _ALL},
         "add": {"registrar": _SCHOOL},
@@ -100,6 +101,11 @@ MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
     "ProblemCase": {
         "read": {"registrar": _ALL, "supervisor": _ALL},
         "edit": {"registrar": _ALL},
+    },
+    "ImportJob": {
+        "read": {"registrar": _ALL},
+        "add": {"registrar": _SCHOOL},
+        "export": {"registrar": _ALL, "supervisor": _ALL},
     },
     "Policy": {
         "read": {"registrar": _ALL, "supervisor": _ALL, "sysadmin": _ALL},

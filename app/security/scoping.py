@@ -15,7 +15,9 @@ from sqlalchemy.sql import ColumnElement
 
 from ..models import (
     AuditEvent,
+    ExportLog,
     FamilyMember,
+    ImportJob,
     Jurisdiction,
     PersonalDataAccess,
     ProblemCase,
@@ -67,6 +69,8 @@ class Scope:
             return self._request()
         if model is ProblemCase:
             return self._problem()
+        if model in (ImportJob, ExportLog):
+            return self._chain(model, model.school_id)
         return self._chain(model, model.school_id)
 
     def _chain(self, model, school_col) -> ColumnElement[bool]:
@@ -117,7 +121,7 @@ NO_SCOPE = Scope("none")
 def scopable(model) -> bool:
     """Whether rows of ``model`` belong to a jurisdiction (and so must be filtered)."""
     return (model in (Jurisdiction, School, FamilyMember, RegistryNumber, AuditEvent,
-                      PersonalDataAccess, Request, ProblemCase)
+                      PersonalDataAccess, Request, ProblemCase, ImportJob, ExportLog)
             or (isinstance(model, type) and issubclass(model, XuejiUser))
             or hasattr(model, "school_id"))
 

@@ -125,7 +125,7 @@ def summary(kind: str, payload: dict, target_class) -> str:
 # -- at the end -------------------------------------------------------------------------------------
 
 def complete(session: Session, req: Request, actor, now: datetime) -> None:
-    """The last approval: apply the request to the record, close it, tell the parties."""
+    """The last approval: apply the request to the record(s), close it, tell the parties."""
     student = req.student
     before = _snapshot(student)
     if req.kind == "transfer" and req.variant == "cross_province":
@@ -146,8 +146,15 @@ def complete(session: Session, req: Request, actor, now: datetime) -> None:
 def _apply(session, req, student, actor, now) -> None:
     kind = req.kind
     if kind in REGISTRATIONS:
-        registry_numbers.formalize(session, student, actor.username)
-        student.registered = True
+        for record in _registering(session, req):
+            registry_numbers.formalize(session, record, actor.username)
+            record.registered = True
+            if record is not req.student:  # a record of an import: its own history says so too
+                session.add(AuditEvent(user_id=actor.user_id, username=actor.username,
+                                       action="registered", entity="student", entity_id=record.id,
+                                       entity_uid=record.uid, school_id=record.school_id,
+                                       summary=f"#{req.id} {req.summary or ''}"[:300],
+                                       rule_version=req.rule_version))
     elif kind == "change_field":
         if set(req.payload) & set(IDENTITY_FIELDS):  # the duplicate check again: IDs move meanwhile
             problems = identity_problems(session, student, req.payload)
@@ -194,19 +201,29 @@ def move(session: Session, req: Request, actor, now: datetime) -> None:
 
 def rejected(session: Session, req: Request, actor, now: datetime) -> None:
     """A registration that is not approved: the temporary record goes, its number stays retired."""
-    if req.kind not in REGISTRATIONS or req.student is None or req.student.registered:
+    if req.kind not in REGISTRATIONS:
         return
     from ..models import RegistryNumber
     from ..models.base import local_now
 
-    student = req.student
-    session.execute(RegistryNumber.__table__.update()
-                    .where(RegistryNumber.number_blind == student.registry_blind,
-                           RegistryNumber.retired_at.is_(None))
-                    .values(retired_at=local_now(), retired_reason="registration rejected"))
-    req.student = None
-    req.student_id = None
-    session.delete(student)
+    for student in _registering(session, req):
+        session.execute(RegistryNumber.__table__.update()
+                        .where(RegistryNumber.number_blind == student.registry_blind,
+                               RegistryNumber.retired_at.is_(None))
+                        .values(retired_at=local_now(), retired_reason="registration rejected"))
+        if req.student is student:
+            req.student = None
+            req.student_id = None
+        session.delete(student)
+
+
+def _registering(session: Session, req: Request) -> list[Student]:
+    """The records a registration review decides: its student, or every record of an import."""
+    job = (req.payload or {}).get("import_job")
+    if job is None:
+        return [req.student] if req.student is not None and not req.student.registered else []
+    return list(session.scalars(select(Student).where(Student.import_job_id == job,
+                                                      Student.registered.is_(False))))
 
 
 def _snapshot(student: Student | None) -> dict:

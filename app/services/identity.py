@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from stdnum import numdb
 from stdnum.cn import ric
@@ -29,6 +30,7 @@ _ID_MESSAGES = {
 }
 
 
+@lru_cache(maxsize=8192)
 def area_exists(code6: str) -> bool:
     """Whether a 6-digit code is a division of GB/T 2260 at any time (python-stdnum's table)."""
     info = numdb.get("cn/loc").info(code6)

@@ -210,6 +210,26 @@ def _reason_problems(session, kind, origin, reason) -> list[Problem]:
     return []
 
 
+def open_batch_registration(session: Session, job, actor: Actor, now: datetime) -> Request:
+    """One registration review for every record an import created (inside the caller's transaction)."""
+    school = job.school
+    decision = policy.decide(session, policy.facts("register_in_school", now, school,
+                                                   status="in_school", registered=False))
+    req = Request(kind="register_in_school", status="pending", student_uid=job.ensure_uid(),
+                  student_name=f"导入 {job.created} 名", requester_id=actor.user_id,
+                  requester_name=actor.username, origin_school=school,
+                  chain=parties.resolve(decision.approval_chain, school, None, _jurisdictions(session)),
+                  rule_version=decision.rule_version, round=1, created_at=now,
+                  summary=f"批量注册核办：{job.filename}，{job.created} 名"[:300])
+    req.payload = {"import_job": job.id}
+    _set_chain_codes(req, school, None)
+    session.add(req)
+    _enter_step(session, req, 0, now)
+    _record(session, req, "submit", actor, now, node=parties.school_node(school))
+    session.flush()
+    return req
+
+
 def open_registration(session: Session, student: Student, actor: Actor, now: datetime,
                       decision: Decision, kind: str) -> Request:
     """The registration review that every new record starts (inside the caller's transaction)."""

@@ -25,6 +25,9 @@ def register(appbuilder) -> None:
     add(InboxView, "Inbox", "待办", "Inbox", "fa-inbox", registry)
     add(StudentView, "Students", "学生名册", "Students", "fa-users", registry)
     add(RequestView, "Requests", "业务办理", "Requests", "fa-tasks", registry)
+    from .excel import ImportView
+
+    add(ImportView, "Imports", "Excel 导入导出", "Excel import/export", "fa-file-excel-o", registry)
     from .problems import ProblemCaseView
 
     add(ProblemCaseView, "Problems", "问题学籍", "Problem records", "fa-exclamation-triangle", registry)

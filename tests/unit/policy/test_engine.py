@@ -285,8 +285,8 @@ def test_entry_age_is_not_checked_again_when_a_step_is_approved(shipped):
                  id="verification-zhuzhou-closed-after-extension"),
     pytest.param("verify_data", at(2027, 10, 10), ZHUZHOU, [("outside_window", p(40))],
                  id="one-off-range-does-not-repeat-next-year"),
-    pytest.param("verify_data", at(2030, 1, 1), GUANGDONG, [],
-                 id="no-verification-window-nationally"),
+    pytest.param("verify_data", at(2030, 1, 1), GUANGDONG, [("switch_off", n(25))],
+                 id="no-window-nationally-but-the-forms-switch-is-off"),
 ])
 def test_a_request_outside_its_window_is_refused_with_the_rule_that_closed_it(
         shipped, action, when, codes, violations):

@@ -1,15 +1,16 @@
 """registry core
 
-Revision ID: de408be5d02e
+Revision ID: d9184da2c4fd
 Revises: 
-Create Date: 2026-11-23 17:20:21.404811
+Create Date: 2026-11-23 17:47:41.666435
 
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 # revision identifiers, used by Alembic.
-revision = 'de408be5d02e'
+revision = 'd9184da2c4fd'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -90,6 +91,28 @@ def upgrade():
     )
     with op.batch_alter_table('code_item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_code_item_table_name'), ['table_name'], unique=False)
+
+    op.create_table('export_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('username', sa.String(length=128), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('scope_level', sa.String(length=10), nullable=False),
+    sa.Column('scope_code', sa.String(length=10), nullable=True),
+    sa.Column('province_code', sa.String(length=6), nullable=True),
+    sa.Column('city_code', sa.String(length=6), nullable=True),
+    sa.Column('county_code', sa.String(length=6), nullable=True),
+    sa.Column('school_id', sa.Integer(), nullable=True),
+    sa.Column('rows', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_export_log'))
+    )
+    with op.batch_alter_table('export_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_export_log_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_export_log_city_code'), ['city_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_export_log_county_code'), ['county_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_export_log_province_code'), ['province_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_export_log_school_id'), ['school_id'], unique=False)
 
     op.create_table('jurisdiction',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -270,6 +293,46 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_grade_province_code'), ['province_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_grade_school_id'), ['school_id'], unique=False)
 
+    op.create_table('import_job',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=False),
+    sa.Column('province_code', sa.String(length=6), nullable=False),
+    sa.Column('city_code', sa.String(length=6), nullable=True),
+    sa.Column('county_code', sa.String(length=6), nullable=True),
+    sa.Column('created_by', sa.String(length=128), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('file_enc', sa.LargeBinary(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('mode', sa.String(length=20), nullable=True),
+    sa.Column('rows_total', sa.Integer(), nullable=False),
+    sa.Column('rows_valid', sa.Integer(), nullable=False),
+    sa.Column('rows_invalid', sa.Integer(), nullable=False),
+    sa.Column('rows_checked', sa.Integer(), nullable=False),
+    sa.Column('rows_done', sa.Integer(), nullable=False),
+    sa.Column('created', sa.Integer(), nullable=False),
+    sa.Column('updated', sa.Integer(), nullable=False),
+    sa.Column('unchanged', sa.Integer(), nullable=False),
+    sa.Column('message', sa.String(length=500), nullable=True),
+    sa.Column('problems', sa.JSON(), nullable=True),
+    sa.Column('request_id', sa.Integer(), nullable=True),
+    sa.Column('uid', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_import_job_school_id_school')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_job')),
+    sa.UniqueConstraint('uid', name=op.f('uq_import_job_uid'))
+    )
+    with op.batch_alter_table('import_job', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_import_job_city_code'), ['city_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_job_county_code'), ['county_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_job_province_code'), ['province_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_job_school_id'), ['school_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_job_sha256'), ['sha256'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_job_status'), ['status'], unique=False)
+
     op.create_table('ab_api_key',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('uuid', sa.String(length=36), nullable=False),
@@ -349,6 +412,7 @@ def upgrade():
     sa.Column('registered', sa.Boolean(), nullable=False),
     sa.Column('problem', sa.Boolean(), nullable=False),
     sa.Column('hold_back', sa.Boolean(), nullable=False),
+    sa.Column('import_job_id', sa.Integer(), nullable=True),
     sa.Column('school_id', sa.Integer(), nullable=False),
     sa.Column('grade_id', sa.Integer(), nullable=True),
     sa.Column('class_id', sa.Integer(), nullable=True),
@@ -412,6 +476,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['class_id'], ['school_class.id'], name=op.f('fk_student_class_id_school_class')),
     sa.ForeignKeyConstraint(['created_by_id'], ['ab_user.id'], name=op.f('fk_student_created_by_id_ab_user')),
     sa.ForeignKeyConstraint(['grade_id'], ['grade.id'], name=op.f('fk_student_grade_id_grade')),
+    sa.ForeignKeyConstraint(['import_job_id'], ['import_job.id'], name=op.f('fk_student_import_job_id_import_job'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_student_school_id_school')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_student')),
     sa.UniqueConstraint('registry_blind', name=op.f('uq_student_registry_blind')),
@@ -423,6 +488,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_student_county_code'), ['county_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_student_grade_id'), ['grade_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_student_id_blind'), ['id_blind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_student_import_job_id'), ['import_job_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_student_name'), ['name'], unique=False)
         batch_op.create_index('ix_student_name_gender_birth', ['name', 'gender', 'birth_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_student_problem'), ['problem'], unique=False)
@@ -674,6 +740,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_student_problem'))
         batch_op.drop_index('ix_student_name_gender_birth')
         batch_op.drop_index(batch_op.f('ix_student_name'))
+        batch_op.drop_index(batch_op.f('ix_student_import_job_id'))
         batch_op.drop_index(batch_op.f('ix_student_id_blind'))
         batch_op.drop_index(batch_op.f('ix_student_grade_id'))
         batch_op.drop_index(batch_op.f('ix_student_county_code'))
@@ -701,6 +768,15 @@ def downgrade():
         batch_op.drop_index('idx_api_key_lookup_hash')
 
     op.drop_table('ab_api_key')
+    with op.batch_alter_table('import_job', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_job_status'))
+        batch_op.drop_index(batch_op.f('ix_import_job_sha256'))
+        batch_op.drop_index(batch_op.f('ix_import_job_school_id'))
+        batch_op.drop_index(batch_op.f('ix_import_job_province_code'))
+        batch_op.drop_index(batch_op.f('ix_import_job_county_code'))
+        batch_op.drop_index(batch_op.f('ix_import_job_city_code'))
+
+    op.drop_table('import_job')
     with op.batch_alter_table('grade', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_grade_school_id'))
         batch_op.drop_index(batch_op.f('ix_grade_province_code'))
@@ -758,6 +834,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_jurisdiction_city_code'))
 
     op.drop_table('jurisdiction')
+    with op.batch_alter_table('export_log', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_export_log_school_id'))
+        batch_op.drop_index(batch_op.f('ix_export_log_province_code'))
+        batch_op.drop_index(batch_op.f('ix_export_log_county_code'))
+        batch_op.drop_index(batch_op.f('ix_export_log_city_code'))
+        batch_op.drop_index(batch_op.f('ix_export_log_at'))
+
+    op.drop_table('export_log')
     with op.batch_alter_table('code_item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_code_item_table_name'))
 

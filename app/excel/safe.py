@@ -1,0 +1,18 @@
+"""Cells written for people: text that looks like a formula stays text and can never run."""
+
+from __future__ import annotations
+
+from openpyxl.cell import WriteOnlyCell
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def cell(sheet, value, **style) -> WriteOnlyCell:
+    """A write-only cell; a string starting with = + - @ is stored as quoted text, not a formula."""
+    item = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        item.data_type = "s"
+        item.quotePrefix = True
+    for key, val in style.items():
+        setattr(item, key, val)
+    return item

@@ -1,0 +1,51 @@
+"""Import jobs: an uploaded template, checked (dry run), then committed in resumable batches."""
+
+from __future__ import annotations
+
+from flask_appbuilder import Model
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import relationship
+
+from .base import RowUidMixin, local_now
+
+
+class ImportJob(RowUidMixin, Model):
+    __tablename__ = "import_job"
+
+    id = Column(Integer, primary_key=True)
+    school_id = Column(Integer, ForeignKey("school.id"), nullable=False, index=True)
+    school = relationship("School")
+    # the school's chain in clear, so the job is scoped like its school
+    province_code = Column(String(6), nullable=False, index=True)
+    city_code = Column(String(6), index=True)
+    county_code = Column(String(6), index=True)
+    created_by = Column(String(128), nullable=False)
+    created_by_id = Column(Integer)
+    created_at = Column(DateTime, nullable=False, default=local_now)
+    updated_at = Column(DateTime, nullable=False, default=local_now, onupdate=local_now)
+    filename = Column(String(200), nullable=False)
+    size = Column(Integer, nullable=False)
+    sha256 = Column(String(64), nullable=False, index=True)
+    file_enc = Column(LargeBinary, nullable=False)  # the workbook holds personal data: encrypted
+    # uploaded -> checking -> checked -> committing -> done; or refused / failed
+    status = Column(String(20), nullable=False, default="uploaded", index=True)
+    mode = Column(String(20))  # all (nothing unless every row is valid) / valid_only
+    rows_total = Column(Integer, nullable=False, default=0)
+    rows_valid = Column(Integer, nullable=False, default=0)
+    rows_invalid = Column(Integer, nullable=False, default=0)
+    rows_checked = Column(Integer, nullable=False, default=0)  # progress of the dry run
+    rows_done = Column(Integer, nullable=False, default=0)  # the last Excel row committed
+    created = Column(Integer, nullable=False, default=0)
+    updated = Column(Integer, nullable=False, default=0)
+    unchanged = Column(Integer, nullable=False, default=0)
+    message = Column(String(500))
+    problems = Column(JSON)  # [{row, column, message, code}] (the first thousands)
+    request_id = Column(Integer)  # the batch registration review (no FK: it would close a cycle)
+
+    def __repr__(self) -> str:
+        return f"#{self.id} {self.filename}"
+
+    def refresh_chain(self) -> None:
+        if self.school is not None:
+            self.province_code, self.city_code, self.county_code = (
+                self.school.province_code, self.school.city_code, self.school.county_code)

@@ -1,0 +1,211 @@
+"""Writing imported rows: new records in set-based batches (encrypted in Python, inserted with
+executemany), known records compared and updated through the same service as the form."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS
+from ..models import AuditEvent, FamilyMember, ImportJob, RegistryNumber, Student
+from ..models.base import keyring, new_uid
+from ..policy import Facts, evaluate
+from ..security.crypto import aad_for
+from . import policy, registry_numbers
+from .actors import Actor
+from .identity import RESIDENT_ID
+from .import_rows import Row, pinyin
+
+STUDENT_ITEMS = [f.name for f in ALL_STUDENT_FIELDS if f.kind not in ("school", "class")]
+PERSONAL = {f.name for f in ALL_STUDENT_FIELDS if f.personal}
+MEMBER_PERSONAL = {f.name for f in MEMBER_FIELDS if f.personal}
+
+
+# -- matching rows to records ------------------------------------------------------------------------
+
+def match_existing(session: Session, school, rows: list[Row]) -> None:
+    """Known ID (or name, gender, birth date without ID): same school updates, elsewhere refuses."""
+    by_blind = {r.id_blind: r for r in rows if r.ok and r.id_blind}
+    by_person = {r.person: r for r in rows if r.ok and r.person}
+    if by_blind:
+        for student in session.scalars(select(Student).options(selectinload(Student.members))
+                                       .where(Student.id_blind.in_(list(by_blind)))):
+            _attach(session, school, by_blind[student.id_blind], student, "身份证件号")
+    if by_person:
+        names = {p[0] for p in by_person}
+        for student in session.scalars(select(Student).options(selectinload(Student.members)).where(
+                Student.name.in_(names), (Student.id_type != RESIDENT_ID) | Student.id_blind.is_(None))):
+            row = by_person.get((student.name, student.gender, student.birth_date))
+            if row is not None:
+                _attach(session, school, row, student, "姓名")
+
+
+def _attach(session: Session, school, row: Row, student: Student, column: str) -> None:
+    if student.school_id != school.id:
+        row.problems.append((column, f"该学生已在 {student.school.name} 注册（学籍号 {student.registry_no_masked}），"
+                                     "请办理转学", "duplicate_id"))
+        return
+    row.existing = student
+    row.changes = _diff(student, row)
+    if row.changes and student.registered:
+        decision = evaluate(policy.current(session), Facts(
+            action="edit_field", at=datetime.now(), codes=policy.codes_of(school),
+            changed_fields=tuple(n for n in row.changes if not n.startswith("member")), registered=True))
+        for v in decision.violations:
+            if v.code == "controlled_field":
+                row.problems.append((v.field or "", f"{v.message}（{v.source}）", v.code))
+
+
+def _diff(student: Student, row: Row) -> dict:
+    changes = {}
+    for name in STUDENT_ITEMS:
+        if name in row.values and row.values[name] != getattr(student, name):
+            changes[name] = row.values[name]
+    if row.klass is not None and student.class_id != row.klass.id:
+        changes["school_class"] = row.klass
+    members = sorted(student.members, key=lambda m: m.seq)
+    for n, values in enumerate(row.members, start=1):
+        current = members[n - 1] if n <= len(members) else None
+        for name, value in values.items():
+            if current is None or getattr(current, name) != value:
+                changes[f"member{n}.{name}"] = value
+    return changes
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+def write(session: Session, job: ImportJob, rows: list[Row], actor: Actor, now: datetime) -> None:
+    new = [r for r in rows if r.existing is None]
+    known = [r for r in rows if r.existing is not None]
+    if new:
+        _insert(session, job, new, actor, now)
+    for row in known:
+        _update(session, row, actor, now, job)
+
+
+def _update(session: Session, row: Row, actor: Actor, now: datetime, job: ImportJob) -> None:
+    from .students import prepare_update
+
+    if not row.changes:
+        job.unchanged += 1
+        return
+    student = row.existing
+    members = sorted(student.members, key=lambda m: m.seq)
+    for key, value in row.changes.items():
+        if key.startswith("member"):
+            seq, name = int(key[6]), key.split(".", 1)[1]
+            while len(members) < seq:
+                members.append(FamilyMember(student=student, seq=len(members) + 1, name="", relation="9",
+                                            is_guardian=False))
+            setattr(members[seq - 1], name, value)
+        elif key != "school_class":
+            setattr(student, key, value)
+        else:
+            student.school_class = value
+    prepare_update(session, student, actor, now)
+    job.updated += 1
+
+
+def _enc(ring, table: str, column: str, uid: str, value) -> str | None:
+    if value in (None, ""):
+        return None
+    return ring.encrypt(str(value), aad_for(table, column, uid))
+
+
+def _numbers(session: Session, school, rows: list[Row]) -> list[str]:
+    """Temporary L numbers for the batch, none of them issued before."""
+    area = registry_numbers.area_code(school)
+    numbers = [f"L{area}{r.values['birth_date']:%Y%m%d}{secrets.randbelow(10000):04d}" for r in rows]
+    while True:
+        digests = {registry_numbers.digest(n): i for i, n in enumerate(numbers)}
+        taken = set(session.scalars(select(RegistryNumber.number_blind)
+                                    .where(RegistryNumber.number_blind.in_(list(digests)))))
+        clash = {i for d, i in digests.items() if d in taken} | _repeats(numbers)
+        if not clash:
+            return numbers
+        for i in clash:
+            numbers[i] = f"L{area}{rows[i].values['birth_date']:%Y%m%d}{secrets.randbelow(10000):04d}"
+
+
+def _repeats(numbers: list[str]) -> set[int]:
+    seen, out = set(), set()
+    for i, n in enumerate(numbers):
+        if n in seen:
+            out.add(i)
+        seen.add(n)
+    return out
+
+
+def _insert(session: Session, job: ImportJob, rows: list[Row], actor: Actor, now: datetime) -> None:
+    ring, school = keyring(), job.school
+    numbers = _numbers(session, school, rows)
+    students = []
+    for row, number in zip(rows, numbers):
+        students.append(_student_row(ring, job, school, row, number, actor, now))
+    table = Student.__table__
+    for data in students:
+        data["_n"] = data.pop("_number")
+    session.execute(insert(table), [{k: v for k, v in d.items() if k != "_n"} for d in students])
+    by_uid = dict(session.execute(select(table.c.uid, table.c.id).where(
+        table.c.uid.in_([d["uid"] for d in students]))).all())
+    ids = [by_uid[d["uid"]] for d in students]
+    members, issued, events = [], [], []
+    for row, sid, data in zip(rows, ids, students):
+        uid = data["uid"]
+        for seq, values in enumerate(row.members, start=1):
+            members.append(_member_row(ring, sid, seq, values))
+        number_uid = new_uid()
+        issued.append({"uid": number_uid, "number_enc": _enc(ring, "registry_number", "number_enc",
+                                                             number_uid, data["_n"]),
+                       "number_blind": data["registry_blind"], "kind": "L", "student_id": sid,
+                       "student_uid": uid, "issued_at": now, "issued_by": actor.username})
+        events.append({"at": now, "user_id": actor.user_id, "username": actor.username,
+                       "action": "import", "entity": "student", "entity_id": sid, "entity_uid": uid,
+                       "school_id": school.id, "summary": f"导入 {job.filename} 第 {row.number} 行"[:300]})
+    if members:
+        session.execute(insert(FamilyMember.__table__), members)
+    session.execute(insert(RegistryNumber.__table__), issued)
+    session.execute(insert(AuditEvent.__table__), events)
+    job.created += len(rows)
+
+
+def _student_row(ring, job, school, row: Row, number: str, actor: Actor, now: datetime) -> dict:
+    values, uid = row.values, new_uid()
+    data = {name: values.get(name) for name in STUDENT_ITEMS if name not in PERSONAL}
+    for name in PERSONAL:
+        data[f"{name}_enc"] = _enc(ring, "student", f"{name}_enc", uid, values.get(name))
+    data.update(
+        uid=uid, version=1, status="in_school", registered=False, problem=False, hold_back=False,
+        school_id=school.id, grade_id=row.klass.grade_id, class_id=row.klass.id,
+        province_code=school.province_code, city_code=school.city_code, county_code=school.county_code,
+        registry_no_enc=_enc(ring, "student", "registry_no_enc", uid, number),
+        registry_blind=registry_numbers.digest(number), registry_kind="L", import_job_id=job.id,
+        id_blind=row.id_blind, name_pinyin=pinyin(values["name"]), created_by_id=actor.user_id,
+        created_at=now, updated_at=now, _number=number)
+    return data
+
+
+def _member_row(ring, student_id: int, seq: int, values: dict) -> dict:
+    uid = new_uid()
+    data = {f.name: values.get(f.name) for f in MEMBER_FIELDS if f.name not in MEMBER_PERSONAL}
+    data["is_guardian"] = bool(values.get("is_guardian"))
+    data["name"] = data.get("name") or ""
+    data["relation"] = data.get("relation") or "9"
+    for name in MEMBER_PERSONAL:
+        data[f"{name}_enc"] = _enc(ring, "family_member", f"{name}_enc", uid, values.get(name))
+    number = values.get("id_number")
+    data.update(uid=uid, student_id=student_id, seq=seq,
+                id_blind=ring.blind_index("id_number", number) if number else None)
+    return data
+
+
+def open_review(session: Session, job: ImportJob, actor: Actor, now: datetime) -> None:
+    """One registration review (注册核办) for every record the file created."""
+    if job.created == 0 or job.request_id is not None:
+        return
+    from .requests import open_batch_registration
+
+    job.request_id = open_batch_registration(session, job, actor, now).id

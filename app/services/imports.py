@@ -1,0 +1,162 @@
+"""Importing the official template: upload, dry run (every row checked, nothing written), commit in
+batches (all-or-nothing, or only the valid rows), resumable, idempotent.
+
+A re-import of the same file changes nothing: rows are matched to the school's records by ID number
+(blind index), or by name, gender and birth date where there is none; a corrected row updates its
+record.  New records wait in one registration review for the whole file (注册核办).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, Forbidden, ValidationFailed
+from ..excel.reader import Sheet, WorkbookRefused
+from ..i18n import t
+from ..models import ImportJob, School, Student
+from ..models.base import keyring
+from ..security.crypto import aad_for
+from . import import_writes
+from .actors import Actor
+from .import_rows import Checker, Row
+
+BATCH = 1000
+KEEP_PROBLEMS = 50_000  # enough to annotate every bad cell of a large file
+
+
+def _file(job: ImportJob) -> bytes:
+    return keyring().decrypt_bytes(job.file_enc, aad_for("import_job", "file_enc", job.uid))
+
+
+def upload(session: Session, *, school: School, actor: Actor, filename: str, data: bytes) -> ImportJob:
+    """Keep the workbook (encrypted) as a job; refuse it at once if it is not a sane .xlsx."""
+    actor.require("ImportJob", "add")
+    if not actor.sees_school(school):
+        raise Forbidden(t("只能为本校导入", "only into your own school"), "school")
+    try:
+        Sheet(data)  # the cheap checks: type, size, zip bomb, row count, readable
+    except WorkbookRefused as exc:
+        raise ValidationFailed(t(exc.zh, exc.en), "file") from None
+    job = ImportJob(school=school, created_by=actor.username, created_by_id=actor.user_id,
+                    filename=filename[:200], size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    job.file_enc = keyring().encrypt_bytes(data, aad_for("import_job", "file_enc", job.ensure_uid()))
+    job.refresh_chain()
+    session.add(job)
+    session.commit()
+    return job
+
+
+def _sheet(job: ImportJob) -> Sheet:
+    sheet = Sheet(_file(job))
+    layout = sheet.layout
+    if layout.missing:
+        raise ValidationFailed(t(f"缺少必需的列：{'、'.join(layout.missing)}",
+                                 f"missing required columns: {', '.join(layout.missing)}"), "file")
+    if layout.duplicate:
+        raise ValidationFailed(t(f"列重复：{'、'.join(layout.duplicate)}",
+                                 f"columns given twice: {', '.join(layout.duplicate)}"), "file")
+    return sheet
+
+
+def _batches(sheet: Sheet, size: int = BATCH):
+    batch = []
+    for number, cells in sheet.rows():
+        batch.append((number, cells))
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _checked(session: Session, checker: Checker, batch) -> list[Row]:
+    rows = [checker.check(checker.convert(number, cells)) for number, cells in batch]
+    import_writes.match_existing(session, checker.school, rows)
+    for row in rows:
+        if row.ok and row.existing is None:
+            checker.take_seat(row)
+    return rows
+
+
+def dry_run(session: Session, job: ImportJob, now: datetime, progress=None) -> ImportJob:
+    """Check every row, write nothing but the job's counts and problems."""
+    job.status, job.rows_checked = "checking", 0
+    session.commit()
+    try:
+        sheet = _sheet(job)
+        checker = Checker(session, job.school, sheet.layout, now)
+        total = valid = 0
+        problems: list[dict] = []
+        for batch in _batches(sheet):
+            for row in _checked(session, checker, batch):
+                total += 1
+                valid += row.ok
+                problems += [{"row": row.number, "column": c, "message": m, "code": k}
+                             for c, m, k in row.problems][: max(0, KEEP_PROBLEMS - len(problems))]
+            job.rows_checked = total
+            session.commit()  # the page's progress bar reads it
+            if progress:
+                progress(job)
+        job_level = [f"{message}（{source}）" for message, source in checker.job_problems.values()]
+        job.rows_total, job.rows_valid, job.rows_invalid = total, valid, total - valid
+        job.problems, job.status = problems, ("refused" if job_level else "checked")
+        job.message = "；".join(job_level) or None
+        session.commit()
+    except (ValidationFailed, WorkbookRefused) as exc:
+        session.rollback()
+        job.status, job.message = "refused", str(exc)
+        session.commit()
+    return job
+
+
+def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, valid_only: bool = False,
+           progress=None) -> ImportJob:
+    """Write the checked rows in batches, each with its checkpoint; call again to resume."""
+    actor.require("ImportJob", "add")
+    if job.status not in ("checked", "committing", "failed"):
+        raise Conflict(t(f"导入任务当前为“{job.status}”，不能提交", f"the job is '{job.status}'"))
+    if job.rows_invalid and not valid_only:
+        raise ValidationFailed(t(f"有 {job.rows_invalid} 行存在问题：请修改后重新上传，或选择只导入正确的行",
+                                 f"{job.rows_invalid} rows have problems: fix them or import only the valid rows"))
+    job.status, job.mode = "committing", "valid_only" if valid_only else "all"
+    session.commit()
+    try:
+        sheet = _sheet(job)
+        checker = Checker(session, job.school, sheet.layout, now)
+        for batch in _batches(sheet):
+            if batch[-1][0] <= job.rows_done:
+                continue  # committed before an interruption: never twice
+            rows = [r for r in _checked(session, checker, batch) if r.number > job.rows_done]
+            if any(not r.ok for r in rows) and not valid_only:
+                raise Conflict(t("数据已变化，请重新检查", "the data changed since the check: check again"))
+            import_writes.write(session, job, [r for r in rows if r.ok], actor, now)
+            job.rows_done = batch[-1][0]
+            session.commit()  # the batch and its checkpoint, together
+            if progress:
+                progress(job)
+        import_writes.open_review(session, job, actor, now)
+        job.status = "done"
+        session.commit()
+    except Exception as exc:
+        session.rollback()
+        job.status, job.message = "failed", str(exc)[:500]
+        session.commit()
+        raise
+    return job
+
+
+def run(session: Session, *, school: School, actor: Actor, filename: str, data: bytes, now: datetime,
+        dry: bool, valid_only: bool = False) -> ImportJob:
+    """The whole thing, as the command line does it."""
+    job = dry_run(session, upload(session, school=school, actor=actor, filename=filename, data=data), now)
+    if not dry and job.status == "checked" and (valid_only or not job.rows_invalid):
+        commit(session, job, actor, now, valid_only=valid_only)
+    return job
+
+
+def student_of(session: Session, job: ImportJob):
+    return session.scalars(select(Student).where(Student.import_job_id == job.id))

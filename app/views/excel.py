@@ -1,0 +1,181 @@
+"""Excel in and out: the template, imports (upload, progress, report, commit, resume), exports and
+the printable confirmation forms."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Response, abort, current_app, flash, jsonify, redirect, request, url_for
+from flask_appbuilder import expose, has_access
+from sqlalchemy import select
+
+from ..errors import DomainError
+from ..excel import template
+from ..extensions import db
+from ..i18n import t
+from ..models import CodeItem, ImportJob, School, SchoolClass
+from ..services import confirm_forms, exports, imports
+from ..services.import_report import annotated
+from .base import ScopedModelView, actor, interface, now
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+STATUS = {"uploaded": t("已上传", "uploaded"), "checking": t("检查中", "checking"),
+          "checked": t("已检查", "checked"), "committing": t("导入中", "importing"),
+          "done": t("已完成", "done"), "refused": t("已拒绝", "refused"), "failed": t("中断", "failed")}
+
+
+def _download(data: bytes, name: str, mime: str = XLSX) -> Response:
+    from urllib.parse import quote
+
+    return Response(data, mimetype=mime, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Cache-Control": "no-store"})
+
+
+def _in_background(work, job_id: int) -> None:
+    """Run a long job beside the request (synchronously when XUEJI_SYNC_JOBS is set, as in tests)."""
+    app = current_app._get_current_object()
+    who, when = actor(), now()
+
+    def run():
+        with app.app_context():
+            try:
+                work(db.session.get(ImportJob, job_id), who, when)
+            except DomainError:
+                pass  # the job row carries the message
+            finally:
+                db.session.remove()
+
+    if app.config.get("XUEJI_SYNC_JOBS"):
+        run()
+    else:
+        threading.Thread(target=run, daemon=True, name=f"import-{job_id}").start()
+
+
+def _school_for(code: str | None):
+    """A school inside the account's subtree: the named one, or the account's own."""
+    who = actor()
+    query = select(School).where(who.scope.clause(School))
+    if code:
+        query = query.where(School.code == code)
+    elif who.school_id:
+        query = query.where(School.id == who.school_id)
+    else:
+        return None
+    school = db.session.scalar(query)
+    if school is None:
+        abort(404)
+    return school
+
+
+class ImportView(ScopedModelView):
+    route_base = "/imports"
+    datamodel = interface(ImportJob)
+    class_permission_name = "ImportJob"
+    base_permissions = ["can_list", "can_show", "can_add", "can_export"]
+    method_permission_name = {"template": "show", "upload": "add", "job": "show", "progress": "show",
+                              "report": "show", "commit": "add", "students_xlsx": "export",
+                              "confirmation": "export"}
+    list_title = t("Excel 导入", "Excel imports")
+    list_columns = ["id", "filename", "status", "rows_total", "rows_valid", "rows_invalid", "created",
+                    "updated", "unchanged", "created_by", "created_at"]
+    base_order = ("id", "desc")
+    label_columns = {"id": "#", "filename": t("文件", "File"), "status": t("状态", "Status"),
+                     "rows_total": t("行数", "Rows"), "rows_valid": t("正确", "Valid"),
+                     "rows_invalid": t("有问题", "With problems"), "created": t("新增", "Created"),
+                     "updated": t("更新", "Updated"), "unchanged": t("未变", "Unchanged"),
+                     "created_by": t("操作人", "By"), "created_at": t("时间", "When")}
+    formatters_columns = {"status": lambda s: STATUS.get(s, s)}
+
+    @expose("/template")
+    @has_access
+    def template(self):
+        """The official template, with the registrar's own classes in the class drop-down."""
+        labels: dict[str, list[str]] = {}
+        for table, label in db.session.execute(select(CodeItem.table_name, CodeItem.label)
+                                               .where(CodeItem.active).order_by(CodeItem.sort_order)):
+            labels.setdefault(table, []).append(label)
+        school = _school_for(request.args.get("school"))
+        classes = [c.name for c in db.session.scalars(select(SchoolClass).where(
+            SchoolClass.school_id == school.id).order_by(SchoolClass.name))] if school else []
+        return _download(template.build(labels, classes), "学生信息导入模板.xlsx")
+
+    @expose("/upload", methods=["GET", "POST"])
+    @has_access
+    def upload(self):
+        if request.method == "POST":
+            upload = request.files.get("file")
+            if upload is None or not upload.filename:
+                flash(t("请选择文件", "choose a file"), "danger")
+            else:
+                try:
+                    job = imports.upload(db.session, school=_school_for(None) or abort(403), actor=actor(),
+                                         filename=upload.filename, data=upload.read())
+                    _in_background(lambda j, who, when: imports.dry_run(db.session, j, when), job.id)
+                    return redirect(url_for("ImportView.job", pk=job.id))
+                except DomainError as exc:
+                    for problem in exc.problems:
+                        flash(str(problem.message), "danger")
+        return self.render_template("xueji/import_upload.html")
+
+    def _job(self, pk):
+        job = self.datamodel.get(pk, self._base_filters)
+        if job is None:
+            abort(404)
+        return job
+
+    @expose("/job/<int:pk>")
+    @has_access
+    def job(self, pk):
+        return self.render_template("xueji/import_job.html", job=self._job(pk), status=STATUS)
+
+    @expose("/job/<int:pk>/progress")
+    @has_access
+    def progress(self, pk):
+        job = self._job(pk)
+        return jsonify(status=job.status, rows_checked=job.rows_checked, rows_total=job.rows_total,
+                       rows_done=job.rows_done, valid=job.rows_valid, invalid=job.rows_invalid,
+                       created=job.created, updated=job.updated, unchanged=job.unchanged,
+                       message=job.message)
+
+    @expose("/job/<int:pk>/report")
+    @has_access
+    def report(self, pk):
+        job = self._job(pk)
+        return _download(annotated(db.session, job), f"检查结果-{job.filename}")
+
+    @expose("/job/<int:pk>/commit", methods=["POST"])
+    @has_access
+    def commit(self, pk):
+        job = self._job(pk)
+        valid_only = request.form.get("mode") == "valid_only"
+        if job.rows_invalid and not valid_only:
+            flash(t("有问题的行须先修改，或选择只导入正确的行", "fix the rows with problems, or import only the valid rows"),
+                  "danger")
+            return redirect(url_for("ImportView.job", pk=pk))
+        _in_background(lambda j, who, when: imports.commit(db.session, j, who, when, valid_only=valid_only),
+                       job.id)
+        return redirect(url_for("ImportView.job", pk=pk))
+
+    @expose("/export/students")
+    @has_access
+    def students_xlsx(self):
+        """Every student the account may see (or one school of them) in the template."""
+        school = _school_for(request.args.get("school")) if request.args.get("school") or actor().school_id else None
+        data = exports.students_xlsx(db.session, actor(), school)
+        return _download(data, f"学生信息-{school.code if school else actor().scope.code}.xlsx")
+
+    @expose("/export/confirmation")
+    @has_access
+    def confirmation(self):
+        school = _school_for(request.args.get("school"))
+        if school is None:
+            abort(404)
+        pdf = request.args.get("format") == "pdf"
+        try:
+            data = (confirm_forms.forms_pdf if pdf else confirm_forms.forms_xlsx)(db.session, actor(), school, now())
+        except DomainError as exc:
+            for problem in exc.problems:
+                flash(str(problem), "danger")
+            return redirect(url_for("ImportView.list"))
+        name = f"确认表-{school.code}.{'pdf' if pdf else 'xlsx'}"
+        return _download(data, name, "application/pdf" if pdf else XLSX)

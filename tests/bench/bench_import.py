@@ -1,0 +1,192 @@
+"""Import and export benchmark: a generated template of N rows (default 100,000) imported into one
+school (dry run, then commit) and exported again, on SQLite or on PostgreSQL (TEST_DATABASE_URL).
+
+    .venv/bin/python tests/bench/bench_import.py [--rows 100000] [--database URL]
+
+Each phase runs in its own process so its peak memory (max RSS) is its own.  The bare calamine parse
+of the same file is measured in the same run; the ratio the issue asks for is
+(dry run + commit rate) / (bare parse rate).  Results: tests/bench/results/import-<db>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "tests" / "bench" / "out"
+RESULTS = ROOT / "tests" / "bench" / "results"
+SCHOOL = "4301029999"
+PER_CLASS = 40  # Furong's primary cap
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _app(url: str):
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "bench")]
+    from app import create_app
+    from config import TestConfig
+
+    return create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, INSTANCE_DIR=str(OUT))
+
+
+def _classes(rows: int) -> list[tuple[str, int]]:
+    count = rows // (PER_CLASS - 2) + 1
+    return [(f"基准{g}年级{n}班", g) for n in range(count // 5 + 1) for g in range(2, 7)][:count]
+
+
+def prepare(url: str, rows: int) -> dict:
+    """A fresh database: schema, rules, a small demo, and one big school with enough classes."""
+    app = _app(url)
+    from conftest import _init_and_seed
+
+    from app.extensions import db
+    from app.models import Grade, Jurisdiction, School, SchoolClass
+
+    with app.app_context():
+        _init_and_seed(app)
+        county = db.session.query(Jurisdiction).filter_by(code="430102").one()
+        school = School(code=SCHOOL, name="基准测试小学", stages="primary", kind="ordinary",
+                        ownership="public", jurisdiction=county)
+        grades = {g: Grade(school=school, stage="primary", number=g, name=f"{g}年级") for g in range(2, 7)}
+        db.session.add(school)
+        db.session.add_all(grades.values())
+        db.session.add_all(SchoolClass(school=school, grade=grades[g], number=i + 1, name=name,
+                                       entry_year=2026 - g + 1)
+                           for i, (name, g) in enumerate(_classes(rows)))
+        db.session.commit()
+    return {}
+
+
+def make_file(rows: int) -> Path:
+    from workbooks import generate
+
+    path = OUT / f"template-{rows}.xlsx"
+    if not path.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        generate(path, rows, SCHOOL, _classes(rows))
+    return path
+
+
+def parse(path: Path) -> dict:
+    import python_calamine
+
+    start = time.perf_counter()
+    sheet = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+    n = sum(1 for _ in sheet.iter_rows()) - 1
+    seconds = time.perf_counter() - start
+    return {"rows": n, "seconds": seconds, "rows_per_s": n / seconds, "peak_mb": _peak_mb()}
+
+
+def load(url: str, path: Path) -> dict:
+    app = _app(url)
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import School
+    from app.services import imports
+    from app.services.actors import Actor
+
+    with app.app_context():
+        school = db.session.scalar(select(School).where(School.code == SCHOOL))
+        actor = Actor.system("bench")
+        now = imports_now(app)
+        data = path.read_bytes()
+        start = time.perf_counter()
+        job = imports.upload(db.session, school=school, actor=actor, filename=path.name, data=data)
+        uploaded = time.perf_counter()
+        imports.dry_run(db.session, job, now)
+        checked = time.perf_counter()
+        assert job.status == "checked" and not job.rows_invalid, (job.status, job.message, job.problems[:5])
+        imports.commit(db.session, job, actor, now)
+        done = time.perf_counter()
+        n = job.rows_total
+        return {"rows": n, "created": job.created, "upload_s": uploaded - start,
+                "dry_run_s": checked - uploaded, "commit_s": done - checked,
+                "dry_run_rows_per_s": n / (checked - uploaded), "commit_rows_per_s": n / (done - checked),
+                "total_rows_per_s": n / (done - uploaded), "peak_mb": _peak_mb()}
+
+
+def imports_now(app):
+    from datetime import datetime
+
+    return datetime.fromisoformat(app.config["XUEJI_FIXED_NOW"])
+
+
+def export(url: str) -> dict:
+    app = _app(url)
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import School
+    from app.services import exports
+    from app.services.actors import Actor
+
+    with app.app_context():
+        school = db.session.scalar(select(School).where(School.code == SCHOOL))
+        target = OUT / "export.xlsx"
+        start = time.perf_counter()
+        n = exports.students_to_file(db.session, Actor.system("bench"), target, school=school)
+        seconds = time.perf_counter() - start
+        return {"rows": n, "seconds": seconds, "rows_per_s": n / seconds, "peak_mb": _peak_mb(),
+                "bytes": target.stat().st_size}
+
+
+def _child(phase: str, *args) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--phase", phase, *args], capture_output=True,
+                         text=True, check=False)
+    if out.returncode:
+        raise SystemExit(f"{phase} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--database", default=os.environ.get("TEST_DATABASE_URL") or "")
+    ap.add_argument("--phase")
+    ap.add_argument("--path")
+    args = ap.parse_args()
+    url = args.database or f"sqlite:///{OUT / 'bench.db'}"
+    if args.phase:
+        result = {"prepare": lambda: prepare(url, args.rows), "parse": lambda: parse(Path(args.path)),
+                  "load": lambda: load(url, Path(args.path)), "export": lambda: export(url),
+                  "file": lambda: {"path": str(make_file(args.rows))}}[args.phase]()
+        print(json.dumps(result))
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).unlink(missing_ok=True)
+    common = ["--rows", str(args.rows), "--database", url]
+    path = _child("file", *common)["path"]
+    _child("prepare", *common)
+    parsed = _child("parse", *common, "--path", path)
+    loaded = _child("load", *common, "--path", path)
+    exported = _child("export", *common)
+    kind = "postgresql" if url.startswith("postgresql") else "sqlite"
+    ratio = loaded["total_rows_per_s"] / parsed["rows_per_s"]
+    report = {"benchmark": "import", "database": kind, "rows": args.rows, "python": platform.python_version(),
+              "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "file_mb": Path(path).stat().st_size / 1e6,
+              "parse": parsed, "import": loaded, "export": exported, "ratio_to_parse": ratio}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"import-{kind}.json").write_text(json.dumps(report, indent=2))
+    print(f"{args.rows:,} rows on {kind} ({report['file_mb']:.1f} MB file)")
+    print(f"  bare calamine parse : {parsed['rows_per_s']:>9,.0f} rows/s  peak {parsed['peak_mb']:.0f} MB")
+    print(f"  dry run             : {loaded['dry_run_rows_per_s']:>9,.0f} rows/s")
+    print(f"  commit              : {loaded['commit_rows_per_s']:>9,.0f} rows/s")
+    print(f"  dry run + commit    : {loaded['total_rows_per_s']:>9,.0f} rows/s  peak {loaded['peak_mb']:.0f} MB")
+    print(f"  ratio to bare parse : {ratio:.2f} (target >= 0.5)")
+    print(f"  export              : {exported['rows_per_s']:>9,.0f} rows/s  peak {exported['peak_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
