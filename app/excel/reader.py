@@ -80,7 +80,8 @@ def _layout(rows: list[list]) -> Layout:
     for col, cell in enumerate(rows[best] if rows else []):
         if cell in (None, ""):
             continue
-        column = match(cell) or match(groups.get(col, "") + str(cell))
+        group = groups.get(col, "")
+        column = (group and match(group + str(cell))) or match(cell)
         layout.headers[col] = str(cell)
         if column is None:
             layout.unknown.append(str(cell))

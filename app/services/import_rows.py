@@ -128,7 +128,7 @@ class Checker:
         if values.get("class_name") and klass is None:
             row.problems.append(("班级", f"本校没有班级“{values['class_name']}”", "class"))
         row.klass = klass
-        values["class_name"] = klass  # the record checks want the class itself
+        values["class_name"] = klass or values.get("class_name")  # an unknown one is reported once
         values["school_code"] = self.school
         problems = record_problems(values, self.ctx) + family_values_problems(values, row.members, self.ctx)
         row.problems += [(self._header(p.field), str(p.message), p.code) for p in problems]

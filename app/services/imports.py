@@ -62,8 +62,8 @@ def _sheet(job: ImportJob) -> Sheet:
     return sheet
 
 
-def _batches(sheet: Sheet, size: int = BATCH):
-    batch = []
+def _batches(sheet: Sheet, size: int | None = None):
+    size, batch = size or BATCH, []
     for number, cells in sheet.rows():
         batch.append((number, cells))
         if len(batch) == size:

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 OUT = ROOT / "tests" / "bench" / "out"
 RESULTS = ROOT / "tests" / "bench" / "results"
 SCHOOL = "4301029999"
@@ -32,7 +33,6 @@ def _peak_mb() -> float:
 
 
 def _app(url: str):
-    sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "bench")]
     from app import create_app
     from config import TestConfig
 
