@@ -59,10 +59,15 @@ def _attach(session: Session, school, row: Row, student: Student, column: str) -
                 row.problems.append((v.field or "", f"{v.message}（{v.source}）", v.code))
 
 
+def _same(new, old) -> bool:
+    blank = (None, "")
+    return new == old or (new in blank and old in blank)
+
+
 def _diff(student: Student, row: Row) -> dict:
     changes = {}
     for name in STUDENT_ITEMS:
-        if name in row.values and row.values[name] != getattr(student, name):
+        if name in row.values and not _same(row.values[name], getattr(student, name)):
             changes[name] = row.values[name]
     if row.klass is not None and student.class_id != row.klass.id:
         changes["school_class"] = row.klass
@@ -70,7 +75,7 @@ def _diff(student: Student, row: Row) -> dict:
     for n, values in enumerate(row.members, start=1):
         current = members[n - 1] if n <= len(members) else None
         for name, value in values.items():
-            if current is None or getattr(current, name) != value:
+            if current is None or not _same(value, getattr(current, name)):
                 changes[f"member{n}.{name}"] = value
     return changes
 

@@ -63,6 +63,17 @@ def _check_actor(actor: Actor, student: Student, verb: str) -> None:
         raise Forbidden(t("只能管理本辖区的学生", "outside your jurisdiction"), "school")
 
 
+def _blanks_to_none(*records) -> None:
+    """A blank text item is no value: '' from a form and None from an import must be one thing."""
+    for record in records:
+        for attr in inspect(record).mapper.column_attrs:
+            if not all(c.nullable for c in attr.columns):
+                continue
+            value = getattr(record, attr.key)
+            if isinstance(value, str) and not value.strip():
+                setattr(record, attr.key, None)
+
+
 def _fill_derived(student: Student) -> None:
     if not student.name_pinyin and student.name:
         student.name_pinyin = " ".join(lazy_pinyin(student.name)).title()
@@ -108,6 +119,7 @@ def prepare_new(session: Session, student: Student, members: list[FamilyMember],
                 now: datetime, registration: str | None = None) -> Student:
     """Validate a new record with its family, ask the rules, give it a temporary number; no commit."""
     with session.no_autoflush:
+        _blanks_to_none(student, *members)
         problems = _place(session, student)
         _check_actor(actor, student, "add")
         problems += field_problems(session, student, now.date())
@@ -170,6 +182,7 @@ def _edit_decision(session: Session, student: Student, changes: dict, actor: Act
 def prepare_update(session: Session, student: Student, actor: Actor, now: datetime) -> dict:
     """Validate a direct edit, refuse controlled items and full classes; audit what changed."""
     with session.no_autoflush:  # a flush would erase the attribute history we audit
+        _blanks_to_none(student, *student.members)
         changes = changed_fields(student)
         problems = _place(session, student)
         _check_actor(actor, student, "edit")

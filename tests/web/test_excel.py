@@ -269,6 +269,17 @@ def test_the_template_has_drop_downs_text_columns_and_an_explanation(ctx, client
 
 
 def test_export_then_import_changes_nothing_and_is_logged(ctx, client_for):
+    from app.services import students
+
+    edited, legacy = db.session.scalars(select(Student).where(Student.school_id == school(SCHOOL).id)
+                                        .order_by(Student.id).limit(2))
+    edited.former_name, edited.specialty = "", "  "  # what a form sends for a blank box
+    students.prepare_update(db.session, edited, actor_of("school_registrar"), _now())
+    db.session.commit()
+    assert (edited.former_name, edited.specialty) == (None, None)
+    db.session.execute(Student.__table__.update().where(Student.id == legacy.id)
+                       .values(former_name="", blood_type=""))  # stored blank before that rule
+    db.session.commit()
     r = client_for("school_registrar").get("/imports/export/students")
     assert r.status_code == 200
     log = db.session.scalars(select(ExportLog).order_by(ExportLog.id.desc())).first()
