@@ -364,3 +364,45 @@ def test_a_suspension_is_filed_on_the_page_and_approved_from_the_inbox(browser, 
     with live.db() as session:
         req = session.get(Request, rid)
         assert req.step == 1 and req.holder_node == "bureau:430102"
+
+
+def test_a_registrar_imports_a_workbook_fixes_nothing_and_takes_the_valid_rows(browser, live):
+    """Upload on the page, see the bad row named by row and column, import only the valid rows."""
+    import tempfile
+    from pathlib import Path
+
+    from workbooks import student_row, write
+
+    from app.models import ImportJob, Student
+    from app.services.demo import school_year
+
+    from app.services.policy import seated
+
+    with live.db() as session:
+        school = school_of(session, SCHOOL_CODE)
+        third = [c for c in school.classes if c.grade.number == 3]
+        class_name = min(third, key=lambda c: seated(session, c.id, lock=False)).name
+    rng, used = random.Random(), set()
+    rows = [student_row(rng, SCHOOL_CODE, class_name, 3, school_year(date.today()), used)
+            for _ in range(3)]
+    rows[1]["身份证件号"] = bad_checksum(rows[1]["身份证件号"])
+    path = write(Path(tempfile.mkdtemp()) / "三年级新生.xlsx", rows)
+
+    browser.login("school_registrar")
+    browser.open("/imports/upload")
+    browser.find("#file").send_keys(str(path))
+    browser.submit_and_wait(browser.find("#check"))
+    problems = browser.driver.execute_script(
+        "return [...document.querySelectorAll('#problems tr')].slice(1)"
+        ".map(tr => [...tr.cells].map(td => td.innerText));")
+    assert ["3", "身份证件号"] in [p[:2] for p in problems], problems
+    assert any("校验位" in p[2] for p in problems), problems
+    assert browser.find("#bar").text == "100%"
+    browser.submit_and_wait(browser.find("#commit-valid"))
+    browser.wait_for_text("新增 2")
+    job_id = int(re.search(r"/imports/job/(\d+)", browser.driver.current_url).group(1))
+    with live.db() as session:
+        job = session.get(ImportJob, job_id)
+        assert (job.status, job.created, job.rows_invalid) == ("done", 2, 1)
+        names = set(session.scalars(select(Student.name).where(Student.import_job_id == job_id)))
+        assert names == {rows[0]["姓名"].strip(), rows[2]["姓名"].strip()}
