@@ -242,17 +242,24 @@ def export_group() -> None:
 
 @export_group.command("students")
 @click.argument("out", type=click.Path(dir_okay=False))
-@click.option("--school", "school_code", required=True, help="10-digit school code.")
+@click.option("--school", "school_code", default=None,
+              help="10-digit school code (default: everything the --as account may see).")
 @click.option("--as", "username", default=None, help="Account to act as (default: the school's registrar).")
 @with_appcontext
 def export_students(out, school_code, username) -> None:
-    """Write the school's students to OUT (.xlsx), as the import template lays them out."""
+    """Write students to OUT (.xlsx), as the import template lays them out: one school, or the
+    whole jurisdiction of the --as account."""
     from .services import exports
 
-    school = _school(school_code)
+    if not school_code and not username:
+        raise click.UsageError("pass --school CODE, or --as USERNAME for that account's whole jurisdiction")
+    school = _school(school_code) if school_code else None
     actor = _acting(username, school, "export")
+    if school is not None and not actor.sees_school(school):
+        raise click.ClickException(f"{actor.username} may not see school {school.code}")
     count = exports.students_to_file(db.session, actor, Path(out), school=school)
-    click.echo(f"{count} students written to {out}")
+    scope = school.code if school else actor.scope.code
+    click.echo(f"{count} students of {scope} written to {out}")
 
 
 def _school(code: str):

@@ -216,6 +216,29 @@ def test_the_command_line_prints_json_with_rows_counted_as_in_excel(app, ctx, tm
     assert report["errors"][0]["row"] == 3 and report["errors"][0]["column"] == "出生日期"
 
 
+def test_the_command_line_exports_a_school_or_an_accounts_jurisdiction(app, ctx, tmp_path):
+    from app.models import Jurisdiction
+
+    runner = app.test_cli_runner()
+    out = tmp_path / "school.xlsx"
+    result = runner.invoke(args=["export", "students", str(out), "--school", SCHOOL])
+    own = db.session.scalar(select(func.count()).select_from(Student)
+                            .where(Student.school_id == school(SCHOOL).id))
+    assert result.exit_code == 0 and f"{own} students of {SCHOOL}" in result.output
+    assert load_workbook(out).active.max_row == own + 1
+    county = db.session.scalar(select(Jurisdiction).where(Jurisdiction.code == "430102"))
+    in_county = db.session.scalar(select(func.count()).select_from(Student).join(School)
+                                  .where(School.jurisdiction_id == county.id))
+    result = runner.invoke(args=["export", "students", str(tmp_path / "county.xlsx"),
+                                 "--as", "county_registrar"])
+    assert result.exit_code == 0 and f"{in_county} students of 430102" in result.output, result.output
+    assert in_county > own
+    result = runner.invoke(args=["export", "students", str(tmp_path / "x.xlsx"), "--school", "4302020001",
+                                 "--as", "county_registrar"])
+    assert result.exit_code == 1 and "may not see school 4302020001" in result.output
+    assert runner.invoke(args=["export", "students", str(tmp_path / "y.xlsx")]).exit_code == 2
+
+
 @pytest.mark.parametrize("name,data,says", [
     ("a.xlsx", b"%PDF-1.4 not a workbook", "不是 .xlsx"),
     ("b.xlsx", b"PK\x03\x04 broken zip", "损坏"),
