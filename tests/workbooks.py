@@ -72,8 +72,8 @@ def write(path: Path, rows, headers: list[str] | None = None) -> Path:
 
 
 def generate(path: Path, n: int, school_code: str, classes: list[tuple[str, int]], year: int = 2026,
-             seed: int = 7) -> Path:
+             seed: int = 7, area: str = "430102") -> Path:
     """``n`` rows spread over ``classes`` [(class name, grade)], written to ``path``."""
     rng, used = random.Random(seed), set()
-    rows = (student_row(rng, school_code, *classes[i % len(classes)], year, used) for i in range(n))
+    rows = (student_row(rng, school_code, *classes[i % len(classes)], year, used, area) for i in range(n))
     return write(path, rows)

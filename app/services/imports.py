@@ -9,16 +9,16 @@ record.  New records wait in one registration review for the whole file (注册�
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, ValidationFailed
 from ..excel.reader import Sheet, WorkbookRefused
 from ..i18n import t
 from ..models import ImportJob, School, Student
-from ..models.base import keyring
+from ..models.base import keyring, local_now
 from ..security.crypto import aad_for
 from . import import_writes
 from .actors import Actor
@@ -26,6 +26,7 @@ from .import_rows import Checker, Row
 
 BATCH = 1000
 KEEP_PROBLEMS = 50_000  # enough to annotate every bad cell of a large file
+STALE = timedelta(minutes=10)  # a commit that has not checkpointed for this long died: it may resume
 
 
 def _file(job: ImportJob) -> bytes:
@@ -113,17 +114,37 @@ def dry_run(session: Session, job: ImportJob, now: datetime, progress=None) -> I
     return job
 
 
-def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, valid_only: bool = False,
-           progress=None) -> ImportJob:
-    """Write the checked rows in batches, each with its checkpoint; call again to resume."""
+def stalled(job: ImportJob) -> bool:
+    """A commit whose worker died (no checkpoint for STALE): it can be resumed."""
+    return job.status == "committing" and job.updated_at < local_now() - STALE
+
+
+def claim(session: Session, job: ImportJob, actor: Actor, *, valid_only: bool = False) -> None:
+    """Take the job for one committer: a conditional update, so two clicks (or two tabs, or two
+    servers) start one commit; a stalled one may be taken over.  Commits the claim."""
     actor.require("ImportJob", "add")
-    if job.status not in ("checked", "committing", "failed"):
-        raise Conflict(t(f"导入任务当前为“{job.status}”，不能提交", f"the job is '{job.status}'"))
     if job.rows_invalid and not valid_only:
         raise ValidationFailed(t(f"有 {job.rows_invalid} 行存在问题：请修改后重新上传，或选择只导入正确的行",
                                  f"{job.rows_invalid} rows have problems: fix them or import only the valid rows"))
-    job.status, job.mode = "committing", "valid_only" if valid_only else "all"
+    claimable = or_(ImportJob.status.in_(("checked", "failed")),
+                    (ImportJob.status == "committing") & (ImportJob.updated_at < local_now() - STALE))
+    taken = session.execute(update(ImportJob).where(ImportJob.id == job.id, claimable).values(
+        status="committing", mode="valid_only" if valid_only else "all", message=None,
+        updated_at=local_now()).execution_options(synchronize_session=False)).rowcount
     session.commit()
+    session.refresh(job)
+    if not taken:
+        busy = job.status == "committing"
+        raise Conflict(t("该导入正在进行中" if busy else f"导入任务当前为“{job.status}”，不能提交",
+                         "the import is already running" if busy else f"the job is '{job.status}'"))
+
+
+def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, valid_only: bool = False,
+           progress=None, claimed: bool = False) -> ImportJob:
+    """Write the checked rows in batches, each with its checkpoint; call again to resume.
+    ``claimed``: the caller has already taken the job with ``claim``."""
+    if not claimed:
+        claim(session, job, actor, valid_only=valid_only)
     try:
         sheet = _sheet(job)
         checker = Checker(session, job.school, sheet.layout, now)

@@ -126,7 +126,9 @@ class ImportView(ScopedModelView):
     @expose("/job/<int:pk>")
     @has_access
     def job(self, pk):
-        return self.render_template("xueji/import_job.html", job=self._job(pk), status=STATUS)
+        job = self._job(pk)
+        return self.render_template("xueji/import_job.html", job=job, status=STATUS,
+                                    resumable=job.status in ("checked", "failed") or imports.stalled(job))
 
     @expose("/job/<int:pk>/progress")
     @has_access
@@ -148,12 +150,14 @@ class ImportView(ScopedModelView):
     def commit(self, pk):
         job = self._job(pk)
         valid_only = request.form.get("mode") == "valid_only"
-        if job.rows_invalid and not valid_only:
-            flash(t("有问题的行须先修改，或选择只导入正确的行", "fix the rows with problems, or import only the valid rows"),
-                  "danger")
+        try:
+            imports.claim(db.session, job, actor(), valid_only=valid_only)
+        except DomainError as exc:
+            for problem in exc.problems:
+                flash(str(problem.message), "danger")
             return redirect(url_for("ImportView.job", pk=pk))
-        _in_background(lambda j, who, when: imports.commit(db.session, j, who, when, valid_only=valid_only),
-                       job.id)
+        _in_background(lambda j, who, when: imports.commit(db.session, j, who, when, valid_only=valid_only,
+                                                           claimed=True), job.id)
         return redirect(url_for("ImportView.job", pk=pk))
 
     @expose("/export/students")

@@ -126,3 +126,32 @@ def test_two_registrars_placing_the_last_seat_at_once_one_gets_it(app, ctx):
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Student).where(
         Student.class_id == class_id)) == 40
+
+
+def test_two_clicks_on_import_commit_at_once_start_one_commit(app, ctx):
+    from workbooks import student_row, write
+
+    from app.models import ImportJob, School
+    from app.services import imports
+
+    school = db.session.scalar(select(School).where(School.code == "4301020001"))
+    klass = next(c for c in sorted(school.classes, key=lambda c: c.id) if c.grade.number == 4)
+    import random
+    import tempfile
+    from pathlib import Path
+
+    rng, used = random.Random(31), set()
+    path = write(Path(tempfile.mkdtemp()) / "race.xlsx",
+                 [student_row(rng, school.code, klass.name, 4, 2026, used) for _ in range(2)])
+    job = imports.upload(db.session, school=school, actor=actor_of("school_registrar"), filename="race.xlsx",
+                         data=path.read_bytes())
+    imports.dry_run(db.session, job, NOW)
+    assert job.status == "checked", job.problems
+    job_id = job.id
+
+    def click(i):
+        imports.claim(db.session, db.session.get(ImportJob, job_id), actor_of("school_registrar"))
+        return i
+
+    results = race(app, click, 8)
+    assert sorted(r[0] for r in results) == ["ok"] + ["refused"] * 7, results

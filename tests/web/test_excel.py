@@ -191,6 +191,27 @@ def test_an_interrupted_import_resumes_without_doubling(ctx, monkeypatch):
                              .where(Student.import_job_id == job.id)) == 6
 
 
+def test_a_running_commit_is_not_started_twice_and_a_stalled_one_resumes(ctx, client_for):
+    from datetime import timedelta
+
+    from app.models.base import local_now
+
+    job = _check(_book(_rows(3, seed=515)))
+    imports.claim(db.session, job, actor_of("school_registrar"))  # a worker has it
+    web = client_for("school_registrar")
+    page = web.post(f"/imports/job/{job.id}/commit", data={"mode": "all"}, follow_redirects=True)
+    assert "该导入正在进行中" in page.get_data(as_text=True) and 'id="commit"' not in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert (job.status, job.rows_done, job.created) == ("committing", 0, 0)
+    db.session.execute(ImportJob.__table__.update().where(ImportJob.id == job.id)
+                       .values(updated_at=local_now() - timedelta(minutes=11)))  # the worker died
+    db.session.commit()
+    assert 'id="commit"' in web.get(f"/imports/job/{job.id}").get_data(as_text=True)
+    web.post(f"/imports/job/{job.id}/commit", data={"mode": "all"})
+    db.session.expire_all()
+    assert (job.status, job.created) == ("done", 3)
+
+
 def test_the_report_marks_each_bad_cell_with_its_problem(ctx, client_for):
     rows = _rows(3, seed=606)
     rows[1]["邮政编码"] = "4100"
