@@ -7,9 +7,12 @@ inflates past a limit or a ratio), and sheets with an absurd number of rows.
 from __future__ import annotations
 
 import io
+import posixpath
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import python_calamine
 
@@ -104,39 +107,169 @@ def _groups(row: list) -> dict[int, str]:
     return out
 
 
+class _SheetXml:
+    """The first worksheet's XML streamed out of the zip and cut, between row elements, into small
+    stand-alone workbooks that calamine reads one after the other: calamine holds a whole sheet in
+    memory, so this is what keeps memory flat however long the file is."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, raw: bytes):
+        self._raw = raw
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            self.path = _first_sheet_path(archive)
+            if self.path not in archive.namelist():
+                raise WorkbookRefused("工作簿中没有工作表", "the workbook has no worksheet")
+            # everything but the sheet (styles for dates, shared strings, the workbook itself)
+            self._others = [(info.filename, archive.read(info)) for info in archive.infolist()
+                            if info.filename != self.path]
+
+    def chunks(self, rows_per_chunk: int):
+        """Raw XML fragments of at most ``rows_per_chunk`` row elements each, as workbooks."""
+        with zipfile.ZipFile(io.BytesIO(self._raw)) as archive, archive.open(self.path) as stream:
+            data, found = b"", None
+            while found is None:
+                block = stream.read(self.BLOCK)
+                data += block
+                found = _SHEET_DATA.search(data)
+                if found is None and (not block or len(data) > 16 * self.BLOCK):
+                    raise WorkbookRefused("工作表格式无法识别", "the worksheet has no sheetData")
+            if found.group(0).endswith(b"/>"):  # <sheetData/>: no rows at all
+                return
+            prefix, data = data[:found.end()], data[found.end():]
+            ns = found.group(1) or b""
+            row_start = re.compile(b"<" + re.escape(ns) + rb"row[\s>/]")
+            end_tag = b"</" + ns + b"sheetData>"
+            tail = end_tag + b"</" + ns + b"worksheet>"
+            count = pos = end_from = 0  # rows counted in this chunk; where both searches resume
+            done = False
+            while True:
+                if not done:
+                    stop = data.find(end_tag, end_from)
+                    if stop >= 0:
+                        data, done = data[:stop], True
+                    else:
+                        end_from = max(0, len(data) - len(end_tag))
+                limit = len(data) if done else len(data) - _TAG_MARGIN  # a tag may straddle blocks
+                cut = None
+                for match in row_start.finditer(data, pos):
+                    if match.start() >= limit:
+                        break
+                    count += 1
+                    if count > rows_per_chunk:
+                        cut = match.start()
+                        break
+                    pos = match.end()
+                if cut is not None:
+                    yield self._workbook(prefix + data[:cut] + tail)
+                    data, count, pos, end_from = data[cut:], 0, 0, max(0, end_from - cut)
+                    continue
+                if done:
+                    if count:
+                        yield self._workbook(prefix + data + tail)
+                    return
+                block = stream.read(self.BLOCK)
+                if not block:
+                    raise WorkbookRefused("工作表不完整（文件被截断）", "the worksheet is truncated")
+                data += block
+
+    def _workbook(self, sheet_xml: bytes) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
+            for name, content in self._others:
+                out.writestr(name, content)
+            out.writestr(self.path, sheet_xml)
+        return buffer.getvalue()
+
+
+_SHEET_DATA = re.compile(rb"<(\w{1,20}:)?sheetData\b[^>]*>")
+_ANY_ROW = re.compile(rb"<(?:\w{1,20}:)?row[\s>/]")
+_TAG_MARGIN = 32  # longer than any row start tag '<prefix:row '
+
+
+def _first_sheet_path(archive: zipfile.ZipFile) -> str:
+    """Where the workbook's first sheet lives (xl/worksheets/sheet1.xml, usually)."""
+    try:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        raise WorkbookRefused("文件已损坏，无法打开", "the workbook's index is missing or broken") from None
+    sheet = next((e for e in book.iter() if e.tag.endswith("}sheet") or e.tag == "sheet"), None)
+    rid = next((v for k, v in (sheet.attrib.items() if sheet is not None else []) if k.endswith("}id")), None)
+    target = next((r.get("Target") for r in rels if r.get("Id") == rid), None)
+    if not target:
+        raise WorkbookRefused("工作簿中没有工作表", "the workbook has no worksheet")
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+
 class Sheet:
-    """The first worksheet: its layout and its data rows as (Excel row number, cells)."""
+    """The first worksheet: its layout and its data rows as (Excel row number, cells), read a chunk
+    of rows at a time."""
+
+    CHUNK_ROWS = 2000
 
     def __init__(self, data: bytes | Path):
         raw = data.read_bytes() if isinstance(data, Path) else data
         check(raw)
-        try:
-            workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(raw))
-            self._sheet = workbook.get_sheet_by_index(0)
-        except Exception as exc:  # calamine raises its own error family for broken files
-            raise WorkbookRefused("文件已损坏或无法读取", f"the workbook cannot be read: {type(exc).__name__}") from None
-        if self._sheet.total_height > MAX_ROWS + HEADER_SCAN:
-            raise WorkbookRefused(f"行数超过 {MAX_ROWS:,} 行，请分批导入",
-                                  f"more than {MAX_ROWS:,} rows: split the file")
-        self._rows = self._sheet.iter_rows()
-        head = [next(self._rows, []) for _ in range(HEADER_SCAN)]
-        self.layout = _layout(head)
-        self._pending = [(n + 1, row) for n, row in enumerate(head) if n + 1 > self.layout.header_row]
-        self._next = HEADER_SCAN + 1
+        self._xml = _SheetXml(raw)
+        self._chunks = self._numbered_rows()
+        head = []
+        for number, cells in self._chunks:
+            head.append((number, cells))
+            if number >= HEADER_SCAN:
+                break
+        by_number = dict(head)
+        self.layout = _layout([by_number.get(n, []) for n in range(1, HEADER_SCAN + 1)])
+        self._pending = [(n, row) for n, row in head if n > self.layout.header_row]
+
+    def _numbered_rows(self):
+        """Every row with cells, numbered as Excel numbers it, columns where Excel has them."""
+        for chunk in self._xml.chunks(self.CHUNK_ROWS):
+            try:
+                sheet = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(chunk)).get_sheet_by_index(0)
+                rows = sheet.to_python(skip_empty_area=True)
+            except Exception as exc:  # calamine raises its own error family for broken files
+                raise WorkbookRefused("文件已损坏或无法读取",
+                                      f"the workbook cannot be read: {type(exc).__name__}") from None
+            top, left = sheet.start if rows else (0, 0)
+            pad = [""] * left
+            for offset, cells in enumerate(rows):
+                number = top + offset + 1
+                if number > MAX_ROWS + HEADER_SCAN:  # rows numbered past the limit
+                    raise _too_many_rows()
+                yield number, (pad + cells if left else cells)
 
     def rows(self):
         """Data rows after the header, blank rows skipped, numbered as Excel numbers them."""
         for number, row in self._pending:
             if any(cell not in (None, "") for cell in row):
                 yield number, row
-        for row in self._rows:
-            number, self._next = self._next, self._next + 1
+        for number, row in self._chunks:
             if any(cell not in (None, "") for cell in row):
                 yield number, row
 
-    @property
-    def height(self) -> int:
-        return self._sheet.total_height
+
+def _too_many_rows() -> WorkbookRefused:
+    return WorkbookRefused(f"行数超过 {MAX_ROWS:,} 行，请分批导入", f"more than {MAX_ROWS:,} rows: split the file")
+
+
+def check_rows(data: bytes) -> None:
+    """Refuse a sheet with an absurd number of rows, having only counted them."""
+    if count_rows(data) > MAX_ROWS + HEADER_SCAN:
+        raise _too_many_rows()
+
+
+def count_rows(data: bytes) -> int:
+    """Row elements in the first sheet, counted while inflating, nothing kept: the cheap refusal of
+    absurd files at upload."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(_first_sheet_path(archive)) as stream:
+        count, carry = 0, b""
+        while block := stream.read(_SheetXml.BLOCK):
+            buffer = carry + block
+            limit = max(0, len(buffer) - _TAG_MARGIN)  # tags starting later are counted next time
+            count += sum(1 for m in _ANY_ROW.finditer(buffer) if m.start() < limit)
+            carry = buffer[limit:]
+        return count + sum(1 for _ in _ANY_ROW.finditer(carry))
 
 
 __all__ = ["COLUMNS", "Layout", "Sheet", "WorkbookRefused", "check"]

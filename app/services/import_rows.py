@@ -74,19 +74,23 @@ class Checker:
         self.in_file_ids: dict[str, int] = {}
         self.in_file_persons: dict[tuple, int] = {}
         self.job_problems: dict[str, tuple[str, str]] = {}
-        self._slots = [(i, c) for i, c in sorted(layout.columns.items())]
+        self._readers = [(i, c, self._reader(c.spec)) for i, c in sorted(layout.columns.items())]
 
     # -- cells ------------------------------------------------------------------------------
     def convert(self, number: int, cells: list) -> Row:
         row = Row(number)
         members = {"member1": {}, "member2": {}}
-        for index, column in self._slots:
-            raw = cells[index] if index < len(cells) else None
-            try:
-                value = self._read(column.spec, raw)
-            except cell.CellProblem as problem:
-                row.problems.append((column.header, str(problem), problem.code))
-                continue
+        width = len(cells)
+        for index, column, read in self._readers:
+            raw = cells[index] if index < width else None
+            if raw is None or raw == "":
+                value = None  # most cells of most rows: nothing to read
+            else:
+                try:
+                    value = read(raw)
+                except cell.CellProblem as problem:
+                    row.problems.append((column.header, str(problem), problem.code))
+                    continue
             if column.owner == "student":
                 row.values[column.spec.name] = value
             else:
@@ -95,25 +99,18 @@ class Checker:
                        if key == "member1" or any(v not in (None, "") for v in m.values())]
         return row
 
-    def _read(self, spec, raw):
+    def _reader(self, spec):
+        """The function that reads one column's cells, chosen once per file."""
         kind = spec.kind
         if kind == "code":
-            return cell.code(raw, self.labels.get(spec.code_table, {}))
-        if kind == "bool":
-            return cell.yes_no(raw)
-        if kind == "date":
-            return cell.day(raw)
-        if kind == "month":
-            return cell.month(raw)
-        if kind == "number":
-            return cell.number(raw)
-        if kind == "id_number":
-            return cell.id_number(raw)
+            labels = self.labels.get(spec.code_table, {})
+            return lambda raw: cell.code(raw, labels)
         if kind == "phone":
-            return cell.digits(raw, leading_zero=True)
-        if kind in ("postcode", "region", "school"):
-            return cell.digits(raw)
-        return cell.text(raw)
+            return lambda raw: cell.digits(raw, leading_zero=True)
+        simple = {"bool": cell.yes_no, "date": cell.day, "month": cell.month, "number": cell.number,
+                  "id_number": cell.id_number, "postcode": cell.digits, "region": cell.digits,
+                  "school": cell.digits}
+        return simple.get(kind, cell.text)
 
     # -- the record --------------------------------------------------------------------------
     def check(self, row: Row) -> Row:

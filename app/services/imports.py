@@ -9,13 +9,14 @@ record.  New records wait in one registration review for the whole file (注册�
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from ..errors import Conflict, Forbidden, ValidationFailed
-from ..excel.reader import Sheet, WorkbookRefused
+from ..excel.reader import Sheet, WorkbookRefused, check_rows
 from ..i18n import t
 from ..models import ImportJob, School, Student
 from ..models.base import keyring, local_now
@@ -39,7 +40,8 @@ def upload(session: Session, *, school: School, actor: Actor, filename: str, dat
     if not actor.sees_school(school):
         raise Forbidden(t("只能为本校导入", "only into your own school"), "school")
     try:
-        Sheet(data)  # the cheap checks: type, size, zip bomb, row count, readable
+        Sheet(data)  # the cheap checks: type, size, zip bomb, readable, a header
+        check_rows(data)
     except WorkbookRefused as exc:
         raise ValidationFailed(t(exc.zh, exc.en), "file") from None
     job = ImportJob(school=school, created_by=actor.username, created_by_id=actor.user_id,
@@ -61,6 +63,18 @@ def _sheet(job: ImportJob) -> Sheet:
         raise ValidationFailed(t(f"列重复：{'、'.join(layout.duplicate)}",
                                  f"columns given twice: {', '.join(layout.duplicate)}"), "file")
     return sheet
+
+
+@contextmanager
+def _loaded_objects_kept(session):
+    """Checkpoint commits without expiring what the checker holds (the school's classes...): else
+    every batch would reload them one query at a time."""
+    real = session() if isinstance(session, scoped_session) else session
+    before, real.expire_on_commit = real.expire_on_commit, False
+    try:
+        yield
+    finally:
+        real.expire_on_commit = before
 
 
 def _batches(sheet: Sheet, size: int | None = None):
@@ -92,16 +106,17 @@ def dry_run(session: Session, job: ImportJob, now: datetime, progress=None) -> I
         checker = Checker(session, job.school, sheet.layout, now)
         total = valid = 0
         problems: list[dict] = []
-        for batch in _batches(sheet):
-            for row in _checked(session, checker, batch):
-                total += 1
-                valid += row.ok
-                problems += [{"row": row.number, "column": c, "message": m, "code": k}
-                             for c, m, k in row.problems][: max(0, KEEP_PROBLEMS - len(problems))]
-            job.rows_checked = total
-            session.commit()  # the page's progress bar reads it
-            if progress:
-                progress(job)
+        with _loaded_objects_kept(session):
+            for batch in _batches(sheet):
+                for row in _checked(session, checker, batch):
+                    total += 1
+                    valid += row.ok
+                    problems += [{"row": row.number, "column": c, "message": m, "code": k}
+                                 for c, m, k in row.problems][: max(0, KEEP_PROBLEMS - len(problems))]
+                job.rows_checked = total
+                session.commit()  # the page's progress bar reads it
+                if progress:
+                    progress(job)
         job_level = [f"{message}（{source}）" for message, source in checker.job_problems.values()]
         job.rows_total, job.rows_valid, job.rows_invalid = total, valid, total - valid
         job.problems, job.status = problems, ("refused" if job_level else "checked")
@@ -148,17 +163,18 @@ def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, val
     try:
         sheet = _sheet(job)
         checker = Checker(session, job.school, sheet.layout, now)
-        for batch in _batches(sheet):
-            if batch[-1][0] <= job.rows_done:
-                continue  # committed before an interruption: never twice
-            rows = [r for r in _checked(session, checker, batch) if r.number > job.rows_done]
-            if any(not r.ok for r in rows) and not valid_only:
-                raise Conflict(t("数据已变化，请重新检查", "the data changed since the check: check again"))
-            import_writes.write(session, job, [r for r in rows if r.ok], actor, now)
-            job.rows_done = batch[-1][0]
-            session.commit()  # the batch and its checkpoint, together
-            if progress:
-                progress(job)
+        with _loaded_objects_kept(session):
+            for batch in _batches(sheet):
+                if batch[-1][0] <= job.rows_done:
+                    continue  # committed before an interruption: never twice
+                rows = [r for r in _checked(session, checker, batch) if r.number > job.rows_done]
+                if any(not r.ok for r in rows) and not valid_only:
+                    raise Conflict(t("数据已变化，请重新检查", "the data changed since the check: check again"))
+                import_writes.write(session, job, [r for r in rows if r.ok], actor, now)
+                job.rows_done = batch[-1][0]
+                session.commit()  # the batch and its checkpoint, together
+                if progress:
+                    progress(job)
         import_writes.open_review(session, job, actor, now)
         job.status = "done"
         session.commit()
