@@ -16,3 +16,11 @@ def cell(sheet, value, **style) -> WriteOnlyCell:
     for key, val in style.items():
         setattr(item, key, val)
     return item
+
+
+def value(sheet, value):
+    """The value itself where it is harmless (cheapest to write), a quoted text cell where it
+    would be taken for a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return cell(sheet, value)
+    return value

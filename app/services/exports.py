@@ -9,11 +9,13 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..excel.columns import COLUMNS, TEXT_KINDS
 from ..excel.safe import cell
+from ..excel.safe import value as safe_value
 from ..models import CodeItem, ExportLog, FamilyMember, Jurisdiction, School, SchoolClass, Student
 from ..models.base import keyring
 from ..security.crypto import aad_for
@@ -114,11 +116,13 @@ def write(sheet_rows, target) -> int:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("学生信息")
     text_columns = {i for i, c in enumerate(COLUMNS) if c.spec.kind in TEXT_KINDS}
+    for i in text_columns:  # typed into later, an ID or phone stays text
+        sheet.column_dimensions[get_column_letter(i + 1)].number_format = "@"
     sheet.append([cell(sheet, c.header, font=HEAD) for c in COLUMNS])
     count = 0
     for values in sheet_rows:
-        sheet.append([cell(sheet, v, number_format="@") if i in text_columns else cell(sheet, v)
-                      for i, v in enumerate(values)])
+        sheet.append([cell(sheet, v, number_format="@") if v is not None and i in text_columns
+                      else safe_value(sheet, v) for i, v in enumerate(values)])
         count += 1
     book.save(target)
     return count
