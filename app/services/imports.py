@@ -103,6 +103,7 @@ def dry_run(session: Session, job: ImportJob, now: datetime, progress=None) -> I
     session.commit()
     try:
         sheet = _sheet(job)
+        import_writes.refresh_statistics(session)
         checker = Checker(session, job.school, sheet.layout, now)
         total = valid = 0
         problems: list[dict] = []
@@ -162,11 +163,16 @@ def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, val
         claim(session, job, actor, valid_only=valid_only)
     try:
         sheet = _sheet(job)
+        import_writes.refresh_statistics(session)
         checker = Checker(session, job.school, sheet.layout, now)
+        written = 0
         with _loaded_objects_kept(session):
             for batch in _batches(sheet):
                 if batch[-1][0] <= job.rows_done:
                     continue  # committed before an interruption: never twice
+                written += 1
+                if written % import_writes.STATISTICS_EVERY == 0:
+                    import_writes.refresh_statistics(session)
                 rows = [r for r in _checked(session, checker, batch) if r.number > job.rows_done]
                 if any(not r.ok for r in rows) and not valid_only:
                     raise Conflict(t("数据已变化，请重新检查", "the data changed since the check: check again"))
