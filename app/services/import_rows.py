@@ -114,7 +114,7 @@ class Checker:
 
     # -- the record --------------------------------------------------------------------------
     def check(self, row: Row) -> Row:
-        """Record checks, the school and class, the rules, duplicates inside the file."""
+        """Record checks, the school and class, duplicates inside the file."""
         values = row.values
         if row.problems:  # an unreadable cell: checking the rest would only add echoes
             return row
@@ -130,11 +130,11 @@ class Checker:
         problems = record_problems(values, self.ctx) + family_values_problems(values, row.members, self.ctx)
         row.problems += [(self._header(p.field), str(p.message), p.code) for p in problems]
         if row.ok:
-            self._rules(row)
             self._file_duplicates(row)
         return row
 
-    def _rules(self, row: Row) -> None:
+    def registration_rules(self, row: Row) -> None:
+        """The rules for a row that will be a new record (a known one is an edit, gated as such)."""
         grade = row.klass.grade if row.klass else None
         if grade is None:
             return

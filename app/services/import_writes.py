@@ -26,24 +26,24 @@ MEMBER_PERSONAL = {f.name for f in MEMBER_FIELDS if f.personal}
 
 # -- matching rows to records ------------------------------------------------------------------------
 
-def match_existing(session: Session, school, rows: list[Row]) -> None:
+def match_existing(session: Session, school, rows: list[Row], now: datetime) -> None:
     """Known ID (or name, gender, birth date without ID): same school updates, elsewhere refuses."""
     by_blind = {r.id_blind: r for r in rows if r.ok and r.id_blind}
     by_person = {r.person: r for r in rows if r.ok and r.person}
     if by_blind:
         for student in session.scalars(select(Student).options(selectinload(Student.members))
                                        .where(Student.id_blind.in_(list(by_blind)))):
-            _attach(session, school, by_blind[student.id_blind], student, "身份证件号")
+            _attach(session, school, by_blind[student.id_blind], student, "身份证件号", now)
     if by_person:
         names = {p[0] for p in by_person}
         for student in session.scalars(select(Student).options(selectinload(Student.members)).where(
                 Student.name.in_(names), (Student.id_type != RESIDENT_ID) | Student.id_blind.is_(None))):
             row = by_person.get((student.name, student.gender, student.birth_date))
             if row is not None:
-                _attach(session, school, row, student, "姓名")
+                _attach(session, school, row, student, "姓名", now)
 
 
-def _attach(session: Session, school, row: Row, student: Student, column: str) -> None:
+def _attach(session: Session, school, row: Row, student: Student, column: str, now: datetime) -> None:
     if student.school_id != school.id:
         row.problems.append((column, f"该学生已在 {student.school.name} 注册（学籍号 {student.registry_no_masked}），"
                                      "请办理转学", "duplicate_id"))
@@ -52,7 +52,7 @@ def _attach(session: Session, school, row: Row, student: Student, column: str) -
     row.changes = _diff(student, row)
     if row.changes and student.registered:
         decision = evaluate(policy.current(session), Facts(
-            action="edit_field", at=datetime.now(), codes=policy.codes_of(school),
+            action="edit_field", at=now, codes=policy.codes_of(school),
             changed_fields=tuple(n for n in row.changes if not n.startswith("member")), registered=True))
         for v in decision.violations:
             if v.code == "controlled_field":

@@ -90,10 +90,12 @@ def _batches(sheet: Sheet, size: int | None = None):
 
 def _checked(session: Session, checker: Checker, batch) -> list[Row]:
     rows = [checker.check(checker.convert(number, cells)) for number, cells in batch]
-    import_writes.match_existing(session, checker.school, rows)
+    import_writes.match_existing(session, checker.school, rows, checker.now)
     for row in rows:
         if row.ok and row.existing is None:
-            checker.take_seat(row)
+            checker.registration_rules(row)
+            if row.ok:
+                checker.take_seat(row)
     return rows
 
 

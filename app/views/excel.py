@@ -76,10 +76,16 @@ class ImportView(ScopedModelView):
                               "report": "show", "commit": "add", "students_xlsx": "export",
                               "confirmation": "export"}
     list_title = t("Excel 导入", "Excel imports")
+    show_title = t("导入任务", "Import")
     list_columns = ["id", "filename", "status", "rows_total", "rows_valid", "rows_invalid", "created",
                     "updated", "unchanged", "created_by", "created_at"]
     base_order = ("id", "desc")
+    search_columns = ["filename", "status", "created_by", "created_at"]
+    show_columns = ["id", "filename", "status", "mode", "rows_total", "rows_valid", "rows_invalid",
+                    "rows_done", "created", "updated", "unchanged", "message", "created_by", "created_at"]
     label_columns = {"id": "#", "filename": t("文件", "File"), "status": t("状态", "Status"),
+                     "mode": t("导入方式", "Mode"), "rows_done": t("已导入至行", "Committed up to row"),
+                     "message": t("说明", "Message"),
                      "rows_total": t("行数", "Rows"), "rows_valid": t("正确", "Valid"),
                      "rows_invalid": t("有问题", "With problems"), "created": t("新增", "Created"),
                      "updated": t("更新", "Updated"), "unchanged": t("未变", "Unchanged"),

@@ -337,6 +337,27 @@ def test_export_then_import_changes_nothing_and_is_logged(ctx, client_for):
     assert job.created == 0 and job.updated == 0
 
 
+def test_known_records_are_not_new_registrations_outside_the_window(ctx):
+    """In November the export re-imports unchanged; only a new first-grader meets the closed window."""
+    from datetime import datetime
+
+    from app.services import exports
+
+    november = datetime(2026, 11, 23, 10)
+    data = exports.students_xlsx(db.session, actor_of("school_registrar"), school(SCHOOL))
+    job = imports.upload(db.session, school=school(SCHOOL), actor=actor_of("school_registrar"),
+                         filename="again.xlsx", data=data)
+    imports.dry_run(db.session, job, november)
+    assert (job.status, job.message) == ("checked", None)
+    assert not any(p["code"] in ("outside_window", "class_full") for p in job.problems)
+    first = next(c for c in sorted(school(SCHOOL).classes, key=lambda c: c.id) if c.grade.number == 1)
+    newcomer = student_row(random.Random(909), SCHOOL, first.name, 1, 2026, set())
+    job = imports.upload(db.session, school=school(SCHOOL), actor=actor_of("school_registrar"),
+                         filename="new.xlsx", data=_book([newcomer]))
+    imports.dry_run(db.session, job, november)
+    assert job.status == "refused" and "09-01 至 09-30" in job.message and "rules/430000.yaml" in job.message
+
+
 def test_a_formula_looking_value_is_exported_as_text(ctx):
     from app.services import exports
 
