@@ -3,7 +3,10 @@ the printable confirmation forms."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
+from pathlib import Path
 
 from flask import Response, abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import expose, has_access
@@ -29,6 +32,33 @@ def _download(data: bytes, name: str, mime: str = XLSX) -> Response:
 
     return Response(data, mimetype=mime, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Cache-Control": "no-store"})
+
+
+def _download_file(write, name: str) -> Response:
+    """Write a large workbook to a temporary file (flat memory) and stream it; the file goes away
+    once sent."""
+    from urllib.parse import quote
+
+    handle, raw = tempfile.mkstemp(suffix=".xlsx", dir=current_app.config.get("INSTANCE_DIR"))
+    os.close(handle)
+    path = Path(raw)
+    try:
+        write(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+    def chunks():
+        try:
+            with path.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    yield block
+        finally:
+            path.unlink(missing_ok=True)
+
+    return Response(chunks(), mimetype=XLSX, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Cache-Control": "no-store",
+        "Content-Length": str(path.stat().st_size)})
 
 
 def _in_background(work, job_id: int) -> None:
@@ -171,8 +201,8 @@ class ImportView(ScopedModelView):
     def students_xlsx(self):
         """Every student the account may see (or one school of them) in the template."""
         school = _school_for(request.args.get("school")) if request.args.get("school") or actor().school_id else None
-        data = exports.students_xlsx(db.session, actor(), school)
-        return _download(data, f"学生信息-{school.code if school else actor().scope.code}.xlsx")
+        name = f"学生信息-{school.code if school else actor().scope.code}.xlsx"
+        return _download_file(lambda path: exports.students_to_file(db.session, actor(), path, school), name)
 
     @expose("/export/confirmation")
     @has_access

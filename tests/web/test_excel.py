@@ -324,8 +324,11 @@ def test_export_then_import_changes_nothing_and_is_logged(ctx, client_for):
     db.session.execute(Student.__table__.update().where(Student.id == legacy.id)
                        .values(former_name="", blood_type=""))  # stored blank before that rule
     db.session.commit()
+    from pathlib import Path
+
     r = client_for("school_registrar").get("/imports/export/students")
-    assert r.status_code == 200
+    assert r.status_code == 200 and int(r.headers["Content-Length"]) == len(r.data)
+    assert not list(Path(ctx.config["INSTANCE_DIR"]).glob("tmp*.xlsx"))  # written to disk, sent, removed
     log = db.session.scalars(select(ExportLog).order_by(ExportLog.id.desc())).first()
     own = school(SCHOOL)
     count = db.session.scalar(select(func.count()).select_from(Student).where(Student.school_id == own.id))
