@@ -10,6 +10,8 @@ import io
 import posixpath
 import re
 import zipfile
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -107,6 +109,15 @@ def _groups(row: list) -> dict[int, str]:
     return out
 
 
+@contextmanager
+def _broken_as_refused():
+    """A member that fails to inflate or its CRC check: the file is corrupt, said as such."""
+    try:
+        yield
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise WorkbookRefused("文件已损坏，无法读取", f"the file is corrupt: {type(exc).__name__}") from None
+
+
 class _SheetXml:
     """The first worksheet's XML streamed out of the zip and cut, between row elements, into small
     stand-alone workbooks that calamine reads one after the other: calamine holds a whole sheet in
@@ -116,7 +127,7 @@ class _SheetXml:
 
     def __init__(self, raw: bytes):
         self._raw = raw
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        with _broken_as_refused(), zipfile.ZipFile(io.BytesIO(raw)) as archive:
             self.path = _first_sheet_path(archive)
             if self.path not in archive.namelist():
                 raise WorkbookRefused("工作簿中没有工作表", "the workbook has no worksheet")
@@ -126,6 +137,10 @@ class _SheetXml:
 
     def chunks(self, rows_per_chunk: int):
         """Raw XML fragments of at most ``rows_per_chunk`` row elements each, as workbooks."""
+        with _broken_as_refused():
+            yield from self._chunks(rows_per_chunk)
+
+    def _chunks(self, rows_per_chunk: int):
         with zipfile.ZipFile(io.BytesIO(self._raw)) as archive, archive.open(self.path) as stream:
             data, found = b"", None
             while found is None:
@@ -262,7 +277,8 @@ def check_rows(data: bytes) -> None:
 def count_rows(data: bytes) -> int:
     """Row elements in the first sheet, counted while inflating, nothing kept: the cheap refusal of
     absurd files at upload."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(_first_sheet_path(archive)) as stream:
+    with _broken_as_refused(), zipfile.ZipFile(io.BytesIO(data)) as archive, \
+            archive.open(_first_sheet_path(archive)) as stream:
         count, carry = 0, b""
         while block := stream.read(_SheetXml.BLOCK):
             buffer = carry + block

@@ -109,3 +109,19 @@ def test_an_empty_sheet_has_no_rows_and_names_every_missing_column():
     book.save(buffer)
     sheet = reader.Sheet(buffer.getvalue())
     assert list(sheet.rows()) == [] and "姓名" in sheet.layout.missing
+
+
+def test_a_sheet_that_fails_to_inflate_is_refused_as_corrupt():
+    """The zip directory is sound (so the cheap checks pass) but the sheet's deflate stream is not."""
+    data = bytearray(_book(True))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + info.compress_size // 3, start + info.compress_size // 3 + 64):
+        data[i] ^= 0x5A
+    reader.check(bytes(data))  # nothing wrong that can be seen without inflating
+    with pytest.raises(reader.WorkbookRefused) as caught:
+        _streamed(bytes(data))
+    assert "损坏" in caught.value.zh
+    with pytest.raises(reader.WorkbookRefused):
+        reader.count_rows(bytes(data))
