@@ -15,7 +15,7 @@ from ..extensions import db
 from ..i18n import t
 from ..models import Request, SchoolClass, Student
 from ..services import requests as svc
-from ..services import transfers
+from ..services import students, transfers
 from ..views.base import actor, now
 
 
@@ -97,13 +97,12 @@ class RequestApi(BaseApi):
         """File a request: {kind, student_id, payload?, reason?, note?, target_class_id?, evidence?}."""
         def run():
             data, who = self._json(), actor()
-            student = db.session.get(Student, data.get("student_id") or 0)
-            if student is None:
-                raise NotFound(t("学生不存在", "no such student"), "student_id")
-            if data.get("kind") != "transfer" and not db.session.scalar(
-                    select(Student.id).where(Student.id == student.id, who.scope.clause(Student))):
-                raise NotFound(t("学生不存在或不在本辖区", "no such student in your jurisdiction"),
-                               "student_id")
+            if data.get("kind") == "transfer":  # the receiving school names another school's student
+                student = db.session.get(Student, data.get("student_id") or 0)
+                if student is None:
+                    raise NotFound(t("学生不存在", "no such student"), "student_id")
+            else:
+                student = students.get_in_scope(db.session, who, data.get("student_id"), "student_id")
             klass = db.session.get(SchoolClass, data["target_class_id"]) if data.get("target_class_id") else None
             req = svc.start(db.session, kind=str(data.get("kind", "")), student=student, actor=who,
                             now=now(), payload=data.get("payload") or {}, reason=data.get("reason"),

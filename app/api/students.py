@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import request
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.validate import OneOf
-from sqlalchemy import select
 
 from ..errors import NotFound
 from ..extensions import db
@@ -170,12 +169,7 @@ class FamilyMemberApi(ScopedApi):
         with db.session.no_autoflush:
             student_id = data.pop("student_id", None)
             if pk is None:
-                student = db.session.scalar(select(Student).where(
-                    Student.id == (student_id or 0), actor().scope.clause(Student)))
-                if student is None:
-                    raise NotFound(t("学生不存在或不在本辖区", "no such student in your jurisdiction"),
-                                   "student_id")
-                member.student = student
+                member.student = student_service.get_in_scope(db.session, actor(), student_id, "student_id")
             for key, value in data.items():
                 setattr(member, key, value)
             family.prepare_member(db.session, member, actor(), adding=pk is None)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import Forbidden
+from sqlalchemy import select
+
+from ..errors import Forbidden, NotFound
 from ..i18n import t
 from ..security.roles import ROLES, RoleSpec, allowed
 from ..security.scoping import NO_SCOPE, Scope, account_roles, scope_of
@@ -53,3 +55,12 @@ class Actor:
 
     def sees_school(self, school) -> bool:
         return self.is_system or self.scope.contains_school(school)
+
+    def fetch(self, session, model, pk, missing, *, field: str | None = None, lock: bool = False):
+        """The ``model`` row ``pk`` inside this actor's jurisdiction, or NotFound with ``missing``:
+        another jurisdiction's rows are simply not there."""
+        query = select(model).where(model.id == pk, self.scope.clause(model))
+        row = session.scalar(query.with_for_update() if lock else query)
+        if row is None:
+            raise NotFound(missing, field)
+        return row

@@ -63,6 +63,12 @@ def label(session: Session, table: str, code: str | None) -> str:
     return labels(session, table).get(str(code), str(code))
 
 
+def template_labels(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """{table: [(code, Chinese label), ...]} of the active codes in order: what the official Excel
+    template writes and reads, whatever the user's language."""
+    return {table: [(i.code, i.label) for i in items] for table, items in _all(session).items()}
+
+
 def codes(session: Session, table: str) -> set[str]:
     return {i.code for i in _all(session).get(table, [])}
 

@@ -39,13 +39,10 @@ def _gate(session: Session, actor: Actor, school, now: datetime) -> None:
         raise RuleViolation([Problem(v.message, v.field, v.code, v.source) for v in decision.violations])
 
 
-def _pages(session: Session, actor: Actor, school) -> list[tuple[list, list]]:
-    """[(items, values)] per student: (header, value) pairs in template order."""
-    out = []
+def _pages(session: Session, actor: Actor, school):
+    """Per student, its (header, value) pairs in template order (a blank second member left out)."""
     for values in exports.rows(session, actor, school):
-        pairs = [(c.header, v) for c, v in zip(COLUMNS, values) if c.owner != "member2" or v is not None]
-        out.append(pairs)
-    return out
+        yield [(c.header, v) for c, v in zip(COLUMNS, values) if c.owner != "member2" or v is not None]
 
 
 def forms_xlsx(session: Session, actor: Actor, school, now: datetime) -> bytes:

@@ -3,7 +3,6 @@ export -> import changes nothing), streamed in batches; every export logged."""
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from pathlib import Path
 
@@ -16,20 +15,14 @@ from sqlalchemy.orm import Session
 from ..excel.columns import COLUMNS, TEXT_KINDS
 from ..excel.safe import cell
 from ..excel.safe import value as safe_value
-from ..models import CodeItem, ExportLog, FamilyMember, Jurisdiction, School, SchoolClass, Student
+from ..models import ExportLog, FamilyMember, Jurisdiction, School, SchoolClass, Student
 from ..models.base import keyring
 from ..security.crypto import aad_for
+from . import codes as code_tables
 from .actors import Actor
 
 BATCH = 2000
 HEAD = Font(bold=True)
-
-
-def _labels(session: Session) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for table, code, label in session.execute(select(CodeItem.table_name, CodeItem.code, CodeItem.label)):
-        out.setdefault(table, {})[code] = label
-    return out
 
 
 def _scope_query(actor: Actor, school: School | None):
@@ -68,7 +61,8 @@ class _Decrypt:
 
 def rows(session: Session, actor: Actor, school: School | None = None):
     """The template's cell values for every student in scope, batch by batch."""
-    labels, decrypt = _labels(session), _Decrypt()
+    labels = {table: dict(pairs) for table, pairs in code_tables.template_labels(session).items()}
+    decrypt = _Decrypt()
     codes = {s.id: s.code for s in session.scalars(select(School).where(actor.scope.clause(School)))}
     classes: dict[int, str] = {}
     students = session.scalars(_scope_query(actor, school).execution_options(yield_per=BATCH))
@@ -149,8 +143,3 @@ def students_to_file(session: Session, actor: Actor, target: Path, school: Schoo
     return count
 
 
-def students_xlsx(session: Session, actor: Actor, school: School | None = None) -> bytes:
-    buffer = io.BytesIO()
-    count = write(rows(session, actor, school), buffer)
-    log(session, actor, "students", count, school)
-    return buffer.getvalue()

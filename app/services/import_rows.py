@@ -14,11 +14,14 @@ from sqlalchemy.orm import Session
 from ..excel import normalize as cell
 from ..excel.reader import Layout
 from ..fields import MEMBER_FIELDS
-from ..models import CodeItem, SchoolClass, Student
+from ..models import SchoolClass, Student
 from ..models.base import keyring
 from ..policy import Facts, evaluate
+from . import codes as code_tables
 from . import policy
+from .actors import Actor
 from .identity import RESIDENT_ID
+from .students import actor_facts, edited_items
 from .validation import Context, family_values_problems, record_problems
 
 JOB_LEVEL = ("outside_window", "frozen", "switch_off")  # refuse the whole file, once
@@ -51,15 +54,14 @@ def pinyin(name: str) -> str:
 class Checker:
     """Row checks for one school and one file; call ``convert`` then ``check`` per row."""
 
-    def __init__(self, session: Session, school, layout: Layout, now: datetime):
+    def __init__(self, session: Session, school, layout: Layout, now: datetime, actor: Actor):
         self.session, self.school, self.layout, self.now = session, school, layout, now
-        items = session.execute(select(CodeItem.table_name, CodeItem.code, CodeItem.label)
-                                .where(CodeItem.active)).all()
-        self.labels: dict[str, dict[str, str]] = {}
-        self.codes: dict[str, set[str]] = {}
-        for table, code, label in items:
-            self.labels.setdefault(table, {}).update({label: code, code: code})
-            self.codes.setdefault(table, set()).add(code)
+        self.actor_facts = actor_facts(actor)
+        tables = code_tables.template_labels(session)
+        # a cell may hold the label (as the template's drop-down writes it) or the code itself
+        self.labels = {table: {**{label: code for code, label in pairs}, **{code: code for code, _ in pairs}}
+                       for table, pairs in tables.items()}
+        self.codes = {table: {code for code, _ in pairs} for table, pairs in tables.items()}
         self.ctx = Context(lambda table: self.codes.get(table, set()), now.date(),
                            school.kind == "special")
         self.classes = {c.name: c for c in session.scalars(
@@ -133,22 +135,33 @@ class Checker:
             self._file_duplicates(row)
         return row
 
-    def registration_rules(self, row: Row) -> None:
-        """The rules for a row that will be a new record (a known one is an edit, gated as such)."""
-        grade = row.klass.grade if row.klass else None
-        if grade is None:
+    def rules(self, row: Row) -> None:
+        """The rules the form would apply: a registration for a new record, an edit (the items it
+        changes, the class it moves to) for a known one.  A known row that changes nothing asks
+        nothing."""
+        if row.existing is None:
+            grade = row.klass.grade if row.klass else None
+            if grade is None:
+                return
+            facts = Facts(action="register_new" if grade.number == 1 else "register_in_school",
+                          at=self.now, codes=self.codes_chain, stage=grade.stage, status="in_school",
+                          birth_date=row.values.get("birth_date"), grade=grade.number,
+                          class_size=self.seats.get(row.klass.id, 0), registered=False, **self.actor_facts)
+        elif row.changes:
+            student, moved = row.existing, "school_class" in row.changes
+            grade = row.klass.grade if moved else student.grade
+            facts = Facts(action="edit_field", at=self.now, codes=self.codes_chain,
+                          stage=grade.stage if grade else None, status=student.status,
+                          changed_fields=edited_items(row.changes),
+                          class_size=self.seats.get(row.klass.id, 0) if moved else None,
+                          registered=bool(student.registered), **self.actor_facts)
+        else:
             return
-        action = "register_new" if grade.number == 1 else "register_in_school"
-        taken = self.seats.get(row.klass.id, 0)
-        decision = evaluate(self.ruleset, Facts(
-            action=action, at=self.now, codes=self.codes_chain, stage=grade.stage, status="in_school",
-            birth_date=row.values.get("birth_date"), grade=grade.number, class_size=taken,
-            registered=False))
-        for v in decision.violations:
+        for v in evaluate(self.ruleset, facts).violations:
             if v.code in JOB_LEVEL:
                 self.job_problems.setdefault(v.code, (v.message, v.source or ""))
             else:
-                column = {"class_full": "班级", "entry_age": "出生日期"}.get(v.code, "")
+                column = {"class_full": "班级", "entry_age": "出生日期"}.get(v.code) or self._header(v.field)
                 row.problems.append((column, f"{v.message}（{v.source}）" if v.source else v.message, v.code))
 
     def _file_duplicates(self, row: Row) -> None:
@@ -166,8 +179,9 @@ class Checker:
                                      "duplicate_in_file"))
 
     def take_seat(self, row: Row) -> None:
-        """A new record placed in its class: the next row sees one seat less."""
-        if row.klass is not None:
+        """A new record placed in its class, or a known one moved there: the next row sees one seat
+        less."""
+        if row.klass is not None and (row.existing is None or "school_class" in row.changes):
             self.seats[row.klass.id] = self.seats.get(row.klass.id, 0) + 1
 
     def _header(self, name: str | None) -> str:

@@ -3,7 +3,6 @@ executemany), known records compared and updated through the same service as the
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from sqlalchemy import insert, select, text
@@ -12,9 +11,8 @@ from sqlalchemy.orm import Session, selectinload
 from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS
 from ..models import AuditEvent, FamilyMember, ImportJob, RegistryNumber, Student
 from ..models.base import keyring, new_uid
-from ..policy import Facts, evaluate
 from ..security.crypto import aad_for
-from . import policy, registry_numbers
+from . import registry_numbers
 from .actors import Actor
 from .identity import RESIDENT_ID
 from .import_rows import Row, pinyin
@@ -26,37 +24,32 @@ MEMBER_PERSONAL = {f.name for f in MEMBER_FIELDS if f.personal}
 
 # -- matching rows to records ------------------------------------------------------------------------
 
-def match_existing(session: Session, school, rows: list[Row], now: datetime) -> None:
+def match_existing(session: Session, school, rows: list[Row]) -> None:
     """Known ID (or name, gender, birth date without ID): same school updates, elsewhere refuses."""
     by_blind = {r.id_blind: r for r in rows if r.ok and r.id_blind}
     by_person = {r.person: r for r in rows if r.ok and r.person}
     if by_blind:
         for student in session.scalars(select(Student).options(selectinload(Student.members))
                                        .where(Student.id_blind.in_(list(by_blind)))):
-            _attach(session, school, by_blind[student.id_blind], student, "身份证件号", now)
+            _attach(school, by_blind[student.id_blind], student, "身份证件号")
     if by_person:
         names = {p[0] for p in by_person}
         for student in session.scalars(select(Student).options(selectinload(Student.members)).where(
                 Student.name.in_(names), (Student.id_type != RESIDENT_ID) | Student.id_blind.is_(None))):
             row = by_person.get((student.name, student.gender, student.birth_date))
             if row is not None:
-                _attach(session, school, row, student, "姓名", now)
+                _attach(school, row, student, "姓名")
 
 
-def _attach(session: Session, school, row: Row, student: Student, column: str, now: datetime) -> None:
+def _attach(school, row: Row, student: Student, column: str) -> None:
+    """The row describes this record: an update of it if it is the school's own (the rules for
+    editing are the checker's), a transfer to file if it is another school's."""
     if student.school_id != school.id:
         row.problems.append((column, f"该学生已在 {student.school.name} 注册（学籍号 {student.registry_no_masked}），"
                                      "请办理转学", "duplicate_id"))
         return
     row.existing = student
     row.changes = _diff(student, row)
-    if row.changes and student.registered:
-        decision = evaluate(policy.current(session), Facts(
-            action="edit_field", at=now, codes=policy.codes_of(school),
-            changed_fields=tuple(n for n in row.changes if not n.startswith("member")), registered=True))
-        for v in decision.violations:
-            if v.code == "controlled_field":
-                row.problems.append((v.field or "", f"{v.message}（{v.source}）", v.code))
 
 
 def _same(new, old) -> bool:
@@ -120,30 +113,6 @@ def _enc(ring, table: str, column: str, uid: str, value) -> str | None:
     return ring.encrypt(str(value), aad_for(table, column, uid))
 
 
-def _numbers(session: Session, school, rows: list[Row]) -> list[str]:
-    """Temporary L numbers for the batch, none of them issued before."""
-    area = registry_numbers.area_code(school)
-    numbers = [f"L{area}{r.values['birth_date']:%Y%m%d}{secrets.randbelow(10000):04d}" for r in rows]
-    while True:
-        digests = {registry_numbers.digest(n): i for i, n in enumerate(numbers)}
-        taken = set(session.scalars(select(RegistryNumber.number_blind)
-                                    .where(RegistryNumber.number_blind.in_(list(digests)))))
-        clash = {i for d, i in digests.items() if d in taken} | _repeats(numbers)
-        if not clash:
-            return numbers
-        for i in clash:
-            numbers[i] = f"L{area}{rows[i].values['birth_date']:%Y%m%d}{secrets.randbelow(10000):04d}"
-
-
-def _repeats(numbers: list[str]) -> set[int]:
-    seen, out = set(), set()
-    for i, n in enumerate(numbers):
-        if n in seen:
-            out.add(i)
-        seen.add(n)
-    return out
-
-
 STATISTICS_EVERY = 10  # batches between two ANALYZEs while a large import grows the tables
 
 
@@ -180,7 +149,7 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
 
 def _insert(session: Session, job: ImportJob, rows: list[Row], actor: Actor, now: datetime) -> None:
     ring, school = keyring(), job.school
-    numbers = _numbers(session, school, rows)
+    numbers = registry_numbers.temporary_numbers(session, school, [r.values["birth_date"] for r in rows])
     students = []
     for row, number in zip(rows, numbers):
         students.append(_student_row(ring, job, school, row, number, actor, now))

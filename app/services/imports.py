@@ -16,11 +16,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, scoped_session
 
 from ..errors import Conflict, Forbidden, ValidationFailed
+from ..excel import template as template_workbook
 from ..excel.reader import Sheet, WorkbookRefused, check_rows
 from ..i18n import t
-from ..models import ImportJob, School, Student
+from ..models import ImportJob, School, SchoolClass
 from ..models.base import keyring, local_now
 from ..security.crypto import aad_for
+from . import codes as code_tables
 from . import import_writes
 from .actors import Actor
 from .import_rows import Checker, Row
@@ -28,6 +30,15 @@ from .import_rows import Checker, Row
 BATCH = 1000
 KEEP_PROBLEMS = 50_000  # enough to annotate every bad cell of a large file
 STALE = timedelta(minutes=10)  # a commit that has not checkpointed for this long died: it may resume
+
+
+def template(session: Session, school: School | None) -> bytes:
+    """The official template to fill, with the school's classes in the class drop-down."""
+    labels = {table: [label for _, label in pairs]
+              for table, pairs in code_tables.template_labels(session).items()}
+    classes = list(session.scalars(select(SchoolClass.name).where(SchoolClass.school_id == school.id)
+                                   .order_by(SchoolClass.name))) if school else []
+    return template_workbook.build(labels, classes)
 
 
 def _file(job: ImportJob) -> bytes:
@@ -77,11 +88,11 @@ def _loaded_objects_kept(session):
         real.expire_on_commit = before
 
 
-def _batches(sheet: Sheet, size: int | None = None):
-    size, batch = size or BATCH, []
+def _batches(sheet: Sheet):
+    batch = []
     for number, cells in sheet.rows():
         batch.append((number, cells))
-        if len(batch) == size:
+        if len(batch) == BATCH:
             yield batch
             batch = []
     if batch:
@@ -90,23 +101,31 @@ def _batches(sheet: Sheet, size: int | None = None):
 
 def _checked(session: Session, checker: Checker, batch) -> list[Row]:
     rows = [checker.check(checker.convert(number, cells)) for number, cells in batch]
-    import_writes.match_existing(session, checker.school, rows, checker.now)
+    import_writes.match_existing(session, checker.school, rows)
     for row in rows:
-        if row.ok and row.existing is None:
-            checker.registration_rules(row)
-            if row.ok:
-                checker.take_seat(row)
+        if row.ok:
+            checker.rules(row)
+        if row.ok:
+            checker.take_seat(row)
     return rows
 
 
+def _uploader(session: Session, job: ImportJob) -> Actor:
+    """Who the dry run checks for: the account that uploaded the file."""
+    from ..models import XuejiUser
+
+    user = session.get(XuejiUser, job.created_by_id) if job.created_by_id else None
+    return Actor.of(user) if user is not None else Actor.system(job.created_by)
+
+
 def dry_run(session: Session, job: ImportJob, now: datetime, progress=None) -> ImportJob:
-    """Check every row, write nothing but the job's counts and problems."""
+    """Check every row for the uploader, write nothing but the job's counts and problems."""
     job.status, job.rows_checked = "checking", 0
     session.commit()
     try:
         sheet = _sheet(job)
         import_writes.refresh_statistics(session)
-        checker = Checker(session, job.school, sheet.layout, now)
+        checker = Checker(session, job.school, sheet.layout, now, _uploader(session, job))
         total = valid = 0
         problems: list[dict] = []
         with _loaded_objects_kept(session):
@@ -166,7 +185,7 @@ def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, val
     try:
         sheet = _sheet(job)
         import_writes.refresh_statistics(session)
-        checker = Checker(session, job.school, sheet.layout, now)
+        checker = Checker(session, job.school, sheet.layout, now, actor)
         written = 0
         with _loaded_objects_kept(session):
             for batch in _batches(sheet):
@@ -203,5 +222,3 @@ def run(session: Session, *, school: School, actor: Actor, filename: str, data: 
     return job
 
 
-def student_of(session: Session, job: ImportJob):
-    return session.scalars(select(Student).where(Student.import_job_id == job.id))

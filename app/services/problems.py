@@ -133,11 +133,8 @@ def _resolve(session: Session, case: ProblemCase, resolution: str, by: str, now:
 # -- resolution -----------------------------------------------------------------------------------
 
 def load(session: Session, actor: Actor, case_id: int) -> ProblemCase:
-    case = session.scalar(select(ProblemCase).where(ProblemCase.id == case_id,
-                                                    actor.scope.clause(ProblemCase)))
-    if case is None:
-        raise NotFound(t("问题学籍不存在或不在本辖区", "no such problem record in your jurisdiction"))
-    return case
+    return actor.fetch(session, ProblemCase, case_id,
+                       t("问题学籍不存在或不在本辖区", "no such problem record in your jurisdiction"))
 
 
 def _bureau_of(session: Session, member: ProblemMember) -> str:

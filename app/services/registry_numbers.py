@@ -34,6 +34,28 @@ def temporary_number(area: str, born: date) -> str:
     return f"L{area}{born:%Y%m%d}{secrets.randbelow(10000):04d}"
 
 
+def temporary_numbers(session: Session, school, births: list[date]) -> list[str]:
+    """Temporary numbers for a batch of new records (an import), none issued before, none twice."""
+    area = area_code(school)
+    numbers: list[str] = [""] * len(births)
+    pending = list(range(len(births)))
+    for _ in range(_ATTEMPTS):
+        for i in pending:
+            numbers[i] = temporary_number(area, births[i])
+        digests = [digest(n) for n in numbers]
+        taken = set(session.scalars(select(RegistryNumber.number_blind)
+                                    .where(RegistryNumber.number_blind.in_(digests))))
+        seen: set[str] = set()
+        pending = []
+        for i, d in enumerate(digests):
+            if d in taken or d in seen:
+                pending.append(i)
+            seen.add(d)
+        if not pending:
+            return numbers
+    raise Conflict(t("无法生成临时学籍号，请重试", "could not allocate a temporary number; retry"))
+
+
 def j_number(area: str, born: date, seq: int) -> str:
     """J + area + birth date + 3-digit sequence + MOD 11-2 check character."""
     body = f"{area}{born:%Y%m%d}{seq:03d}"

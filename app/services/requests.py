@@ -88,13 +88,8 @@ def _rule_problems(decision: Decision) -> list[Problem]:
 
 def load(session: Session, actor: Actor, request_id: int, *, lock: bool = False) -> Request:
     """A request the actor may see, or NotFound (another county's request is not there)."""
-    query = select(Request).where(Request.id == request_id, actor.scope.clause(Request))
-    if lock:
-        query = query.with_for_update()
-    req = session.scalar(query)
-    if req is None:
-        raise NotFound(t("业务不存在或不在本辖区", "no such request in your jurisdiction"))
-    return req
+    return actor.fetch(session, Request, request_id,
+                       t("业务不存在或不在本辖区", "no such request in your jurisdiction"), lock=lock)
 
 
 # -- starting -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pypinyin import lazy_pinyin
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from ..errors import Conflict, Forbidden, Problem, ValidationFailed
 from ..fields import ALL_STUDENT_FIELDS, IDENTITY_FIELDS, STUDENT_FIELD_BY_NAME
 from ..i18n import t
 from ..models import AuditEvent, FamilyMember, RegistryNumber, SchoolClass, Student
@@ -88,7 +88,8 @@ def _rule_problems(decision: Decision) -> list[Problem]:
     return [Problem(v.message, v.field, v.code, v.source) for v in decision.violations]
 
 
-def _actor_facts(actor: Actor) -> dict:
+def actor_facts(actor: Actor) -> dict:
+    """What the rules may ask about who acts: the function and level of the account's role."""
     role = actor.roles[0] if actor.roles else None
     return {"actor_role": role.function if role else None, "actor_level": role.level if role else None}
 
@@ -112,7 +113,7 @@ def _registration_decision(session: Session, student: Student, actor: Actor,
     return policy.decide(session, policy.facts(
         registration_action(student, asked), now, student.school, stage=student.grade.stage,
         status="in_school", birth_date=student.birth_date, grade=student.grade.number,
-        class_size=size, **_actor_facts(actor)))
+        class_size=size, **actor_facts(actor)))
 
 
 def prepare_new(session: Session, student: Student, members: list[FamilyMember], actor: Actor,
@@ -176,7 +177,7 @@ def _edit_decision(session: Session, student: Student, changes: dict, actor: Act
     return policy.decide(session, policy.facts(
         "edit_field", now, student.school, stage=student.grade.stage if student.grade else None,
         status=student.status, changed_fields=edited_items(changes), class_size=size,
-        registered=bool(student.registered), **_actor_facts(actor)))
+        registered=bool(student.registered), **actor_facts(actor)))
 
 
 def prepare_update(session: Session, student: Student, actor: Actor, now: datetime) -> dict:
@@ -229,7 +230,7 @@ def prepare_delete(session: Session, student: Student, actor: Actor, now: dateti
     _check_actor(actor, student, "delete")
     decision = policy.decide(session, policy.facts(
         "delete_record", now, student.school, registry_kind=student.registry_kind,
-        status=student.status, **_actor_facts(actor)))
+        status=student.status, **actor_facts(actor)))
     if not decision.allowed:
         raise Forbidden(_rule_problems(decision))
     session.execute(
@@ -254,12 +255,9 @@ def audit(session: Session, actor: Actor, action: str, student: Student, *, chan
                            changes=changes, summary=summary, rule_version=rule_version))
 
 
-def get_in_scope(session: Session, actor: Actor, student_id: int) -> Student:
-    student = session.scalar(select(Student).where(Student.id == student_id,
-                                                   actor.scope.clause(Student)))
-    if student is None:
-        raise NotFound(t("学生不存在或不在本辖区", "no such student in your jurisdiction"))
-    return student
+def get_in_scope(session: Session, actor: Actor, student_id, field: str | None = None) -> Student:
+    return actor.fetch(session, Student, student_id or 0,
+                       t("学生不存在或不在本辖区", "no such student in your jurisdiction"), field=field)
 
 
 def create(session: Session, student: Student, members: list[FamilyMember], actor: Actor,

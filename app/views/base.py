@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, g, redirect, request
+from flask import Response, abort, current_app, flash, g, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
@@ -37,6 +38,13 @@ def guard_list_arguments() -> None:
         if key.startswith(("page_", "psize_")):
             if not value.isdigit() or (key.startswith("psize_") and not 0 < int(value) <= MAX_PAGE_SIZE):
                 abort(400, description=f"{key} must be a whole number (page size 1–{MAX_PAGE_SIZE})")
+
+
+def attachment(body, name: str, mime: str, **headers) -> Response:
+    """A download under its (Chinese) file name, never cached: the bodies are personal data."""
+    return Response(body, mimetype=mime, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Cache-Control": "no-store",
+        **headers})
 
 
 def actor() -> Actor:
@@ -150,6 +158,13 @@ class ScopedModelView(ModelView):
         self.search_form_query_rel_fields = {**rel, **(self.search_form_query_rel_fields or {})}
         super().__init__(**kwargs)
 
+    def get_or_404(self, pk):
+        """The row, if it is inside the jurisdiction; else 404 (never 403: it is not there)."""
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        return item
+
     def related_widgets(self, item, widgets):
         """The related lists (a school's classes, a student's family) under a record."""
         return self._get_related_views_widgets(item, filters={}, orders=get_order_args(),
@@ -197,9 +212,7 @@ class ScopedModelView(ModelView):
     def _edit(self, pk):
         get_filter_args(self._filters, disallow_if_not_in_search=False)
         exclude_cols = self._filters.get_relation_cols()
-        item = self.datamodel.get(pk, self._base_filters)
-        if not item:
-            abort(404)
+        item = self.get_or_404(pk)
         pk = self.datamodel.get_pk_value(item)
         if request.method == "POST":
             form = self.edit_form.refresh(request.form)
@@ -218,9 +231,7 @@ class ScopedModelView(ModelView):
         return self.related_widgets(item, widgets)
 
     def _delete(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
-        if not item:
-            abort(404)
+        item = self.get_or_404(pk)
         try:
             self.pre_delete(item)
             self.datamodel.delete(item)

@@ -13,13 +13,12 @@ from flask_appbuilder import expose, has_access
 from sqlalchemy import select
 
 from ..errors import DomainError
-from ..excel import template
 from ..extensions import db
 from ..i18n import t
-from ..models import CodeItem, ImportJob, School, SchoolClass
+from ..models import ImportJob, School
 from ..services import confirm_forms, exports, imports
 from ..services.import_report import annotated
-from .base import ScopedModelView, actor, interface, now
+from .base import ScopedModelView, actor, attachment, interface, now
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS = {"uploaded": t("已上传", "uploaded"), "checking": t("检查中", "checking"),
@@ -27,18 +26,9 @@ STATUS = {"uploaded": t("已上传", "uploaded"), "checking": t("检查中", "ch
           "done": t("已完成", "done"), "refused": t("已拒绝", "refused"), "failed": t("中断", "failed")}
 
 
-def _download(data: bytes, name: str, mime: str = XLSX) -> Response:
-    from urllib.parse import quote
-
-    return Response(data, mimetype=mime, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Cache-Control": "no-store"})
-
-
 def _download_file(write, name: str) -> Response:
     """Write a large workbook to a temporary file (flat memory) and stream it; the file goes away
     once sent."""
-    from urllib.parse import quote
-
     handle, raw = tempfile.mkstemp(suffix=".xlsx", dir=current_app.config.get("INSTANCE_DIR"))
     os.close(handle)
     path = Path(raw)
@@ -56,9 +46,7 @@ def _download_file(write, name: str) -> Response:
         finally:
             path.unlink(missing_ok=True)
 
-    return Response(chunks(), mimetype=XLSX, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Cache-Control": "no-store",
-        "Content-Length": str(path.stat().st_size)})
+    return attachment(chunks(), name, XLSX, **{"Content-Length": str(path.stat().st_size)})
 
 
 def _in_background(work, job_id: int) -> None:
@@ -126,14 +114,8 @@ class ImportView(ScopedModelView):
     @has_access
     def template(self):
         """The official template, with the registrar's own classes in the class drop-down."""
-        labels: dict[str, list[str]] = {}
-        for table, label in db.session.execute(select(CodeItem.table_name, CodeItem.label)
-                                               .where(CodeItem.active).order_by(CodeItem.sort_order)):
-            labels.setdefault(table, []).append(label)
-        school = _school_for(request.args.get("school"))
-        classes = [c.name for c in db.session.scalars(select(SchoolClass).where(
-            SchoolClass.school_id == school.id).order_by(SchoolClass.name))] if school else []
-        return _download(template.build(labels, classes), "学生信息导入模板.xlsx")
+        data = imports.template(db.session, _school_for(request.args.get("school")))
+        return attachment(data, "学生信息导入模板.xlsx", XLSX)
 
     @expose("/upload", methods=["GET", "POST"])
     @has_access
@@ -153,23 +135,17 @@ class ImportView(ScopedModelView):
                         flash(str(problem.message), "danger")
         return self.render_template("xueji/import_upload.html")
 
-    def _job(self, pk):
-        job = self.datamodel.get(pk, self._base_filters)
-        if job is None:
-            abort(404)
-        return job
-
     @expose("/job/<int:pk>")
     @has_access
     def job(self, pk):
-        job = self._job(pk)
+        job = self.get_or_404(pk)
         return self.render_template("xueji/import_job.html", job=job, status=STATUS,
                                     resumable=job.status in ("checked", "failed") or imports.stalled(job))
 
     @expose("/job/<int:pk>/progress")
     @has_access
     def progress(self, pk):
-        job = self._job(pk)
+        job = self.get_or_404(pk)
         return jsonify(status=job.status, rows_checked=job.rows_checked, rows_total=job.rows_total,
                        rows_done=job.rows_done, valid=job.rows_valid, invalid=job.rows_invalid,
                        created=job.created, updated=job.updated, unchanged=job.unchanged,
@@ -178,13 +154,13 @@ class ImportView(ScopedModelView):
     @expose("/job/<int:pk>/report")
     @has_access
     def report(self, pk):
-        job = self._job(pk)
-        return _download(annotated(db.session, job), f"检查结果-{job.filename}")
+        job = self.get_or_404(pk)
+        return attachment(annotated(db.session, job), f"检查结果-{job.filename}", XLSX)
 
     @expose("/job/<int:pk>/commit", methods=["POST"])
     @has_access
     def commit(self, pk):
-        job = self._job(pk)
+        job = self.get_or_404(pk)
         valid_only = request.form.get("mode") == "valid_only"
         try:
             imports.claim(db.session, job, actor(), valid_only=valid_only)
@@ -218,4 +194,4 @@ class ImportView(ScopedModelView):
                 flash(str(problem), "danger")
             return redirect(url_for("ImportView.list"))
         name = f"确认表-{school.code}.{'pdf' if pdf else 'xlsx'}"
-        return _download(data, name, "application/pdf" if pdf else XLSX)
+        return attachment(data, name, "application/pdf" if pdf else XLSX)

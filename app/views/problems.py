@@ -38,9 +38,7 @@ class ProblemCaseView(ScopedModelView):
     @expose("/show/<int:pk>")
     @has_access
     def show(self, pk):
-        case = self.datamodel.get(pk, self._base_filters)
-        if case is None:
-            abort(404)
+        case = self.get_or_404(pk)
         return self.render_template("xueji/problem_show.html", case=case, kind=KIND, status=STATUS,
                                     who=actor(), schools=_schools(case))
 
@@ -76,8 +74,7 @@ class ProblemCaseView(ScopedModelView):
     @expose("/<int:pk>/evidence/<int:mid>")
     @has_access
     def evidence(self, pk, mid):
-        case = self.datamodel.get(pk, self._base_filters)
-        member = next((m for m in case.members if m.id == mid), None) if case else None
+        member = next((m for m in self.get_or_404(pk).members if m.id == mid), None)
         if member is None or member.evidence_enc is None:
             abort(404)
         return Response(svc.read_evidence(member), mimetype=member.evidence_type,

@@ -3,7 +3,7 @@ request for a student, receiving a transfer, and the inbox with bulk decisions."
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ from ..models import Attachment, Notification, Request, SchoolClass, Student
 from ..policy.vocab import ACTIONS, ROLE_ZH
 from ..services import attachments, policy, transfers
 from ..services import requests as svc
-from .base import ScopedModelView, actor, interface, now
+from .base import ScopedModelView, actor, attachment, interface, now
 
 STATUS = {"pending": t("待核办", "pending"), "returned": t("已退回", "returned"),
           "awaiting_pull": t("待调档", "awaiting pull"), "done": t("已办结", "done"),
@@ -59,9 +59,7 @@ class RequestView(ScopedModelView):
     @expose("/show/<int:pk>")
     @has_access
     def show(self, pk):
-        req = self.datamodel.get(pk, self._base_filters)
-        if req is None:
-            abort(404)
+        req = self.get_or_404(pk)
         who = actor()
         step = req.current
         mine = bool(step and who.node == step["node"] and step["role"] in who.functions
@@ -113,11 +111,10 @@ class RequestView(ScopedModelView):
     @has_access
     def attachment(self, aid):
         item = db.session.get(Attachment, aid)
-        if item is None or self.datamodel.get(item.request_id, self._base_filters) is None:
+        if item is None:
             abort(404)
-        return Response(attachments.read(item), mimetype=item.content_type, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(item.filename)}",
-            "Cache-Control": "no-store"})
+        self.get_or_404(item.request_id)
+        return attachment(attachments.read(item), item.filename, item.content_type)
 
     @expose("/new/<int:student_id>", methods=["GET", "POST"])
     @has_access
@@ -166,12 +163,6 @@ class RequestView(ScopedModelView):
             SchoolClass.school_id == who.school_id).order_by(SchoolClass.name)).all() if who.school_id else []
         return self.render_template("xueji/transfer_in.html", found=found and transfers.card(found),
                                     classes=classes, form=form)
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)
 
 
 def _class(class_id: int | None):

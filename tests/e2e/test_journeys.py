@@ -375,7 +375,6 @@ def test_a_registrar_imports_a_workbook_fixes_nothing_and_takes_the_valid_rows(b
 
     from app.models import ImportJob, Student
     from app.services.demo import school_year
-
     from app.services.policy import seated
 
     with live.db() as session:

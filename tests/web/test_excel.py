@@ -11,14 +11,14 @@ import zipfile
 from datetime import date
 
 import pytest
+from factories import actor_of, school
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
+from workbooks import student_row
 
 from app.extensions import db
 from app.models import ExportLog, ImportJob, Request, School, Student
 from app.services import imports
-from factories import actor_of, school
-from workbooks import student_row
 
 SCHOOL = "4301020001"
 
@@ -340,14 +340,20 @@ def test_export_then_import_changes_nothing_and_is_logged(ctx, client_for):
     assert job.created == 0 and job.updated == 0
 
 
-def test_known_records_are_not_new_registrations_outside_the_window(ctx):
+def _exported(tmp_path) -> bytes:
+    from app.services import exports
+
+    target = tmp_path / "export.xlsx"
+    exports.students_to_file(db.session, actor_of("school_registrar"), target, school(SCHOOL))
+    return target.read_bytes()
+
+
+def test_known_records_are_not_new_registrations_outside_the_window(ctx, tmp_path):
     """In November the export re-imports unchanged; only a new first-grader meets the closed window."""
     from datetime import datetime
 
-    from app.services import exports
-
     november = datetime(2026, 11, 23, 10)
-    data = exports.students_xlsx(db.session, actor_of("school_registrar"), school(SCHOOL))
+    data = _exported(tmp_path)
     job = imports.upload(db.session, school=school(SCHOOL), actor=actor_of("school_registrar"),
                          filename="again.xlsx", data=data)
     imports.dry_run(db.session, job, november)
@@ -361,14 +367,41 @@ def test_known_records_are_not_new_registrations_outside_the_window(ctx):
     assert job.status == "refused" and "09-01 至 09-30" in job.message and "rules/430000.yaml" in job.message
 
 
-def test_a_formula_looking_value_is_exported_as_text(ctx):
-    from app.services import exports
+def test_a_corrected_row_meets_the_forms_edit_rules(ctx, tmp_path):
+    """Known records are edits: a controlled item (民族) of a registered student is refused in the
+    dry run, by row and column, as the form refuses it; a free item (特长) goes through."""
+    from factories import registered_in
 
+    locked, free = registered_in(SCHOOL), registered_in(SCHOOL, grade=5)
+    assert locked.id != free.id and locked.ethnicity != "14"
+    ethnicity = locked.ethnicity
+    exported = _exported(tmp_path)
+    # other tests leave partial records in the shared school: count what the unchanged export refuses
+    before = _check(exported, "unchanged.xlsx").rows_invalid
+    book = load_workbook(io.BytesIO(exported))
+    sheet = book.active
+    headers = [c.value for c in sheet[1]]
+    by_id = {row[headers.index("身份证件号")].value: row for row in sheet.iter_rows(min_row=2)}
+    by_id[locked.id_number][headers.index("民族")].value = "土家族"  # code 14
+    by_id[free.id_number][headers.index("特长")].value = "书法"
+    locked_row, free_row = by_id[locked.id_number][0].row, by_id[free.id_number][0].row
+    buffer = io.BytesIO()
+    book.save(buffer)
+    job = _check(buffer.getvalue(), "corrected.xlsx")
+    assert job.status == "checked" and job.rows_invalid == before + 1
+    assert (locked_row, "民族", "controlled_field") in _problems(job)
+    assert not [p for p in job.problems if p["row"] == free_row]
+    imports.commit(db.session, job, actor_of("school_registrar"), _now(), valid_only=True)
+    assert (job.updated, job.created) == (1, 0)
+    assert db.session.get(Student, free.id).specialty == "书法"  # (the export let go of both objects)
+    assert db.session.get(Student, locked.id).ethnicity == ethnicity
+
+
+def test_a_formula_looking_value_is_exported_as_text(ctx, tmp_path):
     student = db.session.scalar(select(Student).where(Student.school_id == school(SCHOOL).id))
     student.specialty = "=HYPERLINK(\"http://x\")"
     db.session.commit()
-    data = exports.students_xlsx(db.session, actor_of("school_registrar"), school(SCHOOL))
-    sheet = load_workbook(io.BytesIO(data)).active
+    sheet = load_workbook(io.BytesIO(_exported(tmp_path))).active
     specialty = [c.value for c in sheet[1]].index("特长") + 1
     cells = [row[specialty - 1] for row in sheet.iter_rows(min_row=2) if row[specialty - 1].value]
     target = next(c for c in cells if str(c.value).startswith("=HYPERLINK"))

@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-23 17:47:41.666435
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd9184da2c4fd'
