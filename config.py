@@ -23,6 +23,11 @@ def _default_database_url() -> str:
     return url
 
 
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
 class Config:
     """Settings shared by every environment."""
 
@@ -74,7 +79,34 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True  # FAB never sets Flask-Login's remember cookie; guarded anyway
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     JWT_ACCESS_TOKEN_EXPIRES = 3600
+
+    # Signing in (app.security.lockout): an account locks after this many wrong passwords in a
+    # row, each within the window of the one before, for this long (0: until a system
+    # administrator unlocks it); a client address is refused (HTTP 429) once it has failed this
+    # often, whatever the accounts (Flask-Limiter syntax, counted over a moving window).
+    XUEJI_LOGIN_MAX_FAILURES = _int_env("XUEJI_LOGIN_MAX_FAILURES", 5)
+    XUEJI_LOGIN_FAILURE_WINDOW_MINUTES = _int_env("XUEJI_LOGIN_FAILURE_WINDOW_MINUTES", 15)
+    XUEJI_LOGIN_LOCKOUT_MINUTES = _int_env("XUEJI_LOGIN_LOCKOUT_MINUTES", 15)
+    XUEJI_LOGIN_ADDRESS_LIMIT = os.environ.get("XUEJI_LOGIN_ADDRESS_LIMIT", "20 per 15 minutes")
+    RATELIMIT_ENABLED = True  # Flask-AppBuilder turns Flask-Limiter off unless asked
+    # Where the address counters live: memory:// is one process (the waitress server of `serve`);
+    # several processes or hosts share redis://host:6379 (pip install "limits[redis]").
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STRATEGY = "moving-window"
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to believe (0: none): the
+    # address throttle must see the client's address, not the proxy's.
+    XUEJI_TRUSTED_PROXIES = _int_env("XUEJI_TRUSTED_PROXIES", 0)
+
+    # Sessions (app.security.sessions): signed out after this long without a request, and after
+    # this long in all; logout, a new password or deactivation ends every session and token.
+    XUEJI_SESSION_IDLE_MINUTES = _int_env("XUEJI_SESSION_IDLE_MINUTES", 30)
+    XUEJI_SESSION_MAX_HOURS = _int_env("XUEJI_SESSION_MAX_HOURS", 12)
+
+    # Security headers (app.security.headers, flask-talisman); HTTPS redirects only in production.
+    XUEJI_FORCE_HTTPS = False
 
     # Chinese by default, English available.
     BABEL_DEFAULT_LOCALE = "zh"
@@ -105,6 +137,9 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     XUEJI_KEY_FILE = None
     SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    JWT_COOKIE_SECURE = True
+    XUEJI_FORCE_HTTPS = os.environ.get("XUEJI_FORCE_HTTPS", "1") != "0"
     FAB_ADD_SECURITY_API = False
 
 
@@ -123,6 +158,9 @@ class TestConfig(Config):
     # a day inside the shipped rules' registration, transfer and change windows
     XUEJI_FIXED_NOW = "2026-09-15T10:00:00"
     XUEJI_SYNC_JOBS = True  # imports run inside the request in tests
+    # The whole suite signs in from 127.0.0.1, and fuzzing fails sign-ins on purpose: the address
+    # throttle is kept out of their way here (tests/web/test_auth.py puts the shipped one back).
+    XUEJI_LOGIN_ADDRESS_LIMIT = "100000 per minute"
 
 
 CONFIGS = {

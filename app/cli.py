@@ -125,10 +125,11 @@ def users_list(as_json: bool) -> None:
 def users_create(username, roles, node, school, password) -> None:
     """Create an account bound to a jurisdiction or a school."""
     from .services.accounts import create_account
+    from .services.actors import Actor
 
-    try:
+    try:  # audited as the command line's doing (an operator on the server)
         create_account(db.session, username=username, password=password, roles=list(roles),
-                       node_code=node, school_code=school)
+                       node_code=node, school_code=school, actor=Actor.system("cli:users create"))
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -179,10 +180,11 @@ def problems_detect() -> None:
 
 
 def _commands():
+    from .cli_routes import routes_command
     from .cli_rules import rules_group
 
     return [init_command, seed_command, serve_command, demo_command, users_group, keys_group,
-            rules_group, problems_group, import_group, export_group]
+            rules_group, problems_group, import_group, export_group, routes_command]
 
 
 

@@ -6,9 +6,11 @@ import logging
 from pathlib import Path
 
 from flask import Flask, jsonify, request
-from flask_appbuilder import AppBuilder
+from marshmallow import ValidationError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import HTTPException
 
 from .errors import DomainError
 from .extensions import db, migrate
@@ -52,29 +54,54 @@ def _error_handlers(app: Flask) -> None:
     def _too_large(_exc):
         return jsonify(message=t("上传文件过大", "upload too large")), 413
 
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        """Under /api/ every refusal is JSON naming what was wrong; pages keep Flask's own."""
+        if exc.response is not None or not request.path.startswith("/api/"):
+            return exc
+        return jsonify(message=exc.description), exc.code
+
+    @app.errorhandler(DataError)
+    def _data(_exc: DataError):
+        """A value the database cannot hold (out of range, malformed) is the caller's error."""
+        db.session.rollback()
+        message = t("有数值超出字段允许的范围或格式", "a value does not fit its column")
+        if request.path.startswith("/api/"):
+            return jsonify(message=message), 400
+        return f"<h3>{message}</h3>", 400
+
+    @app.errorhandler(ValidationError)
+    def _invalid(exc: ValidationError):
+        db.session.rollback()
+        return jsonify(message=exc.messages), 400
+
 
 def create_app(config_object=None, **overrides) -> Flask:
     """Build the app; ``config_object`` defaults to the class XUEJI_ENV names."""
     app = Flask(__name__, template_folder="templates", static_folder="static")
     _configure(app, config_object, overrides)
+    from .security import headers
+
+    headers.install(app)  # proxies trusted, security headers on every response (flask-talisman)
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
     if not event.contains(Engine, "connect", _sqlite_foreign_keys):
         event.listen(Engine, "connect", _sqlite_foreign_keys)
 
     from .models import events
-    from .security import csrf
+    from .security import csrf, gate, inputs
     from .views import register
-    from .views.base import guard_list_arguments
 
     events.install()
     with app.app_context():
         db.init_app(app)
         migrate.init_app(app, db, directory=str(MIGRATIONS))
         csrf.install(app)
-        app.before_request(guard_list_arguments)
-        appbuilder = AppBuilder()
+        inputs.install(app)  # bounded <int:> ids and the input check, before any view registers
+        appbuilder = gate.XuejiAppBuilder()
         appbuilder.init_app(app, db.session)
         register(appbuilder)
+        gate.install(app)  # every request meets the route table first
+        gate.report(app)
     _error_handlers(app)
     app.jinja_env.globals["t"] = t
     from .cli import COMMANDS

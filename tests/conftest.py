@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app
@@ -51,6 +52,16 @@ def _init_and_seed(app) -> dict:
                      today=date.today())
 
 
+class IsolatedClient(FlaskClient):
+    """Each request in an application context of its own, as in production: Flask's ``g`` -- and
+    the signed-in user Flask-Login caches there -- is never shared between two clients of a test
+    that holds an app context open (``ctx``), and the request's database session is its own."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     instance = tmp_path_factory.mktemp("instance")
@@ -58,6 +69,7 @@ def app(tmp_path_factory):
     if not os.environ.get("TEST_DATABASE_URL"):  # a file, so a second app or a server thread shares it
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'test.db'}"
     app = create_app(TestConfig, **overrides)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         app.config["SEED_REPORT"] = _init_and_seed(app)
     yield app

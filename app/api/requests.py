@@ -1,22 +1,120 @@
 """REST for requests: list and read them (scoped), file one, decide a step, resubmit, cancel, pull;
-the inbox; and the transfer look-up.  Same services, same rules, same scoping as the pages."""
+the inbox; and the transfer look-up.  Same services, same rules, same scoping as the pages.
+
+Bodies are checked by schema first: a wrong type, an out-of-range id or an unknown key is a 400
+naming the field.  A transfer names its student by the exact look-up (registry number, or ID number
+and name), never by a raw student id.
+"""
 
 from __future__ import annotations
 
 import base64
-import binascii
 
 from flask import request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
+from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow.validate import Length, Range
 from sqlalchemy import select
 
-from ..errors import DomainError, NotFound, ValidationFailed
+from ..errors import DomainError, Problem
 from ..extensions import db
 from ..i18n import t
-from ..models import Request, SchoolClass, Student
+from ..models import Request, Student
 from ..services import requests as svc
 from ..services import students, transfers
 from ..views.base import actor, now
+
+MAX_ID = 2**31 - 1  # row ids are 32-bit integer columns
+LOOKUP_KEYS = ("registry_no", "id_number", "name")
+
+
+class BadInput(DomainError):
+    """The body is not what the endpoint takes (a type, a range, an unknown key)."""
+
+    status = 400
+
+
+class Whole(fields.Integer):
+    """A JSON integer in range: not a string, a float or true/false."""
+
+    def __init__(self, low: int = 1, high: int = MAX_ID, **kwargs):
+        super().__init__(strict=True, validate=Range(min=low, max=high), **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class Scalar(fields.Field):
+    """One item's new value: text, a number, true/false or null -- never a list or an object."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, (str, int, float, bool)):
+            raise ValidationError("must be text, a number, true/false or null")
+        return value
+
+
+def _text(size: int, **kwargs) -> fields.String:
+    return fields.String(validate=Length(max=size), **kwargs)
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class Evidence(Strict):
+    filename = _text(200, required=True)
+    content_base64 = fields.String(required=True)
+
+
+def _payload() -> fields.Dict:
+    return fields.Dict(keys=_text(40), values=Scalar(allow_none=True), allow_none=True)
+
+
+def _evidence() -> fields.List:
+    return fields.List(fields.Nested(Evidence), allow_none=True, validate=Length(max=20))
+
+
+class Filing(Strict):
+    """POST /api/v1/request/."""
+
+    kind = _text(40, required=True)
+    student_id = Whole()
+    registry_no = _text(40)
+    id_number = _text(30)
+    name = _text(50)
+    payload = _payload()
+    reason = _text(100, allow_none=True)
+    note = _text(500, allow_none=True)
+    target_class_id = Whole(allow_none=True)
+    evidence = _evidence()
+
+
+class Decision(Strict):
+    """POST /api/v1/request/<id>/<verdict>: what each verdict may carry."""
+
+    comment = _text(500, allow_none=True)
+    expected_step = Whole(0, 100, allow_none=True)
+    payload = _payload()
+    evidence = _evidence()
+
+
+def _flat(messages) -> str:
+    if isinstance(messages, dict):
+        return "; ".join(f"{k}: {_flat(v)}" for k, v in messages.items())
+    if isinstance(messages, (list, tuple)):
+        return " ".join(_flat(m) for m in messages)
+    return str(messages)
+
+
+def _load(schema: type[Schema], data: dict) -> dict:
+    try:
+        return schema().load(data)
+    except ValidationError as err:
+        raise BadInput([Problem(t(f"{field}：类型或取值不正确（{_flat(why)}）", f"{field}: {_flat(why)}"),
+                                field, "invalid") for field, why in err.messages.items()]) from None
 
 
 def _dump(req: Request) -> dict:
@@ -37,9 +135,9 @@ def _files(items) -> list[tuple[str, bytes]]:
     for item in items or []:
         try:
             out.append((str(item["filename"]), base64.b64decode(item["content_base64"], validate=True)))
-        except (KeyError, TypeError, binascii.Error):
-            raise ValidationFailed(t("证明材料格式：{filename, content_base64}",
-                                     "evidence items are {filename, content_base64}"), "evidence")
+        except (KeyError, TypeError, ValueError):  # binascii.Error is a ValueError
+            raise BadInput(t("证明材料格式：{filename, content_base64}（Base64 编码）",
+                             "evidence items are {filename, content_base64} in Base64"), "evidence")
     return out
 
 
@@ -59,10 +157,12 @@ class RequestApi(BaseApi):
             return self.response(exc.status, **exc.as_json())
         return self.response(status, **body)
 
-    def _json(self) -> dict:
+    def _json(self, *, optional: bool = False) -> dict:
+        if optional and not request.get_data():
+            return {}
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
-            raise ValidationFailed(t("请求须为 JSON 对象", "the body must be a JSON object"))
+            raise BadInput(t("请求须为 JSON 对象", "the body must be a JSON object"))
         return data
 
     @expose("/", methods=["GET"])
@@ -94,17 +194,17 @@ class RequestApi(BaseApi):
     @protect()
     @safe
     def post(self):
-        """File a request: {kind, student_id, payload?, reason?, note?, target_class_id?, evidence?}."""
+        """File a request: {kind, student_id, payload?, reason?, note?, target_class_id?, evidence?}.
+
+        A transfer names its student by the exact look-up instead of ``student_id`` (refused):
+        {kind: "transfer", registry_no, ...} or {kind: "transfer", id_number, name, ...}; the
+        look-up is logged, as ``/transfer-lookup`` logs it.  ``target_class_id`` is a class of
+        the filing school."""
         def run():
-            data, who = self._json(), actor()
-            if data.get("kind") == "transfer":  # the receiving school names another school's student
-                student = db.session.get(Student, data.get("student_id") or 0)
-                if student is None:
-                    raise NotFound(t("学生不存在", "no such student"), "student_id")
-            else:
-                student = students.get_in_scope(db.session, who, data.get("student_id"), "student_id")
-            klass = db.session.get(SchoolClass, data["target_class_id"]) if data.get("target_class_id") else None
-            req = svc.start(db.session, kind=str(data.get("kind", "")), student=student, actor=who,
+            data, who = _load(Filing, self._json()), actor()
+            student = _student(data, who)
+            klass = svc.own_class(db.session, who, data.get("target_class_id"), "target_class_id")
+            req = svc.start(db.session, kind=data["kind"], student=student, actor=who,
                             now=now(), payload=data.get("payload") or {}, reason=data.get("reason"),
                             note=data.get("note"), target_class=klass,
                             files=_files(data.get("evidence")))
@@ -115,9 +215,10 @@ class RequestApi(BaseApi):
     @protect()
     @safe
     def decide(self, pk, verdict):
-        """approve / reject / return the step waiting for you: {comment?, expected_step?}."""
+        """approve / reject / return the step waiting for you: {comment?, expected_step?};
+        resubmit {payload?, comment?, evidence?}; cancel {comment?}; pull."""
         def run():
-            data = request.get_json(silent=True) or {}
+            data = _load(Decision, self._json(optional=True))
             if verdict == "resubmit":
                 req = svc.resubmit(db.session, pk, actor(), now(), payload=data.get("payload"),
                                    comment=data.get("comment"), files=_files(data.get("evidence")))
@@ -135,10 +236,29 @@ class RequestApi(BaseApi):
     @protect()
     @safe
     def lookup(self):
-        """{registry_no} or {id_number, name}: the record a receiving school may file a transfer for."""
+        """{registry_no} or {id_number, name}: the card of the record a receiving school may file a
+        transfer for (logged); file it with the same keys on ``POST /``."""
         def run():
-            data = self._json()
+            data = {k: v for k, v in _load(Filing, {"kind": "transfer", **self._json()}).items()
+                    if k in LOOKUP_KEYS}
             student = transfers.lookup(db.session, actor(), registry_no=data.get("registry_no"),
                                        id_number=data.get("id_number"), name=data.get("name"))
             return {"result": transfers.card(student)}
         return self._run(run)
+
+
+def _student(data: dict, who) -> Student:
+    """The request's student: a transfer's through the exact look-up (logged), any other kind's
+    by id inside the account's jurisdiction."""
+    if data["kind"] == "transfer":
+        if "student_id" in data:
+            raise BadInput(t("转学申请凭学籍号，或身份证件号与姓名查找学生，不接受 student_id",
+                             "a transfer names its student by registry_no, or id_number and name, "
+                             "never by student_id"), "student_id")
+        return transfers.lookup(db.session, who, registry_no=data.get("registry_no"),
+                                id_number=data.get("id_number"), name=data.get("name"))
+    extra = [key for key in LOOKUP_KEYS if key in data]
+    if extra:
+        raise BadInput(t(f"只有转学申请凭 {extra[0]} 查找学生", f"only a transfer is filed by {extra[0]}"),
+                       extra[0])
+    return students.get_in_scope(db.session, who, data.get("student_id"), "student_id")

@@ -1,7 +1,8 @@
 """Reading an uploaded template with python-calamine, after checking it is a sane .xlsx.
 
-Refused before any parsing: files that are not .xlsx, too large, corrupt, zip bombs (a member that
-inflates past a limit or a ratio), and sheets with an absurd number of rows.
+Refused before any parsing: files that are not .xlsx, too large, corrupt, zip bombs (see
+``archive``: limits on what all members together inflate to), and sheets with an absurd number of
+rows.  Only the parts calamine reads are ever inflated.
 """
 
 from __future__ import annotations
@@ -10,49 +11,23 @@ import io
 import posixpath
 import re
 import zipfile
-import zlib
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
 import python_calamine
 
+from .archive import Archive, WorkbookRefused, check, corrupt_as_refused
 from .columns import COLUMNS, REQUIRED_HEADERS, Column, header_key, match
 
-MAX_BYTES = 40 * 1024 * 1024
-MAX_INFLATED = 600 * 1024 * 1024
-MAX_RATIO = 150  # a real sheet compresses about 10:1
 MAX_ROWS = 150_000
 HEADER_SCAN = 10
-
-
-class WorkbookRefused(ValueError):
-    def __init__(self, zh: str, en: str):
-        super().__init__(f"{zh} ({en})")
-        self.zh, self.en = zh, en
-
-
-def check(data: bytes) -> None:
-    """Refuse what is not a plain, reasonably sized .xlsx without reading its cells."""
-    if len(data) > MAX_BYTES:
-        raise WorkbookRefused(f"文件超过 {MAX_BYTES // 2**20} MB", f"the file is larger than {MAX_BYTES // 2**20} MB")
-    if not data.startswith(b"PK\x03\x04"):
-        raise WorkbookRefused("不是 .xlsx 文件（请另存为 Excel 工作簿 .xlsx）",
-                              "not an .xlsx workbook (save it as an Excel .xlsx file)")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-            if "xl/workbook.xml" not in names:
-                raise WorkbookRefused("不是 Excel 工作簿", "not an Excel workbook")
-            inflated = 0
-            for info in archive.infolist():
-                inflated += info.file_size
-                ratio = info.file_size / max(info.compress_size, 1)
-                if inflated > MAX_INFLATED or (info.file_size > 10 * 2**20 and ratio > MAX_RATIO):
-                    raise WorkbookRefused("文件解压后异常巨大，已拒绝", "the file inflates absurdly: refused")
-    except zipfile.BadZipFile:
-        raise WorkbookRefused("文件已损坏，无法打开", "the file is corrupt") from None
+# a chunk is cut at the first row that starts past this many bytes (2,000 template rows are ~7 MB),
+# and a sheet that goes twice as far without a row starting is refused: one row that long is no
+# registrar's, and calamine would hold it whole
+CHUNK_BYTES = 16 * 2**20
+MAX_PREFIX = 4 * 2**20  # the sheet's XML before <sheetData> (views, columns): a few KB in a real one
 
 
 @dataclass
@@ -109,92 +84,102 @@ def _groups(row: list) -> dict[int, str]:
     return out
 
 
-@contextmanager
-def _broken_as_refused():
-    """A member that fails to inflate or its CRC check: the file is corrupt, said as such."""
-    try:
-        yield
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-        raise WorkbookRefused("文件已损坏，无法读取", f"the file is corrupt: {type(exc).__name__}") from None
-
-
 class _SheetXml:
     """The first worksheet's XML streamed out of the zip and cut, between row elements, into small
     stand-alone workbooks that calamine reads one after the other: calamine holds a whole sheet in
-    memory, so this is what keeps memory flat however long the file is."""
+    memory, so this is what keeps memory flat however long the file is.  Each small workbook holds
+    only the parts calamine reads, inflated once and stored once in ``_base``."""
 
     BLOCK = 1 << 20
 
     def __init__(self, raw: bytes):
         self._raw = raw
-        with _broken_as_refused(), zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        with Archive(raw) as archive:
             self.path = _first_sheet_path(archive)
-            if self.path not in archive.namelist():
+            if not archive.has(self.path):
                 raise WorkbookRefused("工作簿中没有工作表", "the workbook has no worksheet")
-            # everything but the sheet (styles for dates, shared strings, the workbook itself)
-            self._others = [(info.filename, archive.read(info)) for info in archive.infolist()
-                            if info.filename != self.path]
+            self._base = _stored(archive.parts(), skip=self.path)
+            self._spent = archive.meter.spent  # what the parts took from the file's inflation budget
 
-    def chunks(self, rows_per_chunk: int):
+    def chunks(self, rows_per_chunk: int) -> Iterator[bytes]:
         """Raw XML fragments of at most ``rows_per_chunk`` row elements each, as workbooks."""
-        with _broken_as_refused():
-            yield from self._chunks(rows_per_chunk)
+        with corrupt_as_refused(), Archive(self._raw, self._spent) as archive:
+            yield from self._chunks(archive.stream(self.path, self.BLOCK), rows_per_chunk)
 
-    def _chunks(self, rows_per_chunk: int):
-        with zipfile.ZipFile(io.BytesIO(self._raw)) as archive, archive.open(self.path) as stream:
-            data, found = b"", None
-            while found is None:
-                block = stream.read(self.BLOCK)
-                data += block
-                found = _SHEET_DATA.search(data)
-                if found is None and (not block or len(data) > 16 * self.BLOCK):
-                    raise WorkbookRefused("工作表格式无法识别", "the worksheet has no sheetData")
-            if found.group(0).endswith(b"/>"):  # <sheetData/>: no rows at all
+    def _chunks(self, blocks: Iterator[bytes], rows_per_chunk: int) -> Iterator[bytes]:
+        found, prefix, data = _sheet_data(blocks)
+        if found is None:  # <sheetData/>: no rows at all
+            return
+        ns = found.group(1) or b""
+        row_start = re.compile(b"<" + re.escape(ns) + rb"row[\s>/]")
+        end_tag = b"</" + ns + b"sheetData>"
+        tail = end_tag + b"</" + ns + b"worksheet>"
+        count = pos = end_from = 0  # rows counted in this chunk; where both searches resume
+        done = False
+        while True:
+            if not done:
+                stop = data.find(end_tag, end_from)
+                if stop >= 0:
+                    data, done = data[:stop], True
+                else:
+                    end_from = max(0, len(data) - len(end_tag))
+            limit = len(data) if done else len(data) - _TAG_MARGIN  # a tag may straddle blocks
+            cut = None
+            for found in row_start.finditer(data, pos):
+                if found.start() >= limit:
+                    break
+                if count and (count >= rows_per_chunk or found.start() > CHUNK_BYTES):
+                    cut = found.start()
+                    break
+                count += 1
+                pos = found.end()
+            if cut is not None:
+                yield self._workbook(prefix + data[:cut] + tail)
+                data, count, pos, end_from = data[cut:], 0, 0, max(0, end_from - cut)
+                continue
+            if done:
+                if count:
+                    yield self._workbook(prefix + data + tail)
                 return
-            prefix, data = data[:found.end()], data[found.end():]
-            ns = found.group(1) or b""
-            row_start = re.compile(b"<" + re.escape(ns) + rb"row[\s>/]")
-            end_tag = b"</" + ns + b"sheetData>"
-            tail = end_tag + b"</" + ns + b"worksheet>"
-            count = pos = end_from = 0  # rows counted in this chunk; where both searches resume
-            done = False
-            while True:
-                if not done:
-                    stop = data.find(end_tag, end_from)
-                    if stop >= 0:
-                        data, done = data[:stop], True
-                    else:
-                        end_from = max(0, len(data) - len(end_tag))
-                limit = len(data) if done else len(data) - _TAG_MARGIN  # a tag may straddle blocks
-                cut = None
-                for match in row_start.finditer(data, pos):
-                    if match.start() >= limit:
-                        break
-                    count += 1
-                    if count > rows_per_chunk:
-                        cut = match.start()
-                        break
-                    pos = match.end()
-                if cut is not None:
-                    yield self._workbook(prefix + data[:cut] + tail)
-                    data, count, pos, end_from = data[cut:], 0, 0, max(0, end_from - cut)
-                    continue
-                if done:
-                    if count:
-                        yield self._workbook(prefix + data + tail)
-                    return
-                block = stream.read(self.BLOCK)
-                if not block:
-                    raise WorkbookRefused("工作表不完整（文件被截断）", "the worksheet is truncated")
-                data += block
+            if len(data) > 2 * CHUNK_BYTES:
+                raise WorkbookRefused(f"工作表中有一行超过 {CHUNK_BYTES // 2**20} MB，已拒绝",
+                                      f"a row of the sheet is longer than {CHUNK_BYTES // 2**20} MB: refused")
+            block = next(blocks, b"")
+            if not block:
+                raise WorkbookRefused("工作表不完整（文件被截断）", "the worksheet is truncated")
+            data += block
 
     def _workbook(self, sheet_xml: bytes) -> bytes:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
-            for name, content in self._others:
-                out.writestr(name, content)
+        """The parts stored once, this chunk of the sheet appended: nothing inflated or copied twice
+        but the stored parts themselves."""
+        buffer = io.BytesIO(self._base)
+        with zipfile.ZipFile(buffer, "a") as out:
             out.writestr(self.path, sheet_xml)
         return buffer.getvalue()
+
+
+def _stored(parts: dict[str, bytes], skip: str) -> bytes:
+    """The parts as a zip without compression, to which each chunk's sheet is appended."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
+        for name, content in parts.items():
+            if name.lower() != skip.lower():  # a sheet named like a part comes from the stream
+                out.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _sheet_data(blocks: Iterator[bytes]) -> tuple[re.Match | None, bytes, bytes]:
+    """The sheet's XML up to and including <sheetData ...>, and what was read after it (no match
+    for an empty <sheetData/>)."""
+    data = b""
+    while (found := _SHEET_DATA.search(data)) is None:
+        block = next(blocks, b"")
+        data += block
+        if not block or len(data) > MAX_PREFIX:
+            raise WorkbookRefused("工作表格式无法识别", "the worksheet has no sheetData")
+    if found.group(0).endswith(b"/>"):
+        return None, b"", b""
+    return found, data[:found.end()], data[found.end():]
 
 
 _SHEET_DATA = re.compile(rb"<(\w{1,20}:)?sheetData\b[^>]*>")
@@ -202,12 +187,12 @@ _ANY_ROW = re.compile(rb"<(?:\w{1,20}:)?row[\s>/]")
 _TAG_MARGIN = 32  # longer than any row start tag '<prefix:row '
 
 
-def _first_sheet_path(archive: zipfile.ZipFile) -> str:
+def _first_sheet_path(archive: Archive) -> str:
     """Where the workbook's first sheet lives (xl/worksheets/sheet1.xml, usually)."""
     try:
-        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError):
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml") or b"")
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels") or b"")
+    except ElementTree.ParseError:
         raise WorkbookRefused("文件已损坏，无法打开", "the workbook's index is missing or broken") from None
     sheet = next((e for e in book.iter() if e.tag.endswith("}sheet") or e.tag == "sheet"), None)
     rid = next((v for k, v in (sheet.attrib.items() if sheet is not None else []) if k.endswith("}id")), None)
@@ -277,10 +262,9 @@ def check_rows(data: bytes) -> None:
 def count_rows(data: bytes) -> int:
     """Row elements in the first sheet, counted while inflating, nothing kept: the cheap refusal of
     absurd files at upload."""
-    with _broken_as_refused(), zipfile.ZipFile(io.BytesIO(data)) as archive, \
-            archive.open(_first_sheet_path(archive)) as stream:
+    with corrupt_as_refused(), Archive(data) as archive:
         count, carry = 0, b""
-        while block := stream.read(_SheetXml.BLOCK):
+        for block in archive.stream(_first_sheet_path(archive), _SheetXml.BLOCK):
             buffer = carry + block
             limit = max(0, len(buffer) - _TAG_MARGIN)  # tags starting later are counted next time
             count += sum(1 for m in _ANY_ROW.finditer(buffer) if m.start() < limit)
@@ -288,4 +272,4 @@ def count_rows(data: bytes) -> int:
         return count + sum(1 for _ in _ANY_ROW.finditer(carry))
 
 
-__all__ = ["COLUMNS", "Layout", "Sheet", "WorkbookRefused", "check"]
+__all__ = ["COLUMNS", "Layout", "Sheet", "WorkbookRefused", "check", "check_rows", "count_rows"]

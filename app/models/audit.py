@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import JSON, Column, DateTime, Integer, String
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Integer, String
 
 from .base import local_now
 
 
 class PersonalDataAccess(Model):
-    """One view of a student's unmasked personal data (who, whom, when, through what)."""
+    """One view of a student's unmasked personal data (who, whom, when, through what); a look-up
+    outside one's jurisdiction; or the download of an import's report (the whole uploaded sheet),
+    which names the job instead of a student."""
 
     __tablename__ = "personal_data_access"
+
+    __table_args__ = (CheckConstraint("student_id IS NOT NULL OR import_job_id IS NOT NULL",
+                                      name="names_whom"),)
 
     id = Column(Integer, primary_key=True)
     at = Column(DateTime, nullable=False, default=local_now, index=True)
     user_id = Column(Integer, nullable=True, index=True)
     username = Column(String(128), nullable=False)
-    student_id = Column(Integer, nullable=False, index=True)
-    student_uid = Column(String(32), nullable=False)
-    channel = Column(String(10), nullable=False)  # web / api
+    student_id = Column(Integer, nullable=True, index=True)
+    student_uid = Column(String(32), nullable=True)
+    import_job_id = Column(Integer, nullable=True, index=True)  # a whole uploaded sheet was seen
+    channel = Column(String(10), nullable=False)  # web / api / edit / request / lookup / dup / report
     fields = Column(String(200), nullable=False)
 
 
@@ -37,6 +43,10 @@ class AuditEvent(Model):
     entity_id = Column(Integer, nullable=True, index=True)
     entity_uid = Column(String(32), nullable=True, index=True)  # known before INSERT
     school_id = Column(Integer, nullable=True, index=True)
+    # the jurisdiction chain, for rows about what has no school (a bureau's account)
+    province_code = Column(String(6), nullable=True, index=True)
+    city_code = Column(String(6), nullable=True, index=True)
+    county_code = Column(String(6), nullable=True, index=True)
     changes = Column(JSON, nullable=True)
     summary = Column(String(300))
     rule_version = Column(Integer, nullable=True)  # the rule set the decision was made under

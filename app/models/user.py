@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import Column, DateTime, ForeignKey, Integer
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, event
 from sqlalchemy.orm import relationship
 
 
@@ -17,6 +17,10 @@ class XuejiUser(User):
     school_id = Column(Integer, ForeignKey("school.id"), nullable=True, index=True)
     school = relationship("School", foreign_keys=[school_id])
     password_changed_at = Column(DateTime, nullable=True)
+    # Every session and token carries the epoch it was issued under; moving it on ends them all.
+    auth_epoch = Column(Integer, nullable=False, default=0, server_default="0")
+    last_failed_login = Column(DateTime, nullable=True)  # the failure window runs from here
+    locked_at = Column(DateTime, nullable=True)  # sign-in refused from here (app.security.lockout)
 
     @property
     def bound_to(self) -> str:
@@ -25,3 +29,19 @@ class XuejiUser(User):
         if self.jurisdiction is not None:
             return f"{self.jurisdiction.name} ({self.jurisdiction.code})"
         return ""
+
+    def end_sessions(self) -> None:
+        """Invalidate every session cookie and token issued to this account so far."""
+        self.auth_epoch = (self.auth_epoch or 0) + 1
+
+
+# A new password or a deactivation ends every session wherever it is made (form, service, CLI):
+# the epoch moves with the attribute, so no code path can forget it.
+def _credentials_changed(target: XuejiUser, value, oldvalue, _initiator):
+    if value != oldvalue:
+        target.end_sessions()
+    return value
+
+
+for _attribute in (XuejiUser.password, XuejiUser.active):
+    event.listen(_attribute, "set", _credentials_changed, active_history=True, retval=True)

@@ -1,29 +1,71 @@
-"""Xueji's security manager: our account model and views, FAB's Admin role left unused."""
+"""Xueji's security manager: our account model and views, FAB's Admin role left unused, and
+signing in as a registry of minors' data needs it (lockout, throttle, sessions that end)."""
 
 from __future__ import annotations
 
+from flask import current_app, g, has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_login import current_user, user_logged_in, user_logged_out
 
 from ..models import XuejiUser
 from ..models.base import local_now
+from . import lockout, sessions, throttle
+from .login_api import SecurityApi
 
 
 class XuejiSecurityManager(SecurityManager):
     user_model = XuejiUser
+    security_api = SecurityApi
 
     def __init__(self, appbuilder):
-        from ..views.accounts import AccountView, ReadOnlyRoleView, ScopedResetPasswordView
+        from ..views.accounts import (
+            AccountView,
+            ReadOnlyRoleView,
+            ResetMyPasswordView,
+            ScopedResetPasswordView,
+        )
 
         self.userdbmodelview = AccountView
         self.rolemodelview = ReadOnlyRoleView
         self.resetpasswordview = ScopedResetPasswordView
+        self.resetmypasswordview = ResetMyPasswordView
         super().__init__(appbuilder)
 
-    def reset_password(self, userid, password):
-        super().reset_password(userid, password)
-        user = self.get_user_by_id(userid)
-        user.password_changed_at = local_now()
+    # -- signing in: lockout per account ---------------------------------------------------------
+    def auth_user_db(self, username, password):
+        user = self._active_user_named(username)
+        if user is not None and user.locked_at is not None:
+            now, policy = local_now(), lockout.LockoutPolicy.from_config(current_app.config)
+            if lockout.is_locked(user, now, policy):
+                lockout.refuse(lockout.LOCKED, user, now, policy)
+                return None
+            lockout.expire_lock(self.session, user)
+            self.session.commit()
+        authenticated = super().auth_user_db(username, password)
+        if authenticated is None and not lockout.login_failed():
+            lockout.refuse(lockout.WRONG)
+        return authenticated
+
+    def _active_user_named(self, username) -> XuejiUser | None:
+        if not username:
+            return None
+        user = self.find_user(username=username) or self.find_user(email=username)
+        return user if user is not None and user.is_active else None
+
+    def update_user_auth_stat(self, user, success=True):
+        """FAB's bookkeeping after a password check, with the failure window and the lock."""
+        now = local_now()
+        if success:
+            user.login_count = (user.login_count or 0) + 1
+            user.last_login = now
+            lockout.clear(user)
+        else:
+            policy = lockout.LockoutPolicy.from_config(current_app.config)
+            if lockout.count_failure(user, now, policy):
+                lockout.record_lock(self.session, user, policy)
+                lockout.refuse(lockout.LOCKED, user, now, policy)
         self.update_user(user)
+        (self.on_user_login if success else self.on_user_login_failed)(user)
 
     def register_views(self) -> None:
         super().register_views()
@@ -32,3 +74,66 @@ class XuejiSecurityManager(SecurityManager):
             item for item in self.appbuilder.menu.find("Security").childs
             if item.name not in ("List Groups",)
         ]
+        # The form's message says when the account is locked (read at flash time, per request).
+        self.auth_view.invalid_login_message = _LazyRefusal()
+        api = next(v for v in self.appbuilder.baseviews if type(v).__name__ == "SecurityApi")
+        throttle.install(self.limiter, [self.auth_view.blueprint, api.blueprint])
+
+    # -- sessions and tokens that end ------------------------------------------------------------
+    def create_login_manager(self, app):
+        manager = super().create_login_manager(app)
+        sender = current_app._get_current_object()  # FAB passes the current_app proxy
+        user_logged_in.connect(sessions.on_login, sender)
+        user_logged_out.connect(sessions.forget, sender)
+        return manager
+
+    def create_jwt_manager(self, app):
+        manager = super().create_jwt_manager(app)
+        manager.additional_claims_loader(sessions.token_claims)
+        return manager
+
+    @staticmethod
+    def before_request():
+        g.user = current_user
+        sessions.enforce_timeouts()
+
+    def load_user(self, pk):
+        user = super().load_user(pk)
+        if user is None or not sessions.session_is_current(user):
+            return None
+        return user
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        user = self.get_user_by_id(int(jwt_data["sub"]))
+        if not sessions.token_is_current(user, jwt_data):
+            return None
+        g.user = user
+        return user
+
+    def on_user_logout(self, user) -> None:
+        if sessions.signed_in_here(user):  # the cookie just cleared may have been copied: end it
+            user.end_sessions()
+            self.session.commit()
+
+    def reset_password(self, userid, password):
+        super().reset_password(userid, password)  # the new hash moves the epoch (models/user.py)
+        user = self.get_user_by_id(userid)
+        user.password_changed_at = local_now()
+        by = self._signed_in_user()
+        if by is not None:  # a new password is also the way out of a lock
+            lockout.unlock(self.session, user, by=by, reason="重置密码并解锁")
+        self.update_user(user)
+        if by is not None:
+            sessions.keep_this_session(user)
+
+    def _signed_in_user(self) -> XuejiUser | None:
+        if has_request_context() and current_user.is_authenticated:
+            return self.get_user_by_id(current_user.id)
+        return None
+
+
+class _LazyRefusal:
+    """Flask-AppBuilder flashes ``str(view.invalid_login_message)`` after a failed sign-in."""
+
+    def __str__(self) -> str:
+        return lockout.refusal_message()

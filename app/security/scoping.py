@@ -59,10 +59,11 @@ class Scope:
             return FamilyMember.student_id.in_(select(Student.id).where(self.clause(Student)))
         if model is RegistryNumber:
             return RegistryNumber.student_id.in_(select(Student.id).where(self.clause(Student)))
-        if model in (AuditEvent,):
-            return model.school_id.in_(select(School.id).where(self.clause(School)))
+        if model is AuditEvent:
+            return self._audit()
         if model is PersonalDataAccess:
-            return model.student_id.in_(select(Student.id).where(self.clause(Student)))
+            return model.student_id.in_(select(Student.id).where(self.clause(Student))) | \
+                model.import_job_id.in_(select(ImportJob.id).where(self.clause(ImportJob)))
         if issubclass(model, XuejiUser):
             return self._users()
         if model is Request:
@@ -84,6 +85,14 @@ class Scope:
             return (Request.origin_school_id == self.school_id) | (Request.other_school_id == self.school_id)
         return (getattr(Request, f"origin_{self.level}") == self.code) | \
             (getattr(Request, f"other_{self.level}") == self.code)
+
+    def _audit(self) -> ColumnElement[bool]:
+        """A row about a school's record or account goes by its school; a row about what has no
+        school (a bureau's account) by its jurisdiction chain."""
+        in_schools = AuditEvent.school_id.in_(select(School.id).where(self.clause(School)))
+        if self.level == "school":
+            return in_schools
+        return in_schools | (getattr(AuditEvent, f"{self.level}_code") == self.code)
 
     def _problem(self) -> ColumnElement[bool]:
         members = select(ProblemMember.case_id).where(

@@ -15,7 +15,6 @@ COMMON = {
     ("can_this_form_post", "UserInfoEditView"),
     ("can_get", "OpenApi"),  # the API's description ...
     ("can_show", "SwaggerView"),  # ... and its Swagger UI
-    ("can_get", "MenuApi"),
 }
 ACCOUNT_ADMIN = {
     ("resetpasswords", "Account"),
@@ -52,14 +51,34 @@ def ensure_permissions(appbuilder) -> None:
     It also hands every permission to FAB's Admin role, which nobody holds here.
     """
     sm = appbuilder.sm
-    for view in appbuilder.baseviews:
-        for perm in view.base_permissions or ():
-            if not sm.find_permission_view_menu(perm, view.class_permission_name):
-                sm.add_permission_view_menu(perm, view.class_permission_name)
+    for perm, view_menu in sorted(expected_permissions(appbuilder)):
+        if not sm.find_permission_view_menu(perm, view_menu):
+            sm.add_permission_view_menu(perm, view_menu)
+
+
+def expected_permissions(appbuilder) -> set[tuple[str, str]]:
+    """Every (permission, view menu) the registered views check and the menus show."""
+    out = {(perm, view.class_permission_name)
+           for view in appbuilder.baseviews for perm in view.base_permissions or ()}
     for category in appbuilder.menu.get_list():
         for name in [category.name] + [i.name for i in category.childs if i.name != "-"]:
-            if not sm.find_permission_view_menu("menu_access", name):
-                sm.add_permission_view_menu("menu_access", name)
+            out.add(("menu_access", name))
+    return out
+
+
+def drop_stale_permissions(appbuilder) -> list[tuple[str, str]]:
+    """Delete permissions no registered view checks any more (a route taken out of the table, a
+    view removed): an upgraded database keeps no grant that nothing uses."""
+    sm, keep = appbuilder.sm, expected_permissions(appbuilder)
+    stale = sorted({(pv.permission.name, pv.view_menu.name)
+                    for pv in sm.session.query(sm.permissionview_model)} - keep)
+    for role in sm.session.query(sm.role_model):
+        role.permissions = [pv for pv in role.permissions
+                            if (pv.permission.name, pv.view_menu.name) not in stale]
+    sm.session.commit()
+    for perm, view_menu in stale:
+        sm.del_permission_view_menu(perm, view_menu)
+    return stale
 
 
 def sync_roles(appbuilder) -> dict[str, int]:
@@ -76,4 +95,5 @@ def sync_roles(appbuilder) -> dict[str, int]:
         role.permissions = [pv for pv in pvs if pv is not None]
         counts[name] = len(role.permissions)
     sm.session.commit()
+    drop_stale_permissions(appbuilder)
     return counts

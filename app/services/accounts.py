@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from ..errors import Forbidden, NotFound, Problem, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from ..i18n import t
 from ..models import Jurisdiction, School, XuejiUser
 from ..models.base import local_now
 from ..security.passwords import password_problem
 from ..security.roles import ROLES
+from . import audit
 from .actors import Actor
 
 
@@ -85,8 +87,10 @@ def hash_password(password: str) -> str:
 
 def create_account(session: Session, *, username: str, password: str, roles: list[str],
                    node_code: str | None = None, school_code: str | None = None,
-                   full_name: str = "", email: str | None = None) -> XuejiUser:
-    """Create an account bound to a jurisdiction (by code) or a school (by code); no commit."""
+                   full_name: str = "", email: str | None = None,
+                   actor: Actor | None = None) -> XuejiUser:
+    """Create an account bound to a jurisdiction (by code) or a school (by code), audited as done
+    by ``actor`` (None: the system); no commit."""
     from flask_appbuilder.security.sqla.models import Role
 
     role_rows = list(session.scalars(select(Role).where(Role.name.in_(roles))))
@@ -105,8 +109,66 @@ def create_account(session: Session, *, username: str, password: str, roles: lis
     problems = binding_problems(user)
     if problems:
         raise ValidationFailed(problems)
-    session.add(user)
+    record_created(session, user, actor)
     return user
+
+
+# -- the audit of account changes ---------------------------------------------------------------
+
+def record_created(session: Session, user: XuejiUser, actor: Actor | None) -> None:
+    """Flush a new account (for its id) and audit its creation."""
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(t("账号名已存在", "the username is taken"), "username") from None
+    audit.account_event(session, actor, "create", user, audit.differences(None, audit.account_state(user)))
+
+
+def stored_state(session: Session, user: XuejiUser) -> dict:
+    """The account as the database still holds it: call before an edit is flushed."""
+    from flask_appbuilder.security.sqla.models import Role, assoc_user_role
+
+    with session.no_autoflush:
+        active, school_id, node_id = session.execute(
+            select(XuejiUser.active, XuejiUser.school_id, XuejiUser.jurisdiction_id)
+            .where(XuejiUser.id == user.id)).one()
+        roles = session.scalars(select(Role.name).join(assoc_user_role, assoc_user_role.c.role_id == Role.id)
+                                .where(assoc_user_role.c.user_id == user.id)).all()
+        school = school_id and session.scalar(select(School.code).where(School.id == school_id))
+        node = node_id and session.scalar(select(Jurisdiction.code).where(Jurisdiction.id == node_id))
+    where = f"school:{school}" if school else (f"jurisdiction:{node}" if node else None)
+    return {"roles": sorted(roles), "active": bool(active), "binding": where}
+
+
+def record_updated(session: Session, user: XuejiUser, actor: Actor, before: dict) -> None:
+    """Audit an edit: deactivate / reactivate / update, with what changed (names only for the
+    person's own items)."""
+    changes = audit.differences(before, audit.account_state(user))
+    state = inspect(user)
+    for name in ("username", "first_name", "last_name", "email"):
+        if state.attrs[name].history.has_changes():
+            changes[name] = {"changed": True}
+    action = "update"
+    if "active" in changes:
+        action = "reactivate" if user.active else "deactivate"
+    audit.account_event(session, actor, action, user, changes)
+
+
+def record_deleted(session: Session, user: XuejiUser, actor: Actor) -> None:
+    audit.account_event(session, actor, "delete", user,
+                        {k: {"old": v} for k, v in audit.account_state(user).items()})
+
+
+def record_password_reset(session: Session, user: XuejiUser, actor: Actor) -> None:
+    """Audit that ``actor`` set ``user``'s password (which is never written to the log)."""
+    audit.account_event(session, actor, "reset_password", user)
+
+
+def record_password_changed(session: Session, user: XuejiUser, actor: Actor) -> None:
+    """Audit that an account chose a new password for itself (the password is never logged)."""
+    audit.account_event(session, actor, "change_password", user)
 
 
 def describe(user: XuejiUser) -> dict:

@@ -24,7 +24,7 @@ REGISTRATIONS = ("register_new", "register_in_school", "register_returnee")
 # -- at the start ---------------------------------------------------------------------------------
 
 def prepare(session: Session, kind: str, student: Student, origin, payload: dict,
-            target_class) -> list[Problem]:
+            target_class, actor) -> list[Problem]:
     """Problems with what the request asks for (the rules are asked separately)."""
     if kind in NEEDS_CLASS and target_class is None:
         return [Problem(t("请选择转入/升入的班级", "choose the class"), "target_class", "required")]
@@ -34,7 +34,7 @@ def prepare(session: Session, kind: str, student: Student, origin, payload: dict
             return problems
     if kind == "change_field":
         return _controlled_only(session, student, origin, payload) or change_problems(
-            session, student, payload)
+            session, student, payload, actor)
     return []
 
 
@@ -60,7 +60,7 @@ def _class_problems(kind, student, origin, klass) -> list[Problem]:
     return []
 
 
-def change_problems(session: Session, student: Student, payload: dict) -> list[Problem]:
+def change_problems(session: Session, student: Student, payload: dict, actor) -> list[Problem]:
     """A key-field change: known items, valid new values, and the duplicate check for identity."""
     from .validation import field_value_problems
 
@@ -74,12 +74,13 @@ def change_problems(session: Session, student: Student, payload: dict) -> list[P
             continue
         problems += field_value_problems(session, spec, value)
     if not problems and set(payload) & set(IDENTITY_FIELDS):
-        problems += identity_problems(session, student, payload)
+        problems += identity_problems(session, student, payload, actor)
     return problems
 
 
-def identity_problems(session: Session, student: Student, payload: dict) -> list[Problem]:
-    """The record as it would be: ID valid and agreeing, and no other record holds the ID."""
+def identity_problems(session: Session, student: Student, payload: dict, actor) -> list[Problem]:
+    """The record as it would be: ID valid and agreeing, and no other record holds the ID (named
+    only to an ``actor`` whose jurisdiction holds it)."""
     from .identity import RESIDENT_ID, id_agreement_problems, normalize_id, resident_id_problem
 
     id_type = payload.get("id_type", student.id_type)
@@ -97,9 +98,9 @@ def identity_problems(session: Session, student: Student, payload: dict) -> list
     digest = keyring().blind_index("id_number", number)
     other = session.scalar(select(Student).where(Student.id_blind == digest, Student.id != student.id))
     if other is not None:
-        problems.append(Problem(t(f"查重未通过：该身份证件号已在 {other.school.name} 注册",
-                                  f"duplicate check failed: this ID is registered at {other.school.name}"),
-                                "id_number", "duplicate_id"))
+        from .personal_data import duplicate_problem
+
+        problems.append(duplicate_problem(session, actor, other))
     return problems
 
 
@@ -157,7 +158,7 @@ def _apply(session, req, student, actor, now) -> None:
                                        rule_version=req.rule_version))
     elif kind == "change_field":
         if set(req.payload) & set(IDENTITY_FIELDS):  # the duplicate check again: IDs move meanwhile
-            problems = identity_problems(session, student, req.payload)
+            problems = identity_problems(session, student, req.payload, actor)
             if problems:
                 raise Conflict(problems)
         for name, value in req.payload.items():

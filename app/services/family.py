@@ -64,6 +64,9 @@ def prepare_member(session: Session, member: FamilyMember, actor: Actor, *, addi
     if adding and not member.seq:
         member.seq = 1 + (session.scalar(select(func.max(FamilyMember.seq))
                                          .where(FamilyMember.student_id == member.student.id)) or 0)
+    if adding:  # the audit row names the member by id: give it one
+        session.add(member)
+        session.flush()
     _audit(session, actor, "add_member" if adding else "update_member", member)
 
 

@@ -56,7 +56,7 @@ class Checker:
 
     def __init__(self, session: Session, school, layout: Layout, now: datetime, actor: Actor):
         self.session, self.school, self.layout, self.now = session, school, layout, now
-        self.actor_facts = actor_facts(actor)
+        self.actor, self.actor_facts = actor, actor_facts(actor)
         tables = code_tables.template_labels(session)
         # a cell may hold the label (as the template's drop-down writes it) or the code itself
         self.labels = {table: {**{label: code for code, label in pairs}, **{code: code for code, _ in pairs}}

@@ -12,7 +12,7 @@ from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS
 from ..models import AuditEvent, FamilyMember, ImportJob, RegistryNumber, Student
 from ..models.base import keyring, new_uid
 from ..security.crypto import aad_for
-from . import registry_numbers
+from . import personal_data, registry_numbers
 from .actors import Actor
 from .identity import RESIDENT_ID
 from .import_rows import Row, pinyin
@@ -24,29 +24,31 @@ MEMBER_PERSONAL = {f.name for f in MEMBER_FIELDS if f.personal}
 
 # -- matching rows to records ------------------------------------------------------------------------
 
-def match_existing(session: Session, school, rows: list[Row]) -> None:
-    """Known ID (or name, gender, birth date without ID): same school updates, elsewhere refuses."""
+def match_existing(session: Session, school, rows: list[Row], actor: Actor) -> None:
+    """Known ID (or name, gender, birth date without ID): same school updates, elsewhere refuses
+    (naming the other record only inside the uploader's jurisdiction)."""
     by_blind = {r.id_blind: r for r in rows if r.ok and r.id_blind}
     by_person = {r.person: r for r in rows if r.ok and r.person}
     if by_blind:
         for student in session.scalars(select(Student).options(selectinload(Student.members))
                                        .where(Student.id_blind.in_(list(by_blind)))):
-            _attach(school, by_blind[student.id_blind], student, "身份证件号")
+            _attach(session, actor, school, by_blind[student.id_blind], student, personal_data.BY_ID)
     if by_person:
         names = {p[0] for p in by_person}
         for student in session.scalars(select(Student).options(selectinload(Student.members)).where(
                 Student.name.in_(names), (Student.id_type != RESIDENT_ID) | Student.id_blind.is_(None))):
             row = by_person.get((student.name, student.gender, student.birth_date))
             if row is not None:
-                _attach(school, row, student, "姓名")
+                _attach(session, actor, school, row, student, personal_data.BY_PERSON)
 
 
-def _attach(school, row: Row, student: Student, column: str) -> None:
+def _attach(session: Session, actor: Actor, school, row: Row, student: Student, by: tuple) -> None:
     """The row describes this record: an update of it if it is the school's own (the rules for
     editing are the checker's), a transfer to file if it is another school's."""
     if student.school_id != school.id:
-        row.problems.append((column, f"该学生已在 {student.school.name} 注册（学籍号 {student.registry_no_masked}），"
-                                     "请办理转学", "duplicate_id"))
+        problem = personal_data.duplicate_problem(session, actor, student, hint_transfer=True, by=by)
+        column = "身份证件号" if by is personal_data.BY_ID else "姓名"
+        row.problems.append((column, str(problem.message), "duplicate_id"))
         return
     row.existing = student
     row.changes = _diff(student, row)

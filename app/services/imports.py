@@ -101,7 +101,7 @@ def _batches(sheet: Sheet):
 
 def _checked(session: Session, checker: Checker, batch) -> list[Row]:
     rows = [checker.check(checker.convert(number, cells)) for number, cells in batch]
-    import_writes.match_existing(session, checker.school, rows)
+    import_writes.match_existing(session, checker.school, rows, checker.actor)
     for row in rows:
         if row.ok:
             checker.rules(row)

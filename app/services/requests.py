@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from ..i18n import t
-from ..models import AuditEvent, Jurisdiction, Notification, Request, RequestStep, School, Student
+from ..models import (
+    AuditEvent,
+    Jurisdiction,
+    Notification,
+    Request,
+    RequestStep,
+    School,
+    SchoolClass,
+    Student,
+)
 from ..models.base import local_now
 from ..policy import ACTIONS, Decision
 from . import effects, parties, policy
@@ -76,7 +85,8 @@ def _record(session: Session, req: Request, action: str, actor: Actor, now: date
     student = req.student or req.open_student
     session.add(AuditEvent(user_id=actor.user_id, username=actor.username,
                            action=f"request_{action}", entity="student",
-                           entity_id=req.student_id, entity_uid=req.student_uid,
+                           entity_id=req.student_id or (student.id if student is not None else None),
+                           entity_uid=req.student_uid,
                            school_id=student.school_id if student is not None else None,
                            summary=f"{_title(req)} #{req.id or ''} {comment or ''}"[:300],
                            rule_version=req.rule_version))
@@ -108,6 +118,18 @@ def _origin_of(session: Session, actor: Actor) -> School:
     if actor.school_id is None:
         raise Forbidden(t("业务由学校学籍管理员发起", "a school registrar starts a request"))
     return session.get(School, actor.school_id)
+
+
+def own_class(session: Session, actor: Actor, class_id: int | None,
+              field: str = "target_class") -> SchoolClass | None:
+    """A class of the actor's own school, or NotFound: another school's class is not there."""
+    if class_id is None:
+        return None
+    klass = session.scalar(select(SchoolClass).where(SchoolClass.id == class_id,
+                                                     SchoolClass.school_id == actor.school_id))
+    if klass is None:
+        raise NotFound(t("本校没有该班级", "no such class in your school"), field)
+    return klass
 
 
 def _lock_student(session: Session, student: Student) -> bool:
@@ -145,7 +167,7 @@ def _start(session, kind, student, actor, now, origin, other, payload, reason, n
     if kind != "transfer" and student.school_id != origin.id:
         raise NotFound(t("学生不存在或不在本校", "no such student in your school"))
     in_progress = _lock_student(session, student)
-    checks = effects.prepare(session, kind, student, origin, payload, target_class)
+    checks = effects.prepare(session, kind, student, origin, payload, target_class, actor)
     size = policy.seated(session, target_class.id) if target_class is not None else None
     decision = policy.decide(session, policy.facts(
         kind, now, origin, stage=(target_class.grade.stage if target_class and kind == "transfer"
@@ -351,7 +373,7 @@ def resubmit(session: Session, request_id: int, actor: Actor, now: datetime, *,
                              f"request {req.id} is '{req.status}', not returned"))
         if payload is not None:
             problems = effects.prepare(session, req.kind, req.student, req.origin_school, payload,
-                                       req.target_class)
+                                       req.target_class, actor)
             if problems:
                 raise ValidationFailed(problems)
             req.payload = payload

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from pypinyin import lazy_pinyin
 from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, Problem, ValidationFailed
@@ -20,7 +21,7 @@ from ..i18n import t
 from ..models import AuditEvent, FamilyMember, RegistryNumber, SchoolClass, Student
 from ..models.base import local_now
 from ..policy import Decision
-from . import policy, registry_numbers
+from . import personal_data, policy, registry_numbers
 from .actors import Actor
 from .validation import family_problems, field_problems
 
@@ -44,17 +45,15 @@ def _place(session: Session, student: Student) -> list[Problem]:
     return []
 
 
-def _duplicate_problems(session: Session, student: Student) -> list[Problem]:
+def _duplicate_problems(session: Session, student: Student, actor: Actor) -> list[Problem]:
+    """Another record holds this ID number: said in full only inside the actor's jurisdiction."""
     if not student.id_blind:
         return []
     other = session.scalar(select(Student).where(Student.id_blind == student.id_blind,
                                                  Student.id != (student.id or 0)))
     if other is None:
         return []
-    return [Problem(t(f"该身份证件号已在 {other.school.name} 注册，学籍号 {other.registry_no_masked}",
-                      f"this ID number is already registered at {other.school.name} "
-                      f"({other.registry_no_masked}); request a transfer instead"),
-                    "id_number", "duplicate_id")]
+    return [personal_data.duplicate_problem(session, actor, other, hint_transfer=student.id is None)]
 
 
 def _check_actor(actor: Actor, student: Student, verb: str) -> None:
@@ -125,7 +124,7 @@ def prepare_new(session: Session, student: Student, members: list[FamilyMember],
         _check_actor(actor, student, "add")
         problems += field_problems(session, student, now.date())
         problems += family_problems(session, student, members)
-        problems += _duplicate_problems(session, student)
+        problems += _duplicate_problems(session, student, actor)
         decision = None
         if student.school_class is not None and student.grade is not None:
             decision = _registration_decision(session, student, actor, now, registration)
@@ -140,6 +139,7 @@ def prepare_new(session: Session, student: Student, members: list[FamilyMember],
         registry_numbers.issue_temporary(session, student, actor.username)
         student.registered = False
         session.add(student)
+        _flush_new(session)  # the audit row carries the record's id, not only its uid
         audit(session, actor, "create", student, summary=f"新建学籍 {student.name}",
               rule_version=decision.rule_version if decision else None)
         if decision is not None:  # the registration review (注册核办) starts with the record
@@ -148,6 +148,15 @@ def prepare_new(session: Session, student: Student, members: list[FamilyMember],
             open_registration(session, student, actor, now, decision,
                               registration_action(student, registration))
     return student
+
+
+def _flush_new(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(t("与已有记录重复（学籍号或身份证件号），请重试",
+                         "duplicates an existing record (registry or ID number); retry")) from None
 
 
 def changed_fields(student: Student) -> dict[str, tuple]:
@@ -191,7 +200,7 @@ def prepare_update(session: Session, student: Student, actor: Actor, now: dateti
             raise ValidationFailed(t("学籍号不能直接修改", "the registry number cannot be edited"),
                                    "registry_no")
         problems += field_problems(session, student, now.date())
-        problems += _duplicate_problems(session, student)
+        problems += _duplicate_problems(session, student, actor)
         decision = _edit_decision(session, student, changes, actor, now)
         problems += _rule_problems(decision)
         _raise_if(problems)

@@ -21,6 +21,8 @@ from .actors import Actor
 
 def lookup(session: Session, actor: Actor, *, registry_no: str | None = None,
            id_number: str | None = None, name: str | None = None) -> Student:
+    """The one record the exact keys find, for a receiving school's registrar; the look-up is
+    logged and committed (it stays logged whatever the filing that follows does)."""
     if actor.school_id is None or "registrar" not in actor.functions:
         raise Forbidden(t("转入申请由转入学校学籍管理员发起", "the receiving school's registrar looks up"))
     ring = keyring()
@@ -35,7 +37,8 @@ def lookup(session: Session, actor: Actor, *, registry_no: str | None = None,
     student = session.scalar(query)
     if student is None:
         raise NotFound(t("未找到该学生", "no such student"))
-    personal_data.log_view(session, actor, student, ["lookup"], "lookup")
+    keys = ["registry_no"] if registry_no else ["id_number", "name"]
+    personal_data.log_view(session, actor, student, keys, "lookup")
     session.commit()
     return student
 

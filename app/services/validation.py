@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Iterable, Mapping
 
+from sqlalchemy import Float, Numeric
 from sqlalchemy.orm import Session
 
 from ..errors import Problem
@@ -68,14 +69,36 @@ def format_problems(spec, value, ctx: Context, field: str | None = None) -> list
     elif kind == "email":
         msg = email_problem(str(value))
     elif kind == "number":
-        try:
-            if Decimal(str(value)) < 0:
-                msg = t("不能为负数", "must not be negative")
-        except InvalidOperation:
-            msg = t("须为数字", "must be a number")
+        msg = number_problem(value, number_limit(spec.name))
     elif spec.max_length and isinstance(value, str) and len(value) > spec.max_length:
         msg = t(f"最长 {spec.max_length} 个字符", f"at most {spec.max_length} characters")
     return [Problem(msg, field or spec.name, "format")] if msg else []
+
+
+def number_limit(name: str) -> Decimal | None:
+    """The largest value the Numeric(p, s) column of that item holds: 9999.99 for Numeric(6, 2)."""
+    for table in (Student.__table__, FamilyMember.__table__):
+        column = table.columns.get(name)
+        kind = getattr(column, "type", None)
+        if isinstance(kind, Numeric) and not isinstance(kind, Float) and kind.precision:
+            scale = kind.scale or 0
+            return Decimal(10) ** (kind.precision - scale) - Decimal(10) ** -scale
+    return None
+
+
+def number_problem(value, limit: Decimal | None):
+    """Why ``value`` is not a number from 0 to ``limit`` (None: it is)."""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return t("须为数字", "must be a number")
+    if not number.is_finite():
+        return t("须为数字", "must be a number")
+    if number < 0:
+        return t("不能为负数", "must not be negative")
+    if limit is not None and number > limit:
+        return t(f"须在 0 到 {limit} 之间", f"must be between 0 and {limit}")
+    return None
 
 
 def field_value_problems(session: Session, spec, value) -> list[Problem]:

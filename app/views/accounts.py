@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, g, request
 from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.security.views import ResetMyPasswordView as FabResetMyPasswordView
 from flask_appbuilder.security.views import ResetPasswordView, RoleModelView, UserDBModelView
 from sqlalchemy import or_
 
@@ -14,6 +15,7 @@ from ..models import XuejiUser
 from ..models.base import local_now
 from ..security.roles import ROLES
 from ..security.scoping import current_scope
+from ..security.unlock import UnlockAction  # 解除锁定 on a locked account's page
 from ..services import accounts
 from .base import ScopedModelView, actor
 
@@ -42,7 +44,7 @@ _BINDING = {"jurisdiction": t("绑定行政区", "Bound jurisdiction"),
             "bound_to": t("所属单位", "Bound to")}
 
 
-class AccountView(ScopedModelView, UserDBModelView):
+class AccountView(UnlockAction, ScopedModelView, UserDBModelView):
     class_permission_name = "Account"
     base_filters = [["id", AccountsInScope, None]]
     list_columns = ["username", "first_name", "last_name", "roles", "bound_to", "active"]
@@ -66,13 +68,17 @@ class AccountView(ScopedModelView, UserDBModelView):
         accounts.prepare_account(db.session, item, actor(), adding=True)
         item.password = accounts.hash_password(item.password)  # FAB's own hook would do this
         item.password_changed_at = local_now()
+        accounts.record_created(db.session, item, actor())
 
     def pre_update(self, item):
+        before = accounts.stored_state(db.session, item)  # first: nothing flushed the edit yet
         accounts.prepare_account(db.session, item, actor(), adding=False)
         super().pre_update(item)
+        accounts.record_updated(db.session, item, actor(), before)
 
     def pre_delete(self, item):
         accounts.prepare_delete(db.session, item, actor())
+        accounts.record_deleted(db.session, item, actor())
 
 
 class ScopedResetPasswordView(ResetPasswordView):
@@ -88,7 +94,17 @@ class ScopedResetPasswordView(ResetPasswordView):
         self._target()
 
     def form_post(self, form):
-        self._target()
+        # the audit row rides in the reset's own commit: no reset, no row
+        accounts.record_password_reset(db.session, self._target(), actor())
+        super().form_post(form)
+
+
+class ResetMyPasswordView(FabResetMyPasswordView):  # the same name: the route table knows it
+    """One's own new password, audited like an administrator's reset (the hash never is)."""
+
+    def form_post(self, form):
+        user = db.session.get(XuejiUser, actor().user_id)
+        accounts.record_password_changed(db.session, user, actor())
         super().form_post(form)
 
 
@@ -96,4 +112,8 @@ class ReadOnlyRoleView(RoleModelView):
     class_permission_name = "Role"
     base_permissions = ["can_list", "can_show"]
     base_filters = [["name", OurRoles, None]]
+    search_columns = ["name"]  # FAB's would offer every account of the system in a select box
+    base_order = ("name", "asc")
+    list_columns = ["name"]
+    show_columns = ["name", "permissions"]
 

@@ -10,8 +10,7 @@ from flask import Response, abort, current_app, flash, g, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
-from flask_appbuilder.models.filters import BaseFilter
-from flask_appbuilder.models.sqla.filters import SQLAFilterConverter
+from flask_appbuilder.exceptions import InvalidColumnFilterFABException, InvalidOperationFilterFABException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.urltools import (
     get_filter_args,
@@ -19,25 +18,16 @@ from flask_appbuilder.urltools import (
     get_page_args,
     get_page_size_args,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.exc import DataError
 
-from ..errors import Conflict, DomainError
+from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
 from ..security.scoping import SCOPED, scopable
 from ..services.actors import Actor
-from ..text import normalize_id
+from .data import XuejiInterface, XuejiSchemaConverter, sortable
 
-MAX_PAGE_SIZE = 500
-
-
-def guard_list_arguments() -> None:
-    """FAB turns page_* / psize_* arguments into OFFSET and LIMIT unchecked: refuse bad ones."""
-    for key, value in request.args.items():
-        if key.startswith(("page_", "psize_")):
-            if not value.isdigit() or (key.startswith("psize_") and not 0 < int(value) <= MAX_PAGE_SIZE):
-                abort(400, description=f"{key} must be a whole number (page size 1–{MAX_PAGE_SIZE})")
+LISTED_OPERATORS = {"in", "not_in"}  # the filters whose value is a list
 
 
 def attachment(body, name: str, mime: str, **headers) -> Response:
@@ -60,82 +50,6 @@ def now() -> datetime:
                         ).replace(tzinfo=None)
 
 
-# blind-index column -> what its keyed hash was made of
-BLIND_PURPOSES = {"id_blind": "id_number", "registry_blind": "registry_no",
-                  "number_blind": "registry_no"}
-
-
-class BlindEquals(BaseFilter):
-    """Exact search through a blind index: the value itself is never stored in clear."""
-
-    name = t("等于", "Equal to")
-    arg_name = "exact"
-
-    def apply(self, query, value):
-        from ..models.base import keyring
-
-        purpose = BLIND_PURPOSES[self.column_name]
-        digest = keyring().blind_index(purpose, normalize_id(value))
-        return query.filter(getattr(self.model, self.column_name) == digest)
-
-
-class XuejiFilterConverter(SQLAFilterConverter):
-    def convert(self, col_name):
-        if col_name in BLIND_PURPOSES:
-            return [BlindEquals(col_name, self.datamodel)]
-        return super().convert(col_name)
-
-
-def friendly_integrity(exc: IntegrityError) -> Conflict:
-    text = str(exc.orig).lower()
-    if "registry_blind" in text or "number_blind" in text:
-        return Conflict(t("学籍号已被占用", "registry number already taken"), "registry_no")
-    if "id_blind" in text:
-        return Conflict(t("该身份证件号已注册", "this ID number is already registered"), "id_number")
-    if "unique" in text or "duplicate" in text:
-        return Conflict(t("与已有记录重复", "duplicates an existing record"))
-    if "foreign key" in text:
-        return Conflict(t("仍有关联记录，不能删除或修改", "other records still refer to this one"))
-    return Conflict(t("数据不符合约束", "the data violates a database constraint"))
-
-
-class XuejiInterface(SQLAInterface):
-    """FAB's data interface, with database errors turned into readable conflicts."""
-
-    filter_converter_class = XuejiFilterConverter
-
-    def _guard(self, fn, item, commit):
-        try:
-            fn(item, commit=commit)
-        except DomainError:
-            raise
-        except StaleDataError:
-            self.session.rollback()
-            raise Conflict(t("记录已被他人修改，请刷新后重试", "changed by someone else; reload and retry"))
-        except IntegrityError as exc:
-            self.session.rollback()
-            raise friendly_integrity(exc) from None
-        except Exception as exc:
-            cause = exc.__cause__
-            self.session.rollback()
-            if isinstance(cause, IntegrityError):
-                raise friendly_integrity(cause) from None
-            if isinstance(cause, StaleDataError):
-                raise Conflict(t("记录已被他人修改，请刷新后重试", "changed by someone else")) from None
-            if isinstance(exc, SQLAlchemyError) or isinstance(cause, SQLAlchemyError):
-                raise Conflict(t("数据库拒绝了此操作", "the database refused the change")) from None
-            raise
-
-    def add(self, item, commit=True):
-        self._guard(super().add, item, commit)
-
-    def edit(self, item, commit=True):
-        self._guard(super().edit, item, commit)
-
-    def delete(self, item, commit=True):
-        self._guard(super().delete, item, commit)
-
-
 def interface(model) -> XuejiInterface:
     return XuejiInterface(model, db.session)
 
@@ -152,11 +66,21 @@ class ScopedModelView(ModelView):
     page_size = 25
 
     def __init__(self, **kwargs):
+        if type(self.datamodel) is SQLAInterface:  # FAB's account view brings its own: use ours
+            self.datamodel = XuejiInterface(self.datamodel.obj, self.datamodel.session)
         rel = _scoped_relations(self.datamodel)
         self.add_form_query_rel_fields = {**rel, **(self.add_form_query_rel_fields or {})}
         self.edit_form_query_rel_fields = {**rel, **(self.edit_form_query_rel_fields or {})}
         self.search_form_query_rel_fields = {**rel, **(self.search_form_query_rel_fields or {})}
         super().__init__(**kwargs)
+        self.order_columns = sortable(self.datamodel, self.order_columns)  # no header sorts by a relation
+
+    def get_method_permission(self, method_name: str) -> str:
+        """A method the route table does not serve shows no button: FAB decides '+', edit and
+        delete buttons by permission alone, and a permission may serve another route too."""
+        if self.include_route_methods is not None and method_name not in self.include_route_methods:
+            return "route_not_served"
+        return super().get_method_permission(method_name)
 
     def get_or_404(self, pk):
         """The row, if it is inside the jurisdiction; else 404 (never 403: it is not there)."""
@@ -279,18 +203,50 @@ class ScopedModelView(ModelView):
         return self.actions[name].func(items)
 
 
+def _chosen_filter(searchable: dict, column: str, operator: str, value) -> type:
+    """The filter class a REST search names, or the FAB exception its 400 carries."""
+    if column not in searchable:
+        raise InvalidColumnFilterFABException(str(t(
+            f"不能按列 {column!r} 筛选（可用：{', '.join(sorted(searchable))}）",
+            f"cannot filter on column {column!r} (searchable: {', '.join(sorted(searchable))})")))
+    choices = {f.arg_name: type(f) for f in searchable[column]}
+    if operator not in choices:
+        raise InvalidOperationFilterFABException(str(t(
+            f"列 {column!r} 不支持筛选运算符 {operator!r}（可用：{', '.join(choices)}）",
+            f"filter operator {operator!r} is not allowed on column {column!r} (allowed: {', '.join(choices)})")))
+    listed = operator in LISTED_OPERATORS
+    if isinstance(value, list) != listed:
+        raise InvalidOperationFilterFABException(str(t(
+            f"{column} {operator} 的值须为{'列表' if listed else '单个值'}",
+            f"the value of {column} {operator} must be {'a list' if listed else 'a single value'}")))
+    return choices[operator]
+
+
 class ScopedApi(ModelRestApi):
     """A REST resource, JWT only, scoped like the views, errors as JSON naming the field."""
 
     base_filters = SCOPED
     allow_browser_login = False
     page_size = 50
+    model2schemaconverter = XuejiSchemaConverter
 
     def __init__(self):
         rel = _scoped_relations(self.datamodel)
         self.add_query_rel_fields = {**rel, **(self.add_query_rel_fields or {})}
         self.edit_query_rel_fields = {**rel, **(self.edit_query_rel_fields or {})}
         super().__init__()
+        self.order_columns = sortable(self.datamodel, self.order_columns)
+
+    def _handle_filters_args(self, rison_args):
+        """Each filter names a searchable column and one of its operators, or the call is a 400
+        naming it: FAB silently skips an operator it does not know, so a mistyped search
+        answered with the whole jurisdiction."""
+        self._filters.clear_filters()
+        searchable = self._filters.get_search_filters()
+        for spec in rison_args.get("filters", []):
+            chosen = _chosen_filter(searchable, spec["col"], spec["opr"], spec["value"])
+            self._filters.add_filter(spec["col"], chosen, spec["value"])
+        return self._filters.get_joined_filters(self._base_filters)
 
     def _domain(self, fn, *args):
         try:
@@ -298,6 +254,10 @@ class ScopedApi(ModelRestApi):
         except DomainError as exc:
             db.session.rollback()
             return self.response(exc.status, **exc.as_json())
+        except DataError:  # a value the column cannot hold that no check caught: still the caller's
+            db.session.rollback()
+            return self.response_400(message=str(t("有数值超出字段允许的范围或格式",
+                                                   "a value does not fit its column")))
 
     def post_headless(self):
         return self._domain(super().post_headless)

@@ -13,10 +13,11 @@ from flask_appbuilder import expose, has_access
 from sqlalchemy import select
 
 from ..errors import DomainError
+from ..excel.archive import WorkbookRefused
 from ..extensions import db
 from ..i18n import t
 from ..models import ImportJob, School
-from ..services import confirm_forms, exports, imports
+from ..services import confirm_forms, exports, imports, personal_data
 from ..services.import_report import annotated
 from .base import ScopedModelView, actor, attachment, interface, now
 
@@ -90,7 +91,7 @@ class ImportView(ScopedModelView):
     datamodel = interface(ImportJob)
     class_permission_name = "ImportJob"
     base_permissions = ["can_list", "can_show", "can_add", "can_export"]
-    method_permission_name = {"template": "show", "upload": "add", "job": "show", "progress": "show",
+    method_permission_name = {"template": "show", "upload": "add", "progress": "show",
                               "report": "show", "commit": "add", "students_xlsx": "export",
                               "confirmation": "export"}
     list_title = t("Excel 导入", "Excel imports")
@@ -129,7 +130,7 @@ class ImportView(ScopedModelView):
                     job = imports.upload(db.session, school=_school_for(None) or abort(403), actor=actor(),
                                          filename=upload.filename, data=upload.read())
                     _in_background(lambda j, who, when: imports.dry_run(db.session, j, when), job.id)
-                    return redirect(url_for("ImportView.job", pk=job.id))
+                    return redirect(url_for("ImportView.show", pk=job.id))
                 except DomainError as exc:
                     for problem in exc.problems:
                         flash(str(problem.message), "danger")
@@ -137,7 +138,8 @@ class ImportView(ScopedModelView):
 
     @expose("/job/<int:pk>")
     @has_access
-    def job(self, pk):
+    def show(self, pk):
+        """The job's page (the list's show button): counts, progress, problems, commit."""
         job = self.get_or_404(pk)
         return self.render_template("xueji/import_job.html", job=job, status=STATUS,
                                     resumable=job.status in ("checked", "failed") or imports.stalled(job))
@@ -154,8 +156,19 @@ class ImportView(ScopedModelView):
     @expose("/job/<int:pk>/report")
     @has_access
     def report(self, pk):
-        job = self.get_or_404(pk)
-        return attachment(annotated(db.session, job), f"检查结果-{job.filename}", XLSX)
+        """The uploaded sheet again, annotated: the whole of it is personal data, so each
+        download is logged naming the job."""
+        job, who = self.get_or_404(pk), actor()
+        if not personal_data.may_see(who):
+            abort(403)
+        try:
+            data = annotated(db.session, job)
+        except WorkbookRefused as exc:  # a file stored before today's limits, refused by them
+            flash(str(exc), "danger")
+            return redirect(url_for("ImportView.show", pk=pk))
+        personal_data.log_job_view(db.session, who, job, "report")
+        db.session.commit()
+        return attachment(data, f"检查结果-{job.filename}", XLSX)
 
     @expose("/job/<int:pk>/commit", methods=["POST"])
     @has_access
@@ -167,10 +180,10 @@ class ImportView(ScopedModelView):
         except DomainError as exc:
             for problem in exc.problems:
                 flash(str(problem.message), "danger")
-            return redirect(url_for("ImportView.job", pk=pk))
+            return redirect(url_for("ImportView.show", pk=pk))
         _in_background(lambda j, who, when: imports.commit(db.session, j, who, when, valid_only=valid_only,
                                                            claimed=True), job.id)
-        return redirect(url_for("ImportView.job", pk=pk))
+        return redirect(url_for("ImportView.show", pk=pk))
 
     @expose("/export/students")
     @has_access

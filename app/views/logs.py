@@ -13,11 +13,12 @@ class PersonalDataAccessView(ScopedModelView):
     class_permission_name = "PersonalDataAccess"
     base_permissions = ["can_list", "can_show"]
     list_title = t("个人信息查看记录", "Personal data views")
-    list_columns = ["at", "username", "student_id", "channel", "fields"]
-    search_columns = ["username", "student_id", "channel", "at"]
+    list_columns = ["at", "username", "student_id", "import_job_id", "channel", "fields"]
+    search_columns = ["username", "student_id", "import_job_id", "channel", "at"]
     base_order = ("at", "desc")
     label_columns = {"at": t("时间", "When"), "username": t("账号", "Who"),
-                     "student_id": t("学生", "Whom"), "channel": t("途径", "Channel"),
+                     "student_id": t("学生", "Whom"), "import_job_id": t("导入任务", "Import job"),
+                     "channel": t("途径", "Channel"),
                      "fields": t("字段", "Fields")}
 
 

@@ -13,7 +13,7 @@ from ..fields import STUDENT_FIELD_BY_NAME
 from ..i18n import t
 from ..models import Attachment, Notification, Request, SchoolClass, Student
 from ..policy.vocab import ACTIONS, ROLE_ZH
-from ..services import attachments, policy, transfers
+from ..services import attachments, personal_data, policy, transfers
 from ..services import requests as svc
 from .base import ScopedModelView, actor, attachment, interface, now
 
@@ -68,7 +68,8 @@ class RequestView(ScopedModelView):
         return self.render_template("xueji/request_show.html", req=req, mine=mine,
                                     requester=requester, status=STATUS, kind=kind_label(req.kind),
                                     fields=STUDENT_FIELD_BY_NAME, role_zh=ROLE_ZH,
-                                    today=now().date())
+                                    today=now().date(), values=_change_rows(req, who),
+                                    full=personal_data.may_see(who))
 
     def _act(self, pk, fn, done):
         """Run one request action, say how it went, and go back to the request's page."""
@@ -141,16 +142,22 @@ class RequestView(ScopedModelView):
     @expose("/transfer-in", methods=["GET", "POST"])
     @has_access
     def transfer_in(self):
+        """Look up (POST only: an ID number never travels in a URL), then confirm the card shown;
+        the confirmation looks up again, logged, and files only the record the card showed."""
         who = actor()
         found = None
-        form = request.form if request.method == "POST" else request.args
+        form = request.form if request.method == "POST" else {}
         if form.get("registry_no") or form.get("id_number"):
             try:
                 found = transfers.lookup(db.session, who, registry_no=form.get("registry_no"),
                                          id_number=form.get("id_number"), name=form.get("name"))
             except DomainError as exc:
                 _flash(exc)
-        if found is not None and request.method == "POST" and form.get("confirm"):
+        confirmed = found is not None and form.get("confirm")
+        if confirmed and form.get("found", type=int) != found.id:
+            flash(t("查找结果与确认的学生不一致，请核对后重新确认", "the record found is not the one "
+                    "you confirmed: check it and confirm again"), "danger")
+        elif confirmed:
             try:
                 req = svc.start(db.session, kind="transfer", student=found, actor=who, now=now(),
                                 files=_files(), note=form.get("note") or None,
@@ -166,7 +173,28 @@ class RequestView(ScopedModelView):
 
 
 def _class(class_id: int | None):
-    return db.session.get(SchoolClass, class_id) if class_id else None
+    """The target class: one of the filing school's own (another school's is not found)."""
+    return svc.own_class(db.session, actor(), class_id)
+
+
+def _change_rows(req, who) -> list[tuple[str, str, str]]:
+    """A change request's items (label, value now, value asked): personal ones in full only to
+    whoever may see them, and then the view is logged."""
+    if req.kind != "change_field":
+        return []
+    payload, before = req.payload, req.before
+    personal = [n for n in payload if n in STUDENT_FIELD_BY_NAME and STUDENT_FIELD_BY_NAME[n].personal]
+    full = personal_data.may_see(who)
+    if full and personal:
+        personal_data.log_view(db.session, who, req.student, personal, "request")
+        db.session.commit()
+
+    def shown(name, value):
+        text = "" if value is None else str(value)
+        return personal_data.masked(name, text) if name in personal and not full else text
+
+    return [(STUDENT_FIELD_BY_NAME[n].header if n in STUDENT_FIELD_BY_NAME else n,
+             shown(n, before.get(n)), shown(n, v)) for n, v in payload.items()]
 
 
 def _payload() -> dict:

@@ -22,10 +22,23 @@ from .forms import code_field, fields_for, labels_for
 CODED = {f.name: f.code_table for f in ALL_STUDENT_FIELDS if f.kind == "code"}
 PERSONAL = ["id_number", "current_address", "mailing_address", "home_address", "phone", "email"]
 MEMBER_PREFIXES = (("m1_", "成员1", "Member 1 "), ("m2_", "成员2", "Member 2 "))
+# a family member's personal items: logged by these names when shown in full, else masked or hidden
+MEMBER_LOGGED = [f"member.{f.name}" for f in MEMBER_FIELDS if f.personal]
+MEMBER_MASKS = {"id_number": "id_number_masked", "phone": "phone_masked"}
+MEMBER_HIDDEN = {f.name for f in MEMBER_FIELDS if f.personal} - set(MEMBER_MASKS)
 
 
 def code_formatter(table: str):
     return lambda value: code_tables.label(db.session, table, value)
+
+
+def show_widget(view, pk, item, columns: list[str], fieldsets=None) -> dict:
+    """FAB's show widget over ``columns``: FAB's own takes them from ``show_columns``, which hold
+    no masked column, so a masked page would fail."""
+    return {"show": view.show_widget(pk=pk, label_columns=view.label_columns, include_columns=columns,
+                                     value_columns=view.datamodel.get_values_item(item, columns),
+                                     formatters_columns=view.formatters_columns, actions=view.actions,
+                                     fieldsets=fieldsets, modelview_name=type(view).__name__)}
 
 
 def yes_no(value) -> str:
@@ -93,9 +106,11 @@ class FamilyMemberView(ScopedModelView):
     list_columns = ["seq", "name", "relation", "is_guardian", "phone_masked", "id_number_masked"]
     show_columns = ["student", "seq"] + [f.name for f in MEMBER_FIELDS]
     add_columns = edit_columns = ["student", "seq"] + [f.name for f in MEMBER_FIELDS]
+    search_columns = ["student", "name", "relation", "is_guardian", "id_blind"]
     add_form_extra_fields = edit_form_extra_fields = fields_for(MEMBER_FIELDS)
     label_columns = {**labels_for(MEMBER_FIELDS), "student": t("学生", "Student"),
                      "seq": t("序号", "No."), "phone_masked": LABELS["phone_masked"],
+                     "id_blind": LABELS["id_blind"],
                      "id_number_masked": LABELS["id_number_masked"]}
     formatters_columns = {**{f.name: code_formatter(f.code_table) for f in MEMBER_FIELDS
                              if f.kind == "code"}, "is_guardian": yes_no}
@@ -108,6 +123,25 @@ class FamilyMemberView(ScopedModelView):
 
     def pre_delete(self, item):
         family.prepare_delete(db.session, item, actor())
+
+    def prefill_form(self, form, pk):
+        personal_data.log_view(db.session, actor(), self.get_or_404(pk).student, MEMBER_LOGGED, "edit")
+        db.session.commit()
+
+    # -- a member's page: ID number, phone and address in full to roles allowed, logged --------
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        item, who = self.get_or_404(pk), actor()
+        full = personal_data.may_see(who)
+        if full:
+            personal_data.log_view(db.session, who, item.student, MEMBER_LOGGED, "web")
+            db.session.commit()
+        columns = self.show_columns if full else [
+            MEMBER_MASKS.get(c, c) for c in self.show_columns if c not in MEMBER_HIDDEN]
+        return self.render_template(self.show_template, pk=pk, title=self.show_title,
+                                    widgets=show_widget(self, pk, item, columns),
+                                    related_views=self._related_views)
 
 
 class StudentView(ScopedModelView):
@@ -177,14 +211,13 @@ class StudentView(ScopedModelView):
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
+        item = self.get_or_404(pk)
         full = personal_data.may_see(actor())
         if full:
             personal_data.log_view(db.session, actor(), item, PERSONAL, "web")
             db.session.commit()
-        widgets = self._get_show_widget(pk, item, show_fieldsets=self._show_sets(full))
+        sets = self._show_sets(full)
+        widgets = show_widget(self, pk, item, [c for _, spec in sets for c in spec["fields"]], sets)
         widgets = self.related_widgets(item, widgets)
         from ..models import Request
         from ..services import timeline
@@ -200,7 +233,8 @@ class StudentView(ScopedModelView):
     def _show_sets(self, full: bool):
         if full:
             return self.show_fieldsets
-        masked = {"id_number": "id_number_masked", "phone": "phone_masked"}
+        masked = {"id_number": "id_number_masked", "phone": "phone_masked",
+                  "registry_no": "registry_no_masked"}  # a G number is the whole ID number
         hidden = {"current_address", "mailing_address", "home_address", "email"}
         return [(title, {"fields": [masked.get(c, c) for c in spec["fields"] if c not in hidden]})
                 for title, spec in self.show_fieldsets]

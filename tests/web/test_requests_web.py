@@ -83,7 +83,8 @@ def test_receiving_a_transfer_starts_with_an_exact_look_up(ctx, client_for):
 
     target = _class_of("4301020003", 7)
     r = client.post("/requests/transfer-in", content_type="multipart/form-data", data={
-        "registry_no": student.registry_no, "confirm": "1", "target_class": str(target.id),
+        "registry_no": student.registry_no, "found": str(student.id), "confirm": "1",
+        "target_class": str(target.id),
         "evidence": (io.BytesIO(PDF[1]), "转学证明.pdf")})
     assert r.status_code == 302
     rid = int(r.headers["Location"].split("/")[-1])

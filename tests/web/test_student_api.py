@@ -188,6 +188,11 @@ def test_family_members_are_written_through_the_api_with_their_personal_items(ct
 
     member = db.session.get(FamilyMember, r.get_json()["id"])
     assert (member.id_number, member.phone, member.seq) == (parent, "13911112222", 2)
+    from app.models import AuditEvent
+
+    added = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "add_member",
+                                                       AuditEvent.entity_id == member.id))
+    assert added is not None and added.entity == "family_member"  # named by its id, not only by uid
     r = api.put(f"/api/v1/family_member/{member.id}", headers=headers, json={"phone": "13933334444"})
     assert r.status_code == 200
     db.session.expire_all()
