@@ -28,8 +28,8 @@ def init_command() -> None:
 
     from .policy import RuleSetInvalid
     from .security.sync import sync_roles
-    from .services import policy
-    from .services.codes import load_code_tables
+    from .services.organisation.codes import load_code_tables
+    from .services.policy import rulesets as policy
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     counts = sync_roles(current_app.appbuilder)
@@ -52,7 +52,7 @@ def init_command() -> None:
 @with_appcontext
 def seed_command(demo: bool, password: str | None, students: int) -> None:
     """Load seed data."""
-    from .services.demo import DEFAULT_PASSWORD, seed_demo
+    from .services.operations.demo import DEFAULT_PASSWORD, seed_demo
 
     if not demo:
         raise click.UsageError("nothing to seed: pass --demo")
@@ -105,7 +105,7 @@ def users_group() -> None:
 def users_list(as_json: bool) -> None:
     """Every account with its username, roles and jurisdiction code."""
     from .models import XuejiUser
-    from .services.accounts import describe
+    from .services.organisation.accounts import describe
 
     rows = [describe(u) for u in db.session.scalars(select(XuejiUser).order_by(XuejiUser.username))]
     if as_json:
@@ -124,8 +124,8 @@ def users_list(as_json: bool) -> None:
 @with_appcontext
 def users_create(username, roles, node, school, password) -> None:
     """Create an account bound to a jurisdiction or a school."""
-    from .services.accounts import create_account
-    from .services.actors import Actor
+    from .services.common.actors import Actor
+    from .services.organisation.accounts import create_account
 
     try:  # audited as the command line's doing (an operator on the server)
         create_account(db.session, username=username, password=password, roles=list(roles),
@@ -148,7 +148,7 @@ def keys_group() -> None:
 @with_appcontext
 def keys_rotate(no_new_key: bool) -> None:
     """Make a new key active (key file) and re-encrypt every personal value with it."""
-    from .services.keys import rotate
+    from .services.operations.keys import rotate
 
     report = rotate(current_app, db.session, new_key=not no_new_key)
     click.echo(json.dumps(report))
@@ -158,7 +158,7 @@ def keys_rotate(no_new_key: bool) -> None:
 @with_appcontext
 def keys_status() -> None:
     """How many stored values each key id protects."""
-    from .services.keys import key_usage
+    from .services.operations.keys import key_usage
 
     click.echo(json.dumps(key_usage(db.session), indent=2))
 
@@ -174,7 +174,7 @@ def problems_detect() -> None:
     """Check every record: invalid IDs, duplicate IDs, duplicates without ID."""
     from datetime import datetime
 
-    from .services.problems import detect
+    from .services.record.problems import detect
 
     click.echo(json.dumps(detect(db.session, datetime.now())))
 
@@ -206,7 +206,7 @@ def import_group() -> None:
 @with_appcontext
 def import_students(file, school_code, dry_run, valid_only, report, username, as_json) -> None:
     """Check (and unless --dry-run, import) FILE into the school SCHOOL."""
-    from .services import imports
+    from .services.exchange import imports
 
     school = _school(school_code)
     actor = _acting(username, school)
@@ -217,7 +217,7 @@ def import_students(file, school_code, dry_run, valid_only, report, username, as
         db.session.rollback()
         _fail(exc)
     if report:
-        from .services.import_report import annotated
+        from .services.exchange.import_report import annotated
 
         Path(report).write_bytes(annotated(db.session, job))
     summary = {"rows": job.rows_total, "valid": job.rows_valid, "invalid": job.rows_invalid,
@@ -251,7 +251,7 @@ def export_group() -> None:
 def export_students(out, school_code, username) -> None:
     """Write students to OUT (.xlsx), as the import template lays them out: one school, or the
     whole jurisdiction of the --as account."""
-    from .services import exports
+    from .services.exchange import exports
 
     if not school_code and not username:
         raise click.UsageError("pass --school CODE, or --as USERNAME for that account's whole jurisdiction")
@@ -276,7 +276,7 @@ def _school(code: str):
 def _acting(username: str | None, school, verb: str = "add"):
     """The account a command acts as: named, or the school's first registrar."""
     from .models import XuejiUser
-    from .services.actors import Actor
+    from .services.common.actors import Actor
 
     query = select(XuejiUser)
     if username:

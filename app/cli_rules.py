@@ -70,7 +70,7 @@ def _facts_help() -> str:
 def rules_explain(school_code, action, stage, at, status, fields, class_size, birth_date,
                   registry_kind, variant, phase, rules_dir, as_json) -> None:
     from .models import School
-    from .services import policy
+    from .services.policy import rulesets as policy
 
     school = db.session.scalar(select(School).where(School.code == school_code))
     if school is None:
@@ -106,7 +106,7 @@ def rules_explain(school_code, action, stage, at, status, fields, class_size, bi
 @with_appcontext
 def rules_activate(directory: str | None, note: str | None) -> None:
     """Make the files of DIRECTORY (default: rules/) the rules in force, as a new version."""
-    from .services import policy
+    from .services.policy import rulesets as policy
 
     directory = directory or current_app.config["RULES_DIR"]
     try:

@@ -37,15 +37,15 @@ def _init_and_seed(app) -> dict:
     from flask_migrate import upgrade
 
     from app.security.sync import sync_roles
-    from app.services.codes import load_code_tables
-    from app.services.demo import seed_demo
+    from app.services.operations.demo import seed_demo
+    from app.services.organisation.codes import load_code_tables
 
     _reset_database()
     upgrade(directory=app.extensions["migrate"].directory)
     sync_roles(app.appbuilder)
     load_code_tables(db.session, ROOT / "seed" / "codes.yaml")
     db.session.commit()
-    from app.services.policy import activate_dir
+    from app.services.policy.rulesets import activate_dir
 
     activate_dir(db.session, ROOT / "rules", by="init", note="shipped rules")
     return seed_demo(db.session, ROOT / "seed", password=PASSWORD, students=SEED_STUDENTS,

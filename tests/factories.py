@@ -78,7 +78,7 @@ def student_payload(klass: SchoolClass, id_number: str, born: date = date(2019, 
 
 def actor_of(username: str):
     from app.models import XuejiUser
-    from app.services.actors import Actor
+    from app.services.common.actors import Actor
 
     return Actor.of(db.session.scalar(select(XuejiUser).where(XuejiUser.username == username)))
 
@@ -87,7 +87,7 @@ def register_fully(student_id: int, now=None) -> Student:
     """Take a new record through its registration review (school supervisor, then county)."""
     from datetime import datetime
 
-    from app.services.students import approve_registration
+    from app.services.record.students import approve_registration
 
     now = now or datetime(2026, 9, 15, 10)
     for approver in ("school_supervisor", "county_registrar"):
@@ -119,7 +119,7 @@ def account(username: str, role: str, *, school_code: str | None = None, node: s
     if db.session.scalar(select(XuejiUser).where(XuejiUser.username == username)) is None:
         from conftest import PASSWORD
 
-        from app.services.accounts import create_account
+        from app.services.organisation.accounts import create_account
 
         create_account(db.session, username=username, password=PASSWORD, roles=[role],
                        school_code=school_code, node_code=node)

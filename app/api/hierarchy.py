@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..extensions import db
 from ..models import Grade, Jurisdiction, School, SchoolClass
-from ..services import hierarchy
+from ..services.organisation import hierarchy
 from ..views.base import ScopedApi, actor, interface
 
 

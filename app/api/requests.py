@@ -20,8 +20,9 @@ from ..errors import DomainError, Problem
 from ..extensions import db
 from ..i18n import t
 from ..models import Request, Student
-from ..services import requests as svc
-from ..services import students, transfers
+from ..services.record import students
+from ..services.requests import transfers
+from ..services.requests import workflow as svc
 from ..views.base import actor, now
 
 MAX_ID = 2**31 - 1  # row ids are 32-bit integer columns

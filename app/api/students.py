@@ -11,9 +11,9 @@ from ..extensions import db
 from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS
 from ..i18n import t
 from ..models import FamilyMember, SchoolClass, Student
-from ..services import family, personal_data
-from ..services import students as student_service
-from ..services.validation import number_limit, number_problem
+from ..services.record import family, personal_data
+from ..services.record import students as student_service
+from ..services.record.validation import number_limit, number_problem
 from ..views.base import ScopedApi, actor, interface, now
 from ..views.students import LABELS, MEMBER_LOGGED
 

@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import (
-    CheckConstraint,
-    Column,
-    ForeignKey,
-    Integer,
-    String,
-    UniqueConstraint,
-)
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 STAGE_GRADES = {"preschool": (), "primary": range(1, 7), "junior": range(7, 10), "senior": range(10, 13)}

@@ -11,15 +11,7 @@ from datetime import date, datetime
 from ..fields import STUDENT_FIELD_BY_NAME
 from .ruleset import Effective, RuleSet, Sourced
 from .schema import Range
-from .vocab import (
-    ACTION_SWITCH,
-    ACTIONS,
-    BUSINESSES,
-    LEVEL_ZH,
-    ROLE_ZH,
-    STAGE_ZH,
-    STEP_LEVEL_ZH,
-)
+from .vocab import ACTION_SWITCH, ACTIONS, BUSINESSES, LEVEL_ZH, ROLE_ZH, STAGE_ZH, STEP_LEVEL_ZH
 
 # actions a problem record may still take (the ones that resolve it)
 PROBLEM_RECORD_MAY = frozenset({"change_field", "delete_record", "edit_field"})

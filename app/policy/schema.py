@@ -6,15 +6,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal, Union
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ..fields import STUDENT_FIELD_BY_NAME
 from .vocab import ACTIONS, BUSINESSES, FILE_LEVELS, ROLES, STAGES, STEP_LEVELS, STUDENT_STATUSES

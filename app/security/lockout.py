@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from ..i18n import t
 from ..models import XuejiUser
-from ..services.actors import Actor
-from ..services.audit import account_event
+from ..services.common.actors import Actor
+from ..services.organisation.audit import account_event
 
 LOCKED, WRONG = "locked", "wrong"
 

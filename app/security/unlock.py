@@ -15,8 +15,8 @@ from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
 from ..models.base import local_now
-from ..services.accounts import check_may_reset
-from ..services.actors import Actor
+from ..services.common.actors import Actor
+from ..services.organisation.accounts import check_may_reset
 from . import lockout
 
 

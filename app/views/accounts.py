@@ -16,7 +16,7 @@ from ..models.base import local_now
 from ..security.roles import ROLES
 from ..security.scoping import current_scope
 from ..security.unlock import UnlockAction  # 解除锁定 on a locked account's page
-from ..services import accounts
+from ..services.organisation import accounts
 from .base import ScopedModelView, actor
 
 

@@ -12,19 +12,14 @@ from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
 from flask_appbuilder.exceptions import InvalidColumnFilterFABException, InvalidOperationFilterFABException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.urltools import (
-    get_filter_args,
-    get_order_args,
-    get_page_args,
-    get_page_size_args,
-)
+from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from sqlalchemy.exc import DataError
 
 from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
 from ..security.scoping import SCOPED, scopable
-from ..services.actors import Actor
+from ..services.common.actors import Actor
 from .data import XuejiInterface, XuejiSchemaConverter, sortable
 
 LISTED_OPERATORS = {"in", "not_in"}  # the filters whose value is a list

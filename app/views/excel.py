@@ -17,8 +17,9 @@ from ..excel.archive import WorkbookRefused
 from ..extensions import db
 from ..i18n import t
 from ..models import ImportJob, School
-from ..services import confirm_forms, exports, imports, personal_data
-from ..services.import_report import annotated
+from ..services.exchange import confirm_forms, exports, imports
+from ..services.exchange.import_report import annotated
+from ..services.record import personal_data
 from .base import ScopedModelView, actor, attachment, interface, now
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

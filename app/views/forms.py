@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..extensions import db
 from ..fields import FieldSpec
 from ..i18n import t
-from ..services import codes as code_tables
+from ..services.organisation import codes as code_tables
 
 
 def label_of(spec: FieldSpec, prefix_zh: str = "", prefix_en: str = ""):

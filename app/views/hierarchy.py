@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..extensions import db
 from ..i18n import t
 from ..models import Grade, Jurisdiction, School, SchoolClass
-from ..services import hierarchy
+from ..services.organisation import hierarchy
 from .base import ScopedModelView, actor, interface
 from .forms import code_field, code_list_field
 from .students import code_formatter

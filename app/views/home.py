@@ -11,7 +11,7 @@ from ..i18n import t
 from ..models import School, Student
 from ..security.roles import ROLES
 from ..security.scoping import current_scope
-from ..services import codes as code_tables
+from ..services.organisation import codes as code_tables
 
 
 class HomeView(IndexView):

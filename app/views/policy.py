@@ -13,7 +13,7 @@ from ..models import Jurisdiction, RuleSetVersion, School
 from ..policy import ACTIONS, BUSINESSES, STAGES, RuleSetInvalid, load_texts
 from ..policy.vocab import LEVEL_ZH, ROLE_ZH, STAGE_ZH, STEP_LEVEL_ZH
 from ..security.scoping import current_scope
-from ..services import policy
+from ..services.policy import rulesets as policy
 from .base import actor
 
 MAX_RULE_FILE = 200_000

@@ -9,7 +9,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
 from ..models import ProblemCase
-from ..services import problems as svc
+from ..services.record import problems as svc
 from .base import ScopedModelView, actor, interface, now
 
 KIND = {"invalid_id": t("身份证号错误", "invalid ID"), "duplicate_id": t("有身份证号重复", "duplicate ID"),

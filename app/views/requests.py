@@ -13,8 +13,10 @@ from ..fields import STUDENT_FIELD_BY_NAME
 from ..i18n import t
 from ..models import Attachment, Notification, Request, SchoolClass, Student
 from ..policy.vocab import ACTIONS, ROLE_ZH
-from ..services import attachments, personal_data, policy, transfers
-from ..services import requests as svc
+from ..services.policy import rulesets as policy
+from ..services.record import personal_data
+from ..services.requests import attachments, transfers
+from ..services.requests import workflow as svc
 from .base import ScopedModelView, actor, attachment, interface, now
 
 STATUS = {"pending": t("待核办", "pending"), "returned": t("已退回", "returned"),

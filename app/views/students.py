@@ -13,9 +13,9 @@ from ..extensions import db
 from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS, STUDENT_FIELDS
 from ..i18n import t
 from ..models import FamilyMember, RegistryNumber, Student
-from ..services import codes as code_tables
-from ..services import family, personal_data, photos
-from ..services import students as student_service
+from ..services.organisation import codes as code_tables
+from ..services.record import family, personal_data, photos
+from ..services.record import students as student_service
 from .base import ScopedModelView, actor, interface, now
 from .forms import code_field, fields_for, labels_for
 
@@ -220,7 +220,7 @@ class StudentView(ScopedModelView):
         widgets = show_widget(self, pk, item, [c for _, spec in sets for c in spec["fields"]], sets)
         widgets = self.related_widgets(item, widgets)
         from ..models import Request
-        from ..services import timeline
+        from ..services.record import timeline
 
         open_request = db.session.scalar(select(Request).where(Request.open_student_id == item.id))
         return self.render_template(self.show_template, pk=pk, title=self.show_title,

@@ -99,8 +99,8 @@ def load(url: str, path: Path) -> dict:
 
     from app.extensions import db
     from app.models import School
-    from app.services import imports
-    from app.services.actors import Actor
+    from app.services.common.actors import Actor
+    from app.services.exchange import imports
 
     with app.app_context():
         school = db.session.scalar(select(School).where(School.code == SCHOOL))
@@ -134,8 +134,8 @@ def export(url: str) -> dict:
 
     from app.extensions import db
     from app.models import School
-    from app.services import exports
-    from app.services.actors import Actor
+    from app.services.common.actors import Actor
+    from app.services.exchange import exports
 
     with app.app_context():
         school = db.session.scalar(select(School).where(School.code == SCHOOL))

@@ -50,7 +50,7 @@ def unused_first_grader_id(session, area: str = "430102", male: bool = True) -> 
 
     from app.models import Student
     from app.models.base import keyring
-    from app.services.demo import birth_range, school_year
+    from app.services.operations.demo import birth_range, school_year
 
     lo, hi = birth_range(1, school_year(date.today()))
     rng = random.Random()
@@ -318,7 +318,7 @@ def test_county_administrator_edits_the_county_rule_file_with_a_diff_then_activa
         latest = session.scalars(select(RuleSetVersion).order_by(RuleSetVersion.id.desc())).first()
         assert latest.id == before + 1 and latest.created_by == "county_admin"
         assert "primary: {cap: 39}" in latest.files["430102.yaml"]
-        from app.services import policy
+        from app.services.policy import rulesets as policy
 
         policy.activate(session, {**latest.files, "430102.yaml": original}, by="test",
                         note="restore")
@@ -374,8 +374,8 @@ def test_a_registrar_imports_a_workbook_fixes_nothing_and_takes_the_valid_rows(b
     from workbooks import student_row, write
 
     from app.models import ImportJob, Student
-    from app.services.demo import school_year
-    from app.services.policy import seated
+    from app.services.operations.demo import school_year
+    from app.services.policy.rulesets import seated
 
     with live.db() as session:
         school = school_of(session, SCHOOL_CODE)

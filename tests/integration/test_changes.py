@@ -6,24 +6,15 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from factories import (
-    PDF,
-    _class_of,
-    account,
-    actor_of,
-    first_class,
-    new_id,
-    registered_in,
-    student_payload,
-)
+from factories import PDF, _class_of, account, actor_of, first_class, new_id, registered_in, student_payload
 from sqlalchemy import select
 
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models import AuditEvent, Request, RequestStep, Student
 from app.models.events import AppendOnly
-from app.services import requests as svc
-from app.services.registry_numbers import find
+from app.services.record.registry_numbers import find
+from app.services.requests import workflow as svc
 
 NOW = datetime(2026, 9, 15, 10)
 
@@ -100,7 +91,7 @@ def test_a_repeat_holds_back_at_promotion_or_moves_down_now(ctx):
 
 
 def test_a_suspended_student_is_not_in_school_and_frees_the_seat(ctx):
-    from app.services.policy import seated
+    from app.services.policy.rulesets import seated
 
     student = registered_in("4301020001")
     before = seated(db.session, student.class_id, lock=False)

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Request, RequestStep, SchoolClass, Student
-from app.services import requests as svc
-from app.services import students as student_service
+from app.services.record import students as student_service
+from app.services.requests import workflow as svc
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="row locks are tested on PostgreSQL")
 NOW = datetime(2026, 9, 15, 10)
@@ -97,7 +97,7 @@ def _almost_full_class() -> int:
 
 
 def test_two_registrars_placing_the_last_seat_at_once_one_gets_it(app, ctx):
-    from app.services.family import member_from_values
+    from app.services.record.family import member_from_values
 
     class_id = _almost_full_class()
     ids = [new_id(born=date(2017, 10, 5)), new_id(born=date(2017, 10, 6))]
@@ -132,7 +132,7 @@ def test_two_clicks_on_import_commit_at_once_start_one_commit(app, ctx):
     from workbooks import student_row, write
 
     from app.models import ImportJob, School
-    from app.services import imports
+    from app.services.exchange import imports
 
     school = db.session.scalar(select(School).where(School.code == "4301020001"))
     klass = next(c for c in sorted(school.classes, key=lambda c: c.id) if c.grade.number == 4)

@@ -10,8 +10,8 @@ from stdnum.cn import ric
 
 from app.extensions import db
 from app.models import FamilyMember, Jurisdiction, RegistryNumber, School, Student
-from app.services.demo import birth_range, school_year
-from app.services.validation import family_problems, field_problems
+from app.services.operations.demo import birth_range, school_year
+from app.services.record.validation import family_problems, field_problems
 
 
 def test_the_demo_has_the_promised_shape(ctx):

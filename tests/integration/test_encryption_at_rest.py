@@ -13,7 +13,7 @@ from app import create_app
 from app.extensions import db
 from app.models import FamilyMember, Student
 from app.security.crypto import KeyError_
-from app.services.identity import normalize_id
+from app.services.record.identity import normalize_id
 from config import TestConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,7 +163,7 @@ def sqlite_file(tmp_path_factory):
     from flask_migrate import upgrade
 
     from app.security.sync import sync_roles
-    from app.services.demo import seed_demo
+    from app.services.operations.demo import seed_demo
 
     base = tmp_path_factory.mktemp("at_rest")
     path = base / "xueji.db"

@@ -23,8 +23,8 @@ from app import create_app
 from app.extensions import db
 from app.models import FamilyMember, RegistryNumber, Student
 from app.security.crypto import Keyring, aad_for, b64, new_key, unb64
-from app.services import photos
-from app.services.keys import ENCRYPTED, key_usage, rotate
+from app.services.operations.keys import ENCRYPTED, key_usage, rotate
+from app.services.record import photos
 from config import TestConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def template(tmp_path_factory):
     from flask_migrate import upgrade
 
     from app.security.sync import sync_roles
-    from app.services.demo import seed_demo
+    from app.services.operations.demo import seed_demo
 
     folder = tmp_path_factory.mktemp("rotation_template")
     app = build_app(folder)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from app.errors import Forbidden, ValidationFailed
 from app.extensions import db
 from app.models import Grade, ProblemCase, Student
-from app.services import problems
-from app.services import requests as svc
+from app.services.record import problems
+from app.services.requests import workflow as svc
 
 NOW = datetime(2026, 9, 15, 10)
 

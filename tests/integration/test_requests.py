@@ -11,17 +11,8 @@ from sqlalchemy import func, select
 
 from app.errors import Conflict, Forbidden, ValidationFailed
 from app.extensions import db
-from app.models import (
-    Grade,
-    Jurisdiction,
-    Notification,
-    Request,
-    RequestStep,
-    School,
-    SchoolClass,
-    Student,
-)
-from app.services import requests as svc
+from app.models import Grade, Jurisdiction, Notification, Request, RequestStep, School, SchoolClass, Student
+from app.services.requests import workflow as svc
 
 NOW = datetime(2026, 9, 15, 10)
 
@@ -286,7 +277,7 @@ def test_a_deadline_counts_working_days(ctx):
 
 
 def test_a_request_keeps_the_chain_of_the_rule_version_it_started_under(ctx):
-    from app.services import policy
+    from app.services.policy import rulesets as policy
 
     registrar = actor_of("school_registrar")
     req = svc.start(db.session, kind="change_field", student=registered_in("4301020001"),

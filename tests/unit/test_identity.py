@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from app.services.identity import (
+from app.services.record.identity import (
     birth_date_from_id,
     email_problem,
     gender_from_id,

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from stdnum.cn import ric
 
-from app.services.registry_numbers import j_number, temporary_number
+from app.services.record.registry_numbers import j_number, temporary_number
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.security.roles import (
-    FUNCTIONS,
-    LEVELS,
-    ROLES,
-    VERB_PERMISSIONS,
-    allowed,
-    permissions_for,
-    role_spec,
-)
+from app.security.roles import FUNCTIONS, LEVELS, ROLES, VERB_PERMISSIONS, allowed, permissions_for, role_spec
 
 PERSONAL_RESOURCES = ("Student", "FamilyMember")
 ALL_ROLES = sorted(ROLES)

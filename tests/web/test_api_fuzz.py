@@ -53,9 +53,9 @@ def _seed(app) -> None:
     from flask_migrate import upgrade
 
     from app.security.sync import sync_roles
-    from app.services.codes import load_code_tables
-    from app.services.demo import seed_demo
-    from app.services.policy import activate_dir
+    from app.services.operations.demo import seed_demo
+    from app.services.organisation.codes import load_code_tables
+    from app.services.policy.rulesets import activate_dir
 
     upgrade(directory=app.extensions["migrate"].directory)
     sync_roles(app.appbuilder)

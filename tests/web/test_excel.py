@@ -18,7 +18,7 @@ from workbooks import student_row
 
 from app.extensions import db
 from app.models import ExportLog, ImportJob, Request, School, Student
-from app.services import imports
+from app.services.exchange import imports
 
 SCHOOL = "4301020001"
 
@@ -165,7 +165,7 @@ def test_commit_is_all_or_nothing_by_default_and_a_reimport_changes_nothing(ctx)
 
 
 def test_an_interrupted_import_resumes_without_doubling(ctx, monkeypatch):
-    from app.services import import_writes
+    from app.services.exchange import import_writes
 
     rows = _rows(6, seed=505)
     job = _check(_book(rows))
@@ -313,7 +313,7 @@ def test_the_template_has_drop_downs_text_columns_and_an_explanation(ctx, client
 
 
 def test_export_then_import_changes_nothing_and_is_logged(ctx, client_for):
-    from app.services import students
+    from app.services.record import students
 
     edited, legacy = db.session.scalars(select(Student).where(Student.school_id == school(SCHOOL).id)
                                         .order_by(Student.id).limit(2))
@@ -341,7 +341,7 @@ def test_export_then_import_changes_nothing_and_is_logged(ctx, client_for):
 
 
 def _exported(tmp_path) -> bytes:
-    from app.services import exports
+    from app.services.exchange import exports
 
     target = tmp_path / "export.xlsx"
     exports.students_to_file(db.session, actor_of("school_registrar"), target, school(SCHOOL))

@@ -26,16 +26,8 @@ from sqlalchemy import func, select
 from workbooks import student_row, write
 
 from app.extensions import db
-from app.models import (
-    AuditEvent,
-    FamilyMember,
-    Jurisdiction,
-    PersonalDataAccess,
-    Request,
-    Student,
-    XuejiUser,
-)
-from app.services import imports
+from app.models import AuditEvent, FamilyMember, Jurisdiction, PersonalDataAccess, Request, Student, XuejiUser
+from app.services.exchange import imports
 
 EVIDENCE = [{"filename": "转学证明.pdf", "content_base64": base64.b64encode(PDF[1]).decode()}]
 NOW = datetime(2026, 9, 15, 10)
@@ -252,7 +244,7 @@ def test_a_family_members_page_and_api_log_the_full_view(ctx, api, client_for, t
 
 
 def test_a_family_member_is_masked_for_whoever_may_not_see_it(ctx, monkeypatch, client_for):
-    from app.services import personal_data
+    from app.services.record import personal_data
 
     member = db.session.scalars(select(FamilyMember).join(Student).where(
         Student.school_id == school("4301020001").id, FamilyMember.phone_enc.is_not(None))
@@ -464,7 +456,7 @@ def test_a_decision_body_that_is_not_an_object_is_a_400(ctx, api, token_for):
 
 
 def test_a_students_page_is_masked_for_whoever_may_not_see_it(ctx, monkeypatch, client_for):
-    from app.services import personal_data
+    from app.services.record import personal_data
 
     student = registered_in("4301020001")
     client = client_for("school_registrar")

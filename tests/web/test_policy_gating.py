@@ -14,9 +14,9 @@ from test_student_form import form_data
 from app.errors import Forbidden, ValidationFailed
 from app.extensions import db
 from app.models import AuditEvent, RuleSetVersion, SchoolClass, Student
-from app.services import policy
-from app.services import students as student_service
-from app.services.actors import Actor
+from app.services.common.actors import Actor
+from app.services.policy import rulesets as policy
+from app.services.record import students as student_service
 
 
 @contextmanager

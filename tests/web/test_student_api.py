@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, RegistryNumber, Student
-from app.services.registry_numbers import find
+from app.services.record.registry_numbers import find
 
 
 def _create(api, headers, **overrides):

@@ -1,0 +1,220 @@
+"""Writing imported rows: new records in set-based batches (encrypted in Python, inserted with
+executemany), known records compared and updated through the same service as the form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session, selectinload
+
+from ...fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS
+from ...models import AuditEvent, FamilyMember, ImportJob, RegistryNumber, Student
+from ...models.base import keyring, new_uid
+from ...security.crypto import aad_for
+from ..common.actors import Actor
+from ..record import personal_data, registry_numbers
+from ..record.identity import RESIDENT_ID
+from .import_rows import Row, pinyin
+
+STUDENT_ITEMS = [f.name for f in ALL_STUDENT_FIELDS if f.kind not in ("school", "class")]
+PERSONAL = {f.name for f in ALL_STUDENT_FIELDS if f.personal}
+MEMBER_PERSONAL = {f.name for f in MEMBER_FIELDS if f.personal}
+
+
+# -- matching rows to records ------------------------------------------------------------------------
+
+def match_existing(session: Session, school, rows: list[Row], actor: Actor) -> None:
+    """Known ID (or name, gender, birth date without ID): same school updates, elsewhere refuses
+    (naming the other record only inside the uploader's jurisdiction)."""
+    by_blind = {r.id_blind: r for r in rows if r.ok and r.id_blind}
+    by_person = {r.person: r for r in rows if r.ok and r.person}
+    if by_blind:
+        for student in session.scalars(select(Student).options(selectinload(Student.members))
+                                       .where(Student.id_blind.in_(list(by_blind)))):
+            _attach(session, actor, school, by_blind[student.id_blind], student, personal_data.BY_ID)
+    if by_person:
+        names = {p[0] for p in by_person}
+        for student in session.scalars(select(Student).options(selectinload(Student.members)).where(
+                Student.name.in_(names), (Student.id_type != RESIDENT_ID) | Student.id_blind.is_(None))):
+            row = by_person.get((student.name, student.gender, student.birth_date))
+            if row is not None:
+                _attach(session, actor, school, row, student, personal_data.BY_PERSON)
+
+
+def _attach(session: Session, actor: Actor, school, row: Row, student: Student, by: tuple) -> None:
+    """The row describes this record: an update of it if it is the school's own (the rules for
+    editing are the checker's), a transfer to file if it is another school's."""
+    if student.school_id != school.id:
+        problem = personal_data.duplicate_problem(session, actor, student, hint_transfer=True, by=by)
+        column = "身份证件号" if by is personal_data.BY_ID else "姓名"
+        row.problems.append((column, str(problem.message), "duplicate_id"))
+        return
+    row.existing = student
+    row.changes = _diff(student, row)
+
+
+def _same(new, old) -> bool:
+    blank = (None, "")
+    return new == old or (new in blank and old in blank)
+
+
+def _diff(student: Student, row: Row) -> dict:
+    changes = {}
+    for name in STUDENT_ITEMS:
+        if name in row.values and not _same(row.values[name], getattr(student, name)):
+            changes[name] = row.values[name]
+    if row.klass is not None and student.class_id != row.klass.id:
+        changes["school_class"] = row.klass
+    members = sorted(student.members, key=lambda m: m.seq)
+    for n, values in enumerate(row.members, start=1):
+        current = members[n - 1] if n <= len(members) else None
+        for name, value in values.items():
+            if current is None or not _same(value, getattr(current, name)):
+                changes[f"member{n}.{name}"] = value
+    return changes
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+def write(session: Session, job: ImportJob, rows: list[Row], actor: Actor, now: datetime) -> None:
+    new = [r for r in rows if r.existing is None]
+    known = [r for r in rows if r.existing is not None]
+    if new:
+        _insert(session, job, new, actor, now)
+    for row in known:
+        _update(session, row, actor, now, job)
+
+
+def _update(session: Session, row: Row, actor: Actor, now: datetime, job: ImportJob) -> None:
+    from ..record.students import prepare_update
+
+    if not row.changes:
+        job.unchanged += 1
+        return
+    student = row.existing
+    members = sorted(student.members, key=lambda m: m.seq)
+    for key, value in row.changes.items():
+        if key.startswith("member"):
+            seq, name = int(key[6]), key.split(".", 1)[1]
+            while len(members) < seq:
+                members.append(FamilyMember(student=student, seq=len(members) + 1, name="", relation="9",
+                                            is_guardian=False))
+            setattr(members[seq - 1], name, value)
+        elif key != "school_class":
+            setattr(student, key, value)
+        else:
+            student.school_class = value
+    prepare_update(session, student, actor, now)
+    job.updated += 1
+
+
+def _enc(ring, table: str, column: str, uid: str, value) -> str | None:
+    if value in (None, ""):
+        return None
+    return ring.encrypt(str(value), aad_for(table, column, uid))
+
+
+STATISTICS_EVERY = 10  # batches between two ANALYZEs while a large import grows the tables
+
+
+def refresh_statistics(session: Session) -> None:
+    """ANALYZE the tables an import reads by blind index (PostgreSQL).  Without fresh statistics the
+    planner takes each 1,000-value look-up for the whole table and scans it: a batch then costs what
+    the table holds, and a large import into a young database slows down as it goes."""
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("ANALYZE student, family_member, registry_number"))
+
+
+def bulk_insert(session: Session, table, rows: list[dict]) -> None:
+    """Insert many rows of one shape in the session's transaction: COPY on PostgreSQL (an
+    executemany there is one round of the protocol per row), executemany elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    defaults = {c.name: c.default for c in table.columns
+                if c.name not in rows[0] and c.default is not None and not c.default.is_sequence}
+    fill = {name: (d.arg(None) if d.is_callable else d.arg) for name, d in defaults.items()}
+    columns = names + list(fill)
+    quoted = ", ".join(connection.dialect.identifier_preparer.quote(c) for c in columns)
+    target = connection.dialect.identifier_preparer.format_table(table)
+    extra = tuple(fill.values())
+    with connection.connection.driver_connection.cursor() as cursor, \
+            cursor.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(tuple(row[n] for n in names) + extra)
+
+
+def _insert(session: Session, job: ImportJob, rows: list[Row], actor: Actor, now: datetime) -> None:
+    ring, school = keyring(), job.school
+    numbers = registry_numbers.temporary_numbers(session, school, [r.values["birth_date"] for r in rows])
+    students = []
+    for row, number in zip(rows, numbers):
+        students.append(_student_row(ring, job, school, row, number, actor, now))
+    table = Student.__table__
+    for data in students:
+        data["_n"] = data.pop("_number")
+    bulk_insert(session, table, [{k: v for k, v in d.items() if k != "_n"} for d in students])
+    by_uid = dict(session.execute(select(table.c.uid, table.c.id).where(
+        table.c.uid.in_([d["uid"] for d in students]))).all())
+    ids = [by_uid[d["uid"]] for d in students]
+    members, issued, events = [], [], []
+    for row, sid, data in zip(rows, ids, students):
+        uid = data["uid"]
+        for seq, values in enumerate(row.members, start=1):
+            members.append(_member_row(ring, sid, seq, values))
+        number_uid = new_uid()
+        issued.append({"uid": number_uid, "number_enc": _enc(ring, "registry_number", "number_enc",
+                                                             number_uid, data["_n"]),
+                       "number_blind": data["registry_blind"], "kind": "L", "student_id": sid,
+                       "student_uid": uid, "issued_at": now, "issued_by": actor.username})
+        events.append({"at": now, "user_id": actor.user_id, "username": actor.username,
+                       "action": "import", "entity": "student", "entity_id": sid, "entity_uid": uid,
+                       "school_id": school.id, "summary": f"导入 {job.filename} 第 {row.number} 行"[:300]})
+    bulk_insert(session, FamilyMember.__table__, members)
+    bulk_insert(session, RegistryNumber.__table__, issued)
+    bulk_insert(session, AuditEvent.__table__, events)
+    job.created += len(rows)
+
+
+def _student_row(ring, job, school, row: Row, number: str, actor: Actor, now: datetime) -> dict:
+    values, uid = row.values, new_uid()
+    data = {name: values.get(name) for name in STUDENT_ITEMS if name not in PERSONAL}
+    for name in PERSONAL:
+        data[f"{name}_enc"] = _enc(ring, "student", f"{name}_enc", uid, values.get(name))
+    data.update(
+        uid=uid, version=1, status="in_school", registered=False, problem=False, hold_back=False,
+        school_id=school.id, grade_id=row.klass.grade_id, class_id=row.klass.id,
+        province_code=school.province_code, city_code=school.city_code, county_code=school.county_code,
+        registry_no_enc=_enc(ring, "student", "registry_no_enc", uid, number),
+        registry_blind=registry_numbers.digest(number), registry_kind="L", import_job_id=job.id,
+        id_blind=row.id_blind, name_pinyin=pinyin(values["name"]), created_by_id=actor.user_id,
+        created_at=now, updated_at=now, _number=number)
+    return data
+
+
+def _member_row(ring, student_id: int, seq: int, values: dict) -> dict:
+    uid = new_uid()
+    data = {f.name: values.get(f.name) for f in MEMBER_FIELDS if f.name not in MEMBER_PERSONAL}
+    data["is_guardian"] = bool(values.get("is_guardian"))
+    data["name"] = data.get("name") or ""
+    data["relation"] = data.get("relation") or "9"
+    for name in MEMBER_PERSONAL:
+        data[f"{name}_enc"] = _enc(ring, "family_member", f"{name}_enc", uid, values.get(name))
+    number = values.get("id_number")
+    data.update(uid=uid, student_id=student_id, seq=seq,
+                id_blind=ring.blind_index("id_number", number) if number else None)
+    return data
+
+
+def open_review(session: Session, job: ImportJob, actor: Actor, now: datetime) -> None:
+    """One registration review (注册核办) for every record the file created."""
+    if job.created == 0 or job.request_id is not None:
+        return
+    from ..requests.workflow import open_batch_registration
+
+    job.request_id = open_batch_registration(session, job, actor, now).id

@@ -1,0 +1,224 @@
+"""Importing the official template: upload, dry run (every row checked, nothing written), commit in
+batches (all-or-nothing, or only the valid rows), resumable, idempotent.
+
+A re-import of the same file changes nothing: rows are matched to the school's records by ID number
+(blind index), or by name, gender and birth date where there is none; a corrected row updates its
+record.  New records wait in one registration review for the whole file (注册核办).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, scoped_session
+
+from ...errors import Conflict, Forbidden, ValidationFailed
+from ...excel import template as template_workbook
+from ...excel.reader import Sheet, WorkbookRefused, check_rows
+from ...i18n import t
+from ...models import ImportJob, School, SchoolClass
+from ...models.base import keyring, local_now
+from ...security.crypto import aad_for
+from ..common.actors import Actor
+from ..organisation import codes as code_tables
+from . import import_writes
+from .import_rows import Checker, Row
+
+BATCH = 1000
+KEEP_PROBLEMS = 50_000  # enough to annotate every bad cell of a large file
+STALE = timedelta(minutes=10)  # a commit that has not checkpointed for this long died: it may resume
+
+
+def template(session: Session, school: School | None) -> bytes:
+    """The official template to fill, with the school's classes in the class drop-down."""
+    labels = {table: [label for _, label in pairs]
+              for table, pairs in code_tables.template_labels(session).items()}
+    classes = list(session.scalars(select(SchoolClass.name).where(SchoolClass.school_id == school.id)
+                                   .order_by(SchoolClass.name))) if school else []
+    return template_workbook.build(labels, classes)
+
+
+def _file(job: ImportJob) -> bytes:
+    return keyring().decrypt_bytes(job.file_enc, aad_for("import_job", "file_enc", job.uid))
+
+
+def upload(session: Session, *, school: School, actor: Actor, filename: str, data: bytes) -> ImportJob:
+    """Keep the workbook (encrypted) as a job; refuse it at once if it is not a sane .xlsx."""
+    actor.require("ImportJob", "add")
+    if not actor.sees_school(school):
+        raise Forbidden(t("只能为本校导入", "only into your own school"), "school")
+    try:
+        Sheet(data)  # the cheap checks: type, size, zip bomb, readable, a header
+        check_rows(data)
+    except WorkbookRefused as exc:
+        raise ValidationFailed(t(exc.zh, exc.en), "file") from None
+    job = ImportJob(school=school, created_by=actor.username, created_by_id=actor.user_id,
+                    filename=filename[:200], size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    job.file_enc = keyring().encrypt_bytes(data, aad_for("import_job", "file_enc", job.ensure_uid()))
+    job.refresh_chain()
+    session.add(job)
+    session.commit()
+    return job
+
+
+def _sheet(job: ImportJob) -> Sheet:
+    sheet = Sheet(_file(job))
+    layout = sheet.layout
+    if layout.missing:
+        raise ValidationFailed(t(f"缺少必需的列：{'、'.join(layout.missing)}",
+                                 f"missing required columns: {', '.join(layout.missing)}"), "file")
+    if layout.duplicate:
+        raise ValidationFailed(t(f"列重复：{'、'.join(layout.duplicate)}",
+                                 f"columns given twice: {', '.join(layout.duplicate)}"), "file")
+    return sheet
+
+
+@contextmanager
+def _loaded_objects_kept(session):
+    """Checkpoint commits without expiring what the checker holds (the school's classes...): else
+    every batch would reload them one query at a time."""
+    real = session() if isinstance(session, scoped_session) else session
+    before, real.expire_on_commit = real.expire_on_commit, False
+    try:
+        yield
+    finally:
+        real.expire_on_commit = before
+
+
+def _batches(sheet: Sheet):
+    batch = []
+    for number, cells in sheet.rows():
+        batch.append((number, cells))
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _checked(session: Session, checker: Checker, batch) -> list[Row]:
+    rows = [checker.check(checker.convert(number, cells)) for number, cells in batch]
+    import_writes.match_existing(session, checker.school, rows, checker.actor)
+    for row in rows:
+        if row.ok:
+            checker.rules(row)
+        if row.ok:
+            checker.take_seat(row)
+    return rows
+
+
+def _uploader(session: Session, job: ImportJob) -> Actor:
+    """Who the dry run checks for: the account that uploaded the file."""
+    from ...models import XuejiUser
+
+    user = session.get(XuejiUser, job.created_by_id) if job.created_by_id else None
+    return Actor.of(user) if user is not None else Actor.system(job.created_by)
+
+
+def dry_run(session: Session, job: ImportJob, now: datetime, progress=None) -> ImportJob:
+    """Check every row for the uploader, write nothing but the job's counts and problems."""
+    job.status, job.rows_checked = "checking", 0
+    session.commit()
+    try:
+        sheet = _sheet(job)
+        import_writes.refresh_statistics(session)
+        checker = Checker(session, job.school, sheet.layout, now, _uploader(session, job))
+        total = valid = 0
+        problems: list[dict] = []
+        with _loaded_objects_kept(session):
+            for batch in _batches(sheet):
+                for row in _checked(session, checker, batch):
+                    total += 1
+                    valid += row.ok
+                    problems += [{"row": row.number, "column": c, "message": m, "code": k}
+                                 for c, m, k in row.problems][: max(0, KEEP_PROBLEMS - len(problems))]
+                job.rows_checked = total
+                session.commit()  # the page's progress bar reads it
+                if progress:
+                    progress(job)
+        job_level = [f"{message}（{source}）" for message, source in checker.job_problems.values()]
+        job.rows_total, job.rows_valid, job.rows_invalid = total, valid, total - valid
+        job.problems, job.status = problems, ("refused" if job_level else "checked")
+        job.message = "；".join(job_level) or None
+        session.commit()
+    except (ValidationFailed, WorkbookRefused) as exc:
+        session.rollback()
+        job.status, job.message = "refused", str(exc)
+        session.commit()
+    return job
+
+
+def stalled(job: ImportJob) -> bool:
+    """A commit whose worker died (no checkpoint for STALE): it can be resumed."""
+    return job.status == "committing" and job.updated_at < local_now() - STALE
+
+
+def claim(session: Session, job: ImportJob, actor: Actor, *, valid_only: bool = False) -> None:
+    """Take the job for one committer: a conditional update, so two clicks (or two tabs, or two
+    servers) start one commit; a stalled one may be taken over.  Commits the claim."""
+    actor.require("ImportJob", "add")
+    if job.rows_invalid and not valid_only:
+        raise ValidationFailed(t(f"有 {job.rows_invalid} 行存在问题：请修改后重新上传，或选择只导入正确的行",
+                                 f"{job.rows_invalid} rows have problems: fix them or import only the valid rows"))
+    claimable = or_(ImportJob.status.in_(("checked", "failed")),
+                    (ImportJob.status == "committing") & (ImportJob.updated_at < local_now() - STALE))
+    taken = session.execute(update(ImportJob).where(ImportJob.id == job.id, claimable).values(
+        status="committing", mode="valid_only" if valid_only else "all", message=None,
+        updated_at=local_now()).execution_options(synchronize_session=False)).rowcount
+    session.commit()
+    session.refresh(job)
+    if not taken:
+        busy = job.status == "committing"
+        raise Conflict(t("该导入正在进行中" if busy else f"导入任务当前为“{job.status}”，不能提交",
+                         "the import is already running" if busy else f"the job is '{job.status}'"))
+
+
+def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, valid_only: bool = False,
+           progress=None, claimed: bool = False) -> ImportJob:
+    """Write the checked rows in batches, each with its checkpoint; call again to resume.
+    ``claimed``: the caller has already taken the job with ``claim``."""
+    if not claimed:
+        claim(session, job, actor, valid_only=valid_only)
+    try:
+        sheet = _sheet(job)
+        import_writes.refresh_statistics(session)
+        checker = Checker(session, job.school, sheet.layout, now, actor)
+        written = 0
+        with _loaded_objects_kept(session):
+            for batch in _batches(sheet):
+                if batch[-1][0] <= job.rows_done:
+                    continue  # committed before an interruption: never twice
+                written += 1
+                if written % import_writes.STATISTICS_EVERY == 0:
+                    import_writes.refresh_statistics(session)
+                rows = [r for r in _checked(session, checker, batch) if r.number > job.rows_done]
+                if any(not r.ok for r in rows) and not valid_only:
+                    raise Conflict(t("数据已变化，请重新检查", "the data changed since the check: check again"))
+                import_writes.write(session, job, [r for r in rows if r.ok], actor, now)
+                job.rows_done = batch[-1][0]
+                session.commit()  # the batch and its checkpoint, together
+                if progress:
+                    progress(job)
+        import_writes.open_review(session, job, actor, now)
+        job.status = "done"
+        session.commit()
+    except Exception as exc:
+        session.rollback()
+        job.status, job.message = "failed", str(exc)[:500]
+        session.commit()
+        raise
+    return job
+
+
+def run(session: Session, *, school: School, actor: Actor, filename: str, data: bytes, now: datetime,
+        dry: bool, valid_only: bool = False) -> ImportJob:
+    """The whole thing, as the command line does it."""
+    job = dry_run(session, upload(session, school=school, actor=actor, filename=filename, data=data), now)
+    if not dry and job.status == "checked" and (valid_only or not job.rows_invalid):
+        commit(session, job, actor, now, valid_only=valid_only)
+    return job
+
+

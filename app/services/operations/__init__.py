@@ -1,0 +1,1 @@
+"""Running the system: encryption keys and their rotation, the demo seed."""
