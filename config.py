@@ -116,9 +116,10 @@ class Config:
         "en": {"flag": "gb", "name": "English"},
     }
 
-    # Business happens in local time; tests may pin the clock with XUEJI_FIXED_NOW (ISO datetime).
+    # Business happens in local time (app.clock); XUEJI_FIXED_NOW=2027-08-10T12:00:00 (ISO local
+    # time) pins the business clock of every command and of `serve`, for demos and acceptance runs.
     XUEJI_TIMEZONE = "Asia/Shanghai"
-    XUEJI_FIXED_NOW: str | None = None
+    XUEJI_FIXED_NOW: str | None = os.environ.get("XUEJI_FIXED_NOW") or None
 
     # Uploads
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
@@ -155,8 +156,9 @@ class TestConfig(Config):
     XUEJI_ENCRYPTION_KEYS = "t1:" + "dGVzdC1rZXktb25lLXRlc3Qta2V5LW9uZS10ZXN0LTE="
     XUEJI_BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktdGVzdC1ibGluZC0x"
     WTF_CSRF_ENABLED = False
-    # a day inside the shipped rules' registration, transfer and change windows
-    XUEJI_FIXED_NOW = "2026-09-15T10:00:00"
+    # a day inside the shipped rules' registration, transfer and change windows (the environment's
+    # XUEJI_FIXED_NOW, when set, pins another: as for every command)
+    XUEJI_FIXED_NOW = os.environ.get("XUEJI_FIXED_NOW") or "2026-09-15T10:00:00"
     XUEJI_SYNC_JOBS = True  # imports run inside the request in tests
     # The whole suite signs in from 127.0.0.1, and fuzzing fails sign-ins on purpose: the address
     # throttle is kept out of their way here (tests/web/test_auth.py puts the shipped one back).

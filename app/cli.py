@@ -1,10 +1,10 @@
-"""Command-line interface: `python run.py --help`. Each command calls one service."""
+"""Command-line interface: `python run.py --help`. Each command calls one service, which owns its
+transaction (a command never commits), at the business time of ``app.clock``."""
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from . import clock
 from .errors import DomainError
 from .extensions import db
 
@@ -34,7 +35,6 @@ def init_command() -> None:
     upgrade(directory=current_app.extensions["migrate"].directory)
     counts = sync_roles(current_app.appbuilder)
     n = load_code_tables(db.session, Path(current_app.config["SEED_DIR"]) / "codes.yaml")
-    db.session.commit()
     click.echo(f"schema at head; {len(counts)} roles synchronised; {n} code-table entries loaded")
     if policy.latest_version(db.session) is None:  # first run: the shipped rules come into force
         try:
@@ -59,7 +59,7 @@ def seed_command(demo: bool, password: str | None, students: int) -> None:
     try:
         report = seed_demo(db.session, Path(current_app.config["SEED_DIR"]),
                            password=password or DEFAULT_PASSWORD, students=students,
-                           today=date.today())
+                           today=clock.today())
     except DomainError as exc:
         _fail(exc)
     click.echo(json.dumps(report, ensure_ascii=False))
@@ -130,9 +130,7 @@ def users_create(username, roles, node, school, password) -> None:
     try:  # audited as the command line's doing (an operator on the server)
         create_account(db.session, username=username, password=password, roles=list(roles),
                        node_code=node, school_code=school, actor=Actor.system("cli:users create"))
-        db.session.commit()
     except DomainError as exc:
-        db.session.rollback()
         _fail(exc)
     click.echo(f"created {username}")
 
@@ -172,11 +170,9 @@ def problems_group() -> None:
 @with_appcontext
 def problems_detect() -> None:
     """Check every record: invalid IDs, duplicate IDs, duplicates without ID."""
-    from datetime import datetime
-
     from .services.record.problems import detect
 
-    click.echo(json.dumps(detect(db.session, datetime.now())))
+    click.echo(json.dumps(detect(db.session, clock.now())))
 
 
 def _commands():
@@ -212,9 +208,8 @@ def import_students(file, school_code, dry_run, valid_only, report, username, as
     actor = _acting(username, school)
     try:
         job = imports.run(db.session, school=school, actor=actor, filename=Path(file).name,
-                          data=Path(file).read_bytes(), now=_now(), dry=dry_run, valid_only=valid_only)
+                          data=Path(file).read_bytes(), now=clock.now(), dry=dry_run, valid_only=valid_only)
     except DomainError as exc:
-        db.session.rollback()
         _fail(exc)
     if report:
         from .services.exchange.import_report import annotated
@@ -288,13 +283,6 @@ def _acting(username: str | None, school, verb: str = "add"):
         if actor.may("ImportJob", verb) or username:
             return actor
     raise click.ClickException("no registrar account for this school: pass --as USERNAME")
-
-
-def _now():
-    from datetime import datetime
-
-    fixed = current_app.config.get("XUEJI_FIXED_NOW")
-    return datetime.fromisoformat(fixed) if fixed else datetime.now()
 
 
 COMMANDS = _commands()

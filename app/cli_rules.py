@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from . import clock
 from .extensions import db
 from .policy import ACTIONS, STAGES, Facts, RuleSetInvalid, evaluate, load_dir, read_dir
 
@@ -55,7 +56,7 @@ def _facts_help() -> str:
 @click.option("--school", "school_code", required=True, help="10-digit school code.")
 @click.option("--action", required=True, type=click.Choice(list(ACTIONS)))
 @click.option("--stage", type=click.Choice(list(STAGES)), help="Default: the school's first stage.")
-@click.option("--at", "at", help="ISO date-time (default: now).")
+@click.option("--at", "at", help="ISO date-time (default: now, or XUEJI_FIXED_NOW).")
 @click.option("--status", default="in_school", show_default=True)
 @click.option("--field", "fields", multiple=True, help="Changed field (edit_field); repeatable.")
 @click.option("--class-size", type=int, help="Students already in the target class.")
@@ -79,7 +80,7 @@ def rules_explain(school_code, action, stage, at, status, fields, class_size, bi
         ruleset = load_dir(rules_dir) if rules_dir else policy.current(db.session)
     except RuleSetInvalid as exc:
         raise click.ClickException(f"the rule set is invalid:\n{exc}") from None
-    when = datetime.fromisoformat(at) if at else datetime.now()
+    when = datetime.fromisoformat(at) if at else clock.now()
     facts = Facts(action=action, at=when, codes=policy.codes_of(school),
                   stage=stage or school.stage_list[0], status=status, phase=phase,
                   changed_fields=tuple(fields), class_size=class_size,

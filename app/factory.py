@@ -31,6 +31,7 @@ def _configure(app: Flask, config_object, overrides: dict) -> None:
 
     app.config.from_object(config_object or config_from_env())
     app.config.update(overrides)
+    _check_clock(app.config)
     from .security.keys import keyring_from_config
     from .security.passwords import check_password_strength
 
@@ -42,7 +43,22 @@ def _configure(app: Flask, config_object, overrides: dict) -> None:
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
 
 
+def _check_clock(config) -> None:
+    """A pinned clock that cannot be read stops the start, naming the variable."""
+    from .clock import parse_fixed
+
+    if config.get("XUEJI_FIXED_NOW"):
+        try:
+            parse_fixed(config["XUEJI_FIXED_NOW"])
+        except ValueError as exc:
+            raise RuntimeError(str(exc)) from None
+
+
 def _error_handlers(app: Flask) -> None:
+    """Errors mapped to answers in one place.  An error that reaches these handlers escaped every
+    use case's transaction (a hook's autoflush, a read): the request's unit of work is discarded
+    here, the one rollback outside the transaction helper (tests/unit/test_transaction_rule.py)."""
+
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
         db.session.rollback()
@@ -89,7 +105,7 @@ def create_app(config_object=None, **overrides) -> Flask:
 
     from .models import events
     from .security import csrf, gate, inputs
-    from .views import register
+    from .web import register
 
     events.install()
     with app.app_context():

@@ -9,7 +9,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from stdnum.cn import ric
 
-from app.excel.columns import COLUMNS
+from app.documents.columns import COLUMNS
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "浩宇轩然博文子涵俊杰明辰阳睿泽宏志伟磊晨欣怡梓语桐诗雨萱可馨佳琪悦婷雅静思彤妍心若晴"

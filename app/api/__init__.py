@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def register_apis(appbuilder) -> None:
+    """Every REST resource (app.web registers them after the pages)."""
     from .hierarchy import GradeApi, JurisdictionApi, SchoolApi, SchoolClassApi
     from .requests import RequestApi
     from .students import FamilyMemberApi, StudentApi

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..extensions import db
 from ..models import Grade, Jurisdiction, School, SchoolClass
 from ..services.organisation import hierarchy
-from ..views.base import ScopedApi, actor, interface
+from ..web.common import actor, interface
+from .base import ScopedApi
 
 
 class _HierarchyApi(ScopedApi):

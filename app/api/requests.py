@@ -21,9 +21,9 @@ from ..extensions import db
 from ..i18n import t
 from ..models import Request, Student
 from ..services.record import students
-from ..services.requests import transfers
+from ..services.requests import kinds, transfers
 from ..services.requests import workflow as svc
-from ..views.base import actor, now
+from ..web.common import actor, now
 
 MAX_ID = 2**31 - 1  # row ids are 32-bit integer columns
 LOOKUP_KEYS = ("registry_no", "id_number", "name")
@@ -153,8 +153,7 @@ class RequestApi(BaseApi):
     def _run(self, fn, status=200):
         try:
             body = fn()
-        except DomainError as exc:
-            db.session.rollback()
+        except DomainError as exc:  # the use case has rolled its own transaction back
             return self.response(exc.status, **exc.as_json())
         return self.response(status, **body)
 
@@ -250,8 +249,8 @@ class RequestApi(BaseApi):
 
 def _student(data: dict, who) -> Student:
     """The request's student: a transfer's through the exact look-up (logged), any other kind's
-    by id inside the account's jurisdiction."""
-    if data["kind"] == "transfer":
+    by id inside the account's jurisdiction.  The kind is one a school may start (422 if not)."""
+    if kinds.startable(data["kind"]).from_other_school:
         if "student_id" in data:
             raise BadInput(t("转学申请凭学籍号，或身份证件号与姓名查找学生，不接受 student_id",
                              "a transfer names its student by registry_no, or id_number and name, "

@@ -14,11 +14,9 @@ from ..models import FamilyMember, SchoolClass, Student
 from ..services.record import family, personal_data
 from ..services.record import students as student_service
 from ..services.record.validation import number_limit, number_problem
-from ..views.base import ScopedApi, actor, interface, now
-from ..views.students import LABELS, MEMBER_LOGGED
-
-_PERSONAL = ["id_number", "current_address", "mailing_address", "home_address", "phone", "email"]
-_MASKS = {"id_number": "id_number_masked", "phone": "phone_masked"}
+from ..web.common import actor, interface, now
+from ..web.labels import LABELS, MASKED, MEMBER_LOGGED, PERSONAL
+from .base import ScopedApi
 
 
 class _Within(Validator):
@@ -133,17 +131,14 @@ class StudentApi(ScopedApi):
                                                          "name": student.name})
 
     def _update(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            return self.response_404()
+        item = self.get_or_404(pk)
         data, error = self._load(partial=True)
         if error:
             return error
         if "members" in data:
             return self.response_422(message={"members": ["use /api/v1/family_member/"]})
         _apply(item, data)
-        student_service.prepare_update(db.session, item, actor(), now())
-        db.session.commit()
+        student_service.update(db.session, item, actor(), now())
         return self.response(200, id=item.id, result={"registry_no": item.registry_no})
 
     def pre_delete(self, item):
@@ -155,12 +150,11 @@ class StudentApi(ScopedApi):
         result = data.get("result", {})
         if personal_data.may_see(who):
             student = db.session.get(Student, data.get("id"))
-            personal_data.log_view(db.session, who, student, _PERSONAL, "api")
-            db.session.commit()
+            personal_data.record_view(db.session, who, student, PERSONAL, "api")
             return
         item = db.session.get(Student, data.get("id"))
-        for key in _PERSONAL:
-            result[key] = getattr(item, _MASKS[key]) if key in _MASKS else None
+        for key in PERSONAL:
+            result[key] = getattr(item, MASKED[key]) if key in MASKED else None
 
 
 MemberWriteSchema = _schema(MEMBER_FIELDS, {"student_id": fields.Integer(), "seq": fields.Integer()},
@@ -194,18 +188,14 @@ class FamilyMemberApi(ScopedApi):
             data = MemberWriteSchema().load(request.json, partial=pk is not None)
         except ValidationError as err:
             return self.response_422(message=err.messages)
-        member = FamilyMember() if pk is None else self.datamodel.get(pk, self._base_filters)
-        if member is None:
-            return self.response_404()
+        member = FamilyMember() if pk is None else self.get_or_404(pk)
         with db.session.no_autoflush:
             student_id = data.pop("student_id", None)
             if pk is None:
                 member.student = student_service.get_in_scope(db.session, actor(), student_id, "student_id")
             for key, value in data.items():
                 setattr(member, key, value)
-            family.prepare_member(db.session, member, actor(), adding=pk is None)
-        db.session.add(member)
-        db.session.commit()
+        family.save_member(db.session, member, actor(), adding=pk is None)
         return self.response(201 if pk is None else 200, id=member.id,
                              result={"name": member.name, "seq": member.seq})
 
@@ -216,8 +206,7 @@ class FamilyMemberApi(ScopedApi):
         """A guardian's ID number, phone and address in full only to roles allowed, logged."""
         who, item = actor(), db.session.get(FamilyMember, data.get("id"))
         if personal_data.may_see(who):
-            personal_data.log_view(db.session, who, item.student, MEMBER_LOGGED, "api")
-            db.session.commit()
+            personal_data.record_view(db.session, who, item.student, MEMBER_LOGGED, "api")
             return
         result = data.get("result", {})
         for key in (k for k in result if f"member.{k}" in MEMBER_LOGGED):

@@ -6,6 +6,7 @@ from flask_appbuilder import Model
 from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Integer, String
 
 from .base import local_now
+from .scope import AnyOf, Chain, Via
 
 
 class PersonalDataAccess(Model):
@@ -14,6 +15,7 @@ class PersonalDataAccess(Model):
     which names the job instead of a student."""
 
     __tablename__ = "personal_data_access"
+    __scope__ = AnyOf(Via("student_id", "Student"), Via("import_job_id", "ImportJob"))
 
     __table_args__ = (CheckConstraint("student_id IS NOT NULL OR import_job_id IS NOT NULL",
                                       name="names_whom"),)
@@ -33,6 +35,9 @@ class AuditEvent(Model):
     """A change to a record: action, entity, before and after (personal values never in clear)."""
 
     __tablename__ = "audit_event"
+    # a row about a school's record or account goes by its school; one about what has no school
+    # (a bureau's account) by its own chain
+    __scope__ = AnyOf(Via("school_id", "School"), Chain(school=None))
 
     id = Column(Integer, primary_key=True)
     at = Column(DateTime, nullable=False, default=local_now, index=True)
@@ -56,6 +61,7 @@ class ExportLog(Model):
     """Data leaving the system: who exported what scope, how many rows, when."""
 
     __tablename__ = "export_log"
+    __scope__ = Chain(school="school_id")  # scoped like the data it describes
 
     id = Column(Integer, primary_key=True)
     at = Column(DateTime, nullable=False, default=local_now, index=True)

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import Column, DateTime, String
 
+from ..clock import local_now  # the wall clock that stamps rows (re-exported for the models)
 from ..security.crypto import Keyring, aad_for
-
-
-def local_now() -> datetime:
-    """Naive local time of the registry's zone (Asia/Shanghai unless configured): what users read."""
-    from zoneinfo import ZoneInfo
-
-    from flask import has_app_context
-
-    zone = current_app.config.get("XUEJI_TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
-    return datetime.now(ZoneInfo(zone)).replace(tzinfo=None)
 
 
 def new_uid() -> str:

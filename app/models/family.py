@@ -9,6 +9,7 @@ from sqlalchemy.orm import relationship
 from ..security.masking import mask_id_number, mask_phone
 from ..text import normalize_id, normalize_text
 from .base import RowUidMixin, encrypted
+from .scope import Via
 
 
 class FamilyMember(RowUidMixin, Model):
@@ -16,6 +17,7 @@ class FamilyMember(RowUidMixin, Model):
 
     __tablename__ = "family_member"
     __table_args__ = (UniqueConstraint("student_id", "seq", name="uq_member_student_seq"),)
+    __scope__ = Via("student_id", "Student")
 
     id = Column(Integer, primary_key=True)
     student_id = Column(

@@ -7,10 +7,12 @@ from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary,
 from sqlalchemy.orm import relationship
 
 from .base import RowUidMixin, local_now
+from .scope import Chain
 
 
 class ImportJob(RowUidMixin, Model):
     __tablename__ = "import_job"
+    __scope__ = Chain(school="school_id")
 
     id = Column(Integer, primary_key=True)
     school_id = Column(Integer, ForeignKey("school.id"), nullable=False, index=True)

@@ -6,6 +6,8 @@ from flask_appbuilder import Model
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String
 from sqlalchemy.orm import relationship
 
+from .scope import Chain
+
 LEVELS = ("province", "city", "county")
 LEVEL_DEPTH = {"province": 0, "city": 1, "county": 2, "school": 3}
 
@@ -17,6 +19,7 @@ class Jurisdiction(Model):
     __table_args__ = (
         CheckConstraint("level in ('province', 'city', 'county')", name="level"),
     )
+    __scope__ = Chain(school=None)  # its own chain; above every school, so no school sees it
 
     id = Column(Integer, primary_key=True)
     code = Column(String(6), nullable=False, unique=True)  # 430000, 430100, 430102

@@ -8,6 +8,7 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, LargeBinary, Strin
 from sqlalchemy.orm import relationship
 
 from .base import local_now
+from .scope import Via
 
 KINDS = ("invalid_id", "duplicate_id", "duplicate_no_id")
 
@@ -16,6 +17,7 @@ class ProblemCase(Model):
     """One problem: a record with an invalid ID, or a group of records that look like one person."""
 
     __tablename__ = "problem_case"
+    __scope__ = Via("id", "ProblemMember", key="case_id")  # seen wherever one of its records is
 
     id = Column(Integer, primary_key=True)
     kind = Column(String(20), nullable=False, index=True)
@@ -40,6 +42,7 @@ class ProblemMember(Model):  # noqa: D101
 
     __tablename__ = "problem_member"
     __table_args__ = (UniqueConstraint("case_id", "student_id", name="uq_problem_member"),)
+    __scope__ = Via("school_id", "School")
 
     id = Column(Integer, primary_key=True)
     case_id = Column(Integer, ForeignKey("problem_case.id", ondelete="CASCADE"), nullable=False)

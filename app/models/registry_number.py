@@ -9,12 +9,14 @@ from sqlalchemy.orm import relationship
 from ..security.masking import mask_registry_no
 from ..text import normalize_id
 from .base import RowUidMixin, encrypted, local_now
+from .scope import Via
 
 
 class RegistryNumber(RowUidMixin, Model):
     """One issued 学籍号 (encrypted); the unique blind index is what makes numbers never reused."""
 
     __tablename__ = "registry_number"
+    __scope__ = Via("student_id", "Student")  # a deleted student's numbers are in no account's scope
 
     id = Column(Integer, primary_key=True)
     number_enc = Column(Text, nullable=False)

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 
 from .base import RowUidMixin, encrypted, local_now
+from .scope import AnyOf, Chain
 
 OPEN = ("pending", "returned", "awaiting_pull")
 CLOSED = ("done", "rejected", "cancelled")
@@ -32,6 +33,9 @@ CLOSED = ("done", "rejected", "cancelled")
 
 class Request(RowUidMixin, Model):
     __tablename__ = "request"
+    # both schools' jurisdictions see it (a transfer's four parties)
+    __scope__ = AnyOf(Chain("origin_school_id", prefix="origin_", suffix=""),
+                      Chain("other_school_id", prefix="other_", suffix=""))
 
     id = Column(Integer, primary_key=True)
     version = Column(Integer, nullable=False, default=1)

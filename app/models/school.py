@@ -6,6 +6,8 @@ from flask_appbuilder import Model
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import relationship
 
+from .scope import Chain
+
 STAGE_GRADES = {"preschool": (), "primary": range(1, 7), "junior": range(7, 10), "senior": range(10, 13)}
 GRADE_NAMES = {
     1: "一年级", 2: "二年级", 3: "三年级", 4: "四年级", 5: "五年级", 6: "六年级",
@@ -38,6 +40,7 @@ class School(ScopedMixin, Model):
 
     __tablename__ = "school"
     __table_args__ = (CheckConstraint("length(code) = 10", name="code_length"),)
+    __scope__ = Chain(school="id")  # its own chain; a school account sees its own row
 
     id = Column(Integer, primary_key=True)
     code = Column(String(10), nullable=False, unique=True)  # 学校标识码
@@ -67,6 +70,8 @@ class School(ScopedMixin, Model):
 
 class SchoolScopedMixin(ScopedMixin):
     """Rows that belong to one school: the chain is copied from it before every flush."""
+
+    __scope__ = Chain(school="school_id")  # declared once for every row that belongs to a school
 
     def refresh_chain(self) -> None:
         if self.school is not None:

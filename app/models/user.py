@@ -6,11 +6,14 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, event
 from sqlalchemy.orm import relationship
 
+from .scope import AnyOf, Via
+
 
 class XuejiUser(User):
     """An account; its roles' level must match the node it is bound to."""
 
     __tablename__ = "ab_user"
+    __scope__ = AnyOf(Via("jurisdiction_id", "Jurisdiction"), Via("school_id", "School"))
 
     jurisdiction_id = Column(Integer, ForeignKey("jurisdiction.id"), nullable=True, index=True)
     jurisdiction = relationship("Jurisdiction", foreign_keys=[jurisdiction_id])

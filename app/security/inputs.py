@@ -174,7 +174,7 @@ def _views_by_name() -> dict:
 
 
 def _check_list_args() -> None:
-    from ..views.data import sortable
+    from ..web.data import sortable
 
     views = None
     for key, value in request.args.items(multi=True):

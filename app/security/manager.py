@@ -9,6 +9,7 @@ from flask_login import current_user, user_logged_in, user_logged_out
 
 from ..models import XuejiUser
 from ..models.base import local_now
+from ..services.common.transaction import transaction
 from . import lockout, sessions, throttle
 from .login_api import SecurityApi
 
@@ -39,8 +40,8 @@ class XuejiSecurityManager(SecurityManager):
             if lockout.is_locked(user, now, policy):
                 lockout.refuse(lockout.LOCKED, user, now, policy)
                 return None
-            lockout.expire_lock(self.session, user)
-            self.session.commit()
+            with transaction(self.session):
+                lockout.expire_lock(self.session, user)
         authenticated = super().auth_user_db(username, password)
         if authenticated is None and not lockout.login_failed():
             lockout.refuse(lockout.WRONG)
@@ -112,8 +113,8 @@ class XuejiSecurityManager(SecurityManager):
 
     def on_user_logout(self, user) -> None:
         if sessions.signed_in_here(user):  # the cookie just cleared may have been copied: end it
-            user.end_sessions()
-            self.session.commit()
+            with transaction(self.session):
+                user.end_sessions()
 
     def reset_password(self, userid, password):
         super().reset_password(userid, password)  # the new hash moves the epoch (models/user.py)

@@ -1,7 +1,8 @@
 """Jurisdiction scoping: every account sees its own node and everything below it, nothing else.
 
-One ``Scope`` per account; ``clause(model)`` turns it into a WHERE condition on the clear-text
-chain columns (province_code / city_code / county_code / school_id) each scoped table carries.
+One ``Scope`` per account; ``clause(model)`` turns it into a WHERE condition by following the path
+the model declares as ``__scope__`` (``app.models.scope``): the clear-text chain columns
+(province_code / city_code / county_code / school_id) it carries, or another scoped row it hangs on.
 """
 
 from __future__ import annotations
@@ -10,25 +11,26 @@ from dataclasses import dataclass
 
 from flask import g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
-from sqlalchemy import false, select, true
+from sqlalchemy import false, or_, select, true
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.expression import False_
 
-from ..models import (
-    AuditEvent,
-    ExportLog,
-    FamilyMember,
-    ImportJob,
-    Jurisdiction,
-    PersonalDataAccess,
-    ProblemCase,
-    ProblemMember,
-    RegistryNumber,
-    Request,
-    School,
-    Student,
-    XuejiUser,
-)
+from .. import models
+from ..models import Jurisdiction, School
+from ..models.scope import AnyOf, Chain, ScopePath, Via
 from .roles import LEVELS, ROLES, RoleSpec
+
+
+class Unscoped(TypeError):
+    """A model that declares no ``__scope__`` was asked for its scope."""
+
+
+def declared_path(model) -> ScopePath:
+    """The path ``model`` declares to its school or jurisdiction; Unscoped if it declares none."""
+    path = getattr(model, "__scope__", None)
+    if path is None:
+        raise Unscoped(f"{getattr(model, '__name__', model)!s} declares no __scope__: it is not scoped")
+    return path
 
 
 @dataclass(frozen=True)
@@ -41,72 +43,43 @@ class Scope:
 
     @property
     def depth(self) -> int:
+        """0 for a province, 1 a city, 2 a county, 3 a school; -1 for none and system."""
         return LEVELS.index(self.level) if self.level in LEVELS else -1
 
     def clause(self, model) -> ColumnElement[bool]:
-        """WHERE condition restricting ``model`` rows to this scope."""
+        """WHERE condition restricting ``model`` rows to this scope (Unscoped if it has no scope)."""
+        path = declared_path(model)
         if self.level == "none":
             return false()
         if self.level == "system":
             return true()
-        if model is Jurisdiction:
-            if self.level == "school":
-                return false()
-            return getattr(Jurisdiction, f"{self.level}_code") == self.code
-        if model is School:
-            return self._chain(School, School.id)
-        if model is FamilyMember:
-            return FamilyMember.student_id.in_(select(Student.id).where(self.clause(Student)))
-        if model is RegistryNumber:
-            return RegistryNumber.student_id.in_(select(Student.id).where(self.clause(Student)))
-        if model is AuditEvent:
-            return self._audit()
-        if model is PersonalDataAccess:
-            return model.student_id.in_(select(Student.id).where(self.clause(Student))) | \
-                model.import_job_id.in_(select(ImportJob.id).where(self.clause(ImportJob)))
-        if issubclass(model, XuejiUser):
-            return self._users()
-        if model is Request:
-            return self._request()
-        if model is ProblemCase:
-            return self._problem()
-        if model in (ImportJob, ExportLog):
-            return self._chain(model, model.school_id)
-        return self._chain(model, model.school_id)
+        return self._follow(model, path)
 
-    def _chain(self, model, school_col) -> ColumnElement[bool]:
+    def _follow(self, model, path: ScopePath) -> ColumnElement[bool]:
+        if isinstance(path, AnyOf):
+            return or_(*(self._follow(model, p) for p in path.paths))
+        if isinstance(path, Via):
+            return self._via(model, path)
+        return self._chain(model, path)
+
+    def _chain(self, model, chain: Chain) -> ColumnElement[bool]:
+        """The row's own chain: its school at school level, its level's code column above."""
         if self.level == "school":
-            return school_col == self.school_id
-        return getattr(model, f"{self.level}_code") == self.code
+            return false() if chain.school is None else getattr(model, chain.school) == self.school_id
+        return getattr(model, chain.column(self.level)) == self.code
 
-    def _request(self) -> ColumnElement[bool]:
-        """A request belongs to both schools' jurisdictions (a transfer's four parties see it)."""
-        if self.level == "school":
-            return (Request.origin_school_id == self.school_id) | (Request.other_school_id == self.school_id)
-        return (getattr(Request, f"origin_{self.level}") == self.code) | \
-            (getattr(Request, f"other_{self.level}") == self.code)
-
-    def _audit(self) -> ColumnElement[bool]:
-        """A row about a school's record or account goes by its school; a row about what has no
-        school (a bureau's account) by its jurisdiction chain."""
-        in_schools = AuditEvent.school_id.in_(select(School.id).where(self.clause(School)))
-        if self.level == "school":
-            return in_schools
-        return in_schools | (getattr(AuditEvent, f"{self.level}_code") == self.code)
-
-    def _problem(self) -> ColumnElement[bool]:
-        members = select(ProblemMember.case_id).where(
-            ProblemMember.school_id.in_(select(School.id).where(self.clause(School))))
-        return ProblemCase.id.in_(members)
-
-    def _users(self) -> ColumnElement[bool]:
-        schools = select(School.id).where(self.clause(School))
-        if self.level == "school":
-            return XuejiUser.school_id == self.school_id
-        nodes = select(Jurisdiction.id).where(self.clause(Jurisdiction))
-        return XuejiUser.jurisdiction_id.in_(nodes) | XuejiUser.school_id.in_(schools)
+    def _via(self, model, via: Via) -> ColumnElement[bool]:
+        """The row's column among the keys of the rows of ``via.model`` in scope."""
+        column, target = getattr(model, via.column), getattr(models, via.model)
+        if target is School and self.level == "school":
+            return column == self.school_id  # a school's own rows name it: no subquery
+        inner = self.clause(target)
+        if isinstance(inner, False_):
+            return false()  # nothing of the target in scope (the jurisdictions, for a school)
+        return column.in_(select(getattr(target, via.key)).where(inner))
 
     def contains_school(self, school: School) -> bool:
+        """Whether ``school`` is in this scope."""
         if self.level == "system":
             return True
         if self.level == "school":
@@ -116,6 +89,7 @@ class Scope:
         return getattr(school, f"{self.level}_code") == self.code
 
     def contains_jurisdiction(self, node: Jurisdiction, *, strictly: bool = False) -> bool:
+        """Whether ``node`` is in this scope (below it, when ``strictly``)."""
         if self.level == "system":
             return True
         if self.level in ("none", "school"):
@@ -128,14 +102,12 @@ NO_SCOPE = Scope("none")
 
 
 def scopable(model) -> bool:
-    """Whether rows of ``model`` belong to a jurisdiction (and so must be filtered)."""
-    return (model in (Jurisdiction, School, FamilyMember, RegistryNumber, AuditEvent,
-                      PersonalDataAccess, Request, ProblemCase, ImportJob, ExportLog)
-            or (isinstance(model, type) and issubclass(model, XuejiUser))
-            or hasattr(model, "school_id"))
+    """Whether rows of ``model`` belong to a jurisdiction (it declares ``__scope__``), so are filtered."""
+    return getattr(model, "__scope__", None) is not None
 
 
 def account_roles(user) -> list[RoleSpec]:
+    """The account's roles this application knows."""
     return [ROLES[r.name] for r in getattr(user, "roles", []) or [] if r.name in ROLES]
 
 
@@ -152,12 +124,14 @@ def scope_of(user) -> Scope:
 
 
 def current_user_obj():
+    """The signed-in account of the request, None outside one."""
     if has_request_context():
         return getattr(g, "user", None)
     return None
 
 
 def current_scope() -> Scope:
+    """The scope of the signed-in account."""
     return scope_of(current_user_obj())
 
 
@@ -168,6 +142,7 @@ class InScope(BaseFilter):
     arg_name = "inscope"
 
     def apply(self, query, value):
+        """The query restricted to the account's scope."""
         return query.filter(current_scope().clause(self.model))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..services.common.transaction import transaction
 from .roles import ROLES, RoleSpec, permissions_for
 
 # Every account may read and edit its own profile and change its own password.
@@ -72,10 +73,10 @@ def drop_stale_permissions(appbuilder) -> list[tuple[str, str]]:
     sm, keep = appbuilder.sm, expected_permissions(appbuilder)
     stale = sorted({(pv.permission.name, pv.view_menu.name)
                     for pv in sm.session.query(sm.permissionview_model)} - keep)
-    for role in sm.session.query(sm.role_model):
-        role.permissions = [pv for pv in role.permissions
-                            if (pv.permission.name, pv.view_menu.name) not in stale]
-    sm.session.commit()
+    with transaction(sm.session):
+        for role in sm.session.query(sm.role_model):
+            role.permissions = [pv for pv in role.permissions
+                                if (pv.permission.name, pv.view_menu.name) not in stale]
     for perm, view_menu in stale:
         sm.del_permission_view_menu(perm, view_menu)
     return stale
@@ -89,11 +90,11 @@ def sync_roles(appbuilder) -> dict[str, int]:
     ensure_permissions(appbuilder)
     counts = {}
     for name, spec in ROLES.items():
-        role = sm.find_role(name) or sm.add_role(name)
+        role = sm.find_role(name) or sm.add_role(name)  # FAB's manager commits a role it adds
         pvs = [sm.find_permission_view_menu(perm, view) for perm, view in
                sorted(desired_permissions(appbuilder, spec))]
-        role.permissions = [pv for pv in pvs if pv is not None]
-        counts[name] = len(role.permissions)
-    sm.session.commit()
+        with transaction(sm.session):
+            role.permissions = [pv for pv in pvs if pv is not None]
+            counts[name] = len(role.permissions)
     drop_stale_permissions(appbuilder)
     return counts

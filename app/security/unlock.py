@@ -16,7 +16,7 @@ from ..extensions import db
 from ..i18n import t
 from ..models.base import local_now
 from ..services.common.actors import Actor
-from ..services.organisation.accounts import check_may_reset
+from ..services.organisation import accounts
 from . import lockout
 
 
@@ -29,11 +29,10 @@ class UnlockAction:
             "fa-unlock", multiple=False)
     def unlock(self, item):
         try:
-            user = check_may_reset(db.session, Actor.of(g.user), item.id)
+            user, unlocked = accounts.unlock(db.session, Actor.of(g.user), item.id, by=g.user)
         except DomainError:
             abort(404)
-        if lockout.unlock(db.session, user, by=g.user):
-            db.session.commit()
+        if unlocked:
             flash(str(t(f"账号 {user.username} 已解除锁定", f"{user.username} is unlocked")), "success")
         else:
             flash(str(t("该账号未被锁定", "This account is not locked")), "info")

@@ -1,12 +1,12 @@
-"""Register every admin page and REST resource on the AppBuilder, grouped into menus."""
+"""The admin pages (Flask-AppBuilder views), registered on the AppBuilder in their menus."""
 
 from __future__ import annotations
 
 from ..i18n import t
 
 
-def register(appbuilder) -> None:
-    from ..api import register_apis
+def register_views(appbuilder) -> None:
+    """Every admin page, grouped into menus (app.web registers them with the REST resources)."""
     from .hierarchy import GradeView, JurisdictionView, SchoolClassView, SchoolView
     from .logs import AuditEventView, CodeItemView, PersonalDataAccessView
     from .students import FamilyMemberView, RegistryNumberView, StudentView
@@ -44,4 +44,3 @@ def register(appbuilder) -> None:
     from .policy import PolicyView
 
     add(PolicyView, "Policy", "政策规则", "Policy", "fa-gavel", system)
-    register_apis(appbuilder)

@@ -17,7 +17,8 @@ from ..security.roles import ROLES
 from ..security.scoping import current_scope
 from ..security.unlock import UnlockAction  # 解除锁定 on a locked account's page
 from ..services.organisation import accounts
-from .base import ScopedModelView, actor
+from ..web.common import actor
+from .base import ScopedModelView
 
 
 class AccountsInScope(BaseFilter):

@@ -1,57 +1,21 @@
-"""Base classes for every admin view and REST API: scoped, CSRF-safe, errors mapped in one place."""
+"""The base of every admin page: scoped, CSRF-safe, errors mapped in one place, each write one
+transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from urllib.parse import quote
-from zoneinfo import ZoneInfo
-
-from flask import Response, abort, current_app, flash, g, redirect, request
-from flask_appbuilder import ModelRestApi, ModelView, expose
+from flask import abort, flash, redirect, request
+from flask_appbuilder import ModelView, expose
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
-from flask_appbuilder.exceptions import InvalidColumnFilterFABException, InvalidOperationFilterFABException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
-from sqlalchemy.exc import DataError
 
 from ..errors import DomainError
 from ..extensions import db
-from ..i18n import t
-from ..security.scoping import SCOPED, scopable
-from ..services.common.actors import Actor
-from .data import XuejiInterface, XuejiSchemaConverter, sortable
-
-LISTED_OPERATORS = {"in", "not_in"}  # the filters whose value is a list
-
-
-def attachment(body, name: str, mime: str, **headers) -> Response:
-    """A download under its (Chinese) file name, never cached: the bodies are personal data."""
-    return Response(body, mimetype=mime, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Cache-Control": "no-store",
-        **headers})
-
-
-def actor() -> Actor:
-    return Actor.of(getattr(g, "user", None))
-
-
-def now() -> datetime:
-    """The time business happens at: local time of the configured zone (a fixed one in tests)."""
-    fixed = current_app.config.get("XUEJI_FIXED_NOW")
-    if fixed:
-        return datetime.fromisoformat(fixed)
-    return datetime.now(ZoneInfo(current_app.config.get("XUEJI_TIMEZONE", "Asia/Shanghai"))
-                        ).replace(tzinfo=None)
-
-
-def interface(model) -> XuejiInterface:
-    return XuejiInterface(model, db.session)
-
-
-def _scoped_relations(datamodel) -> dict:
-    return {c: SCOPED for c in datamodel.get_columns_list()
-            if datamodel.is_relation(c) and scopable(datamodel.get_related_model(c))}
+from ..security.scoping import SCOPED
+from ..services.common.transaction import transaction
+from ..web.common import scoped_relations
+from ..web.data import XuejiInterface, sortable
 
 
 class ScopedModelView(ModelView):
@@ -63,7 +27,7 @@ class ScopedModelView(ModelView):
     def __init__(self, **kwargs):
         if type(self.datamodel) is SQLAInterface:  # FAB's account view brings its own: use ours
             self.datamodel = XuejiInterface(self.datamodel.obj, self.datamodel.session)
-        rel = _scoped_relations(self.datamodel)
+        rel = scoped_relations(self.datamodel)
         self.add_form_query_rel_fields = {**rel, **(self.add_form_query_rel_fields or {})}
         self.edit_form_query_rel_fields = {**rel, **(self.edit_form_query_rel_fields or {})}
         self.search_form_query_rel_fields = {**rel, **(self.search_form_query_rel_fields or {})}
@@ -93,7 +57,6 @@ class ScopedModelView(ModelView):
     # FAB flashes a hook's error and throws the typed form away; a registrar with forty items
     # to fill keeps them: problems go next to their fields and the form is shown again.
     def _attach(self, form, exc: DomainError) -> None:
-        db.session.rollback()
         for problem in exc.problems:
             field = getattr(form, problem.field, None) if problem.field else None
             if field is not None and hasattr(field, "errors"):
@@ -102,11 +65,15 @@ class ScopedModelView(ModelView):
             else:
                 flash(str(problem), "danger")
 
+    # The page's one transaction (as Django admin's changeform_view runs in one atomic block):
+    # the pre_* hook stages the services' checks and audit rows, the interface's add or edit
+    # joins it, and the helper commits both or rolls both back.
     def _save(self, form, item, adding: bool) -> bool:
         try:
-            form.populate_obj(item)
-            (self.pre_add if adding else self.pre_update)(item)
-            (self.datamodel.add if adding else self.datamodel.edit)(item)
+            with transaction(db.session):
+                form.populate_obj(item)
+                (self.pre_add if adding else self.pre_update)(item)
+                (self.datamodel.add if adding else self.datamodel.edit)(item)
         except DomainError as exc:
             self._attach(form, exc)
             return False
@@ -141,7 +108,7 @@ class ScopedModelView(ModelView):
                 self.process_form(form, False)
                 if self._save(form, item, adding=False):
                     return None
-                item = self.datamodel.get(pk, self._base_filters)
+                item = self.get_or_404(pk)
         else:
             form = self.edit_form.refresh(obj=item)
             self.prefill_form(form, pk)
@@ -152,10 +119,10 @@ class ScopedModelView(ModelView):
     def _delete(self, pk):
         item = self.get_or_404(pk)
         try:
-            self.pre_delete(item)
-            self.datamodel.delete(item)
+            with transaction(db.session):  # the hook and the delete: one transaction, as in _save
+                self.pre_delete(item)
+                self.datamodel.delete(item)
         except DomainError as exc:
-            db.session.rollback()
             flash(str(exc), "danger")
         else:
             self.post_delete(item)
@@ -175,10 +142,7 @@ class ScopedModelView(ModelView):
                                              self.class_permission_name):
             flash(as_unicode(FLAMSG_ERR_SEC_ACCESS_DENIED), "danger")
             return redirect(".")
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            abort(404)
-        return self.actions[name].func(item)
+        return self.actions[name].func(self.get_or_404(pk))
 
     @expose("/action_post", methods=["POST"])
     def action_post(self):
@@ -189,76 +153,7 @@ class ScopedModelView(ModelView):
                                              self.class_permission_name):
             flash(as_unicode(FLAMSG_ERR_SEC_ACCESS_DENIED), "danger")
             return redirect(".")
-        items = []
-        for pk in request.form.getlist("rowid"):
-            item = self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters)
-            if item is None:
-                abort(404)
-            items.append(item)
+        items = [self.get_or_404(self._deserialize_pk_if_composite(pk))
+                 for pk in request.form.getlist("rowid")]
         return self.actions[name].func(items)
 
-
-def _chosen_filter(searchable: dict, column: str, operator: str, value) -> type:
-    """The filter class a REST search names, or the FAB exception its 400 carries."""
-    if column not in searchable:
-        raise InvalidColumnFilterFABException(str(t(
-            f"不能按列 {column!r} 筛选（可用：{', '.join(sorted(searchable))}）",
-            f"cannot filter on column {column!r} (searchable: {', '.join(sorted(searchable))})")))
-    choices = {f.arg_name: type(f) for f in searchable[column]}
-    if operator not in choices:
-        raise InvalidOperationFilterFABException(str(t(
-            f"列 {column!r} 不支持筛选运算符 {operator!r}（可用：{', '.join(choices)}）",
-            f"filter operator {operator!r} is not allowed on column {column!r} (allowed: {', '.join(choices)})")))
-    listed = operator in LISTED_OPERATORS
-    if isinstance(value, list) != listed:
-        raise InvalidOperationFilterFABException(str(t(
-            f"{column} {operator} 的值须为{'列表' if listed else '单个值'}",
-            f"the value of {column} {operator} must be {'a list' if listed else 'a single value'}")))
-    return choices[operator]
-
-
-class ScopedApi(ModelRestApi):
-    """A REST resource, JWT only, scoped like the views, errors as JSON naming the field."""
-
-    base_filters = SCOPED
-    allow_browser_login = False
-    page_size = 50
-    model2schemaconverter = XuejiSchemaConverter
-
-    def __init__(self):
-        rel = _scoped_relations(self.datamodel)
-        self.add_query_rel_fields = {**rel, **(self.add_query_rel_fields or {})}
-        self.edit_query_rel_fields = {**rel, **(self.edit_query_rel_fields or {})}
-        super().__init__()
-        self.order_columns = sortable(self.datamodel, self.order_columns)
-
-    def _handle_filters_args(self, rison_args):
-        """Each filter names a searchable column and one of its operators, or the call is a 400
-        naming it: FAB silently skips an operator it does not know, so a mistyped search
-        answered with the whole jurisdiction."""
-        self._filters.clear_filters()
-        searchable = self._filters.get_search_filters()
-        for spec in rison_args.get("filters", []):
-            chosen = _chosen_filter(searchable, spec["col"], spec["opr"], spec["value"])
-            self._filters.add_filter(spec["col"], chosen, spec["value"])
-        return self._filters.get_joined_filters(self._base_filters)
-
-    def _domain(self, fn, *args):
-        try:
-            return fn(*args)
-        except DomainError as exc:
-            db.session.rollback()
-            return self.response(exc.status, **exc.as_json())
-        except DataError:  # a value the column cannot hold that no check caught: still the caller's
-            db.session.rollback()
-            return self.response_400(message=str(t("有数值超出字段允许的范围或格式",
-                                                   "a value does not fit its column")))
-
-    def post_headless(self):
-        return self._domain(super().post_headless)
-
-    def put_headless(self, pk):
-        return self._domain(super().put_headless, pk)
-
-    def delete_headless(self, pk):
-        return self._domain(super().delete_headless, pk)

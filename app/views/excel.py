@@ -10,17 +10,17 @@ from pathlib import Path
 
 from flask import Response, abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import expose, has_access
-from sqlalchemy import select
 
+from ..documents.archive import WorkbookRefused
 from ..errors import DomainError
-from ..excel.archive import WorkbookRefused
 from ..extensions import db
 from ..i18n import t
 from ..models import ImportJob, School
 from ..services.exchange import confirm_forms, exports, imports
 from ..services.exchange.import_report import annotated
 from ..services.record import personal_data
-from .base import ScopedModelView, actor, attachment, interface, now
+from ..web.common import actor, attachment, find_or_404, interface, now
+from .base import ScopedModelView
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS = {"uploaded": t("已上传", "uploaded"), "checking": t("检查中", "checking"),
@@ -74,17 +74,9 @@ def _in_background(work, job_id: int) -> None:
 def _school_for(code: str | None):
     """A school inside the account's subtree: the named one, or the account's own."""
     who = actor()
-    query = select(School).where(who.scope.clause(School))
-    if code:
-        query = query.where(School.code == code)
-    elif who.school_id:
-        query = query.where(School.id == who.school_id)
-    else:
+    if not code and not who.school_id:
         return None
-    school = db.session.scalar(query)
-    if school is None:
-        abort(404)
-    return school
+    return find_or_404(School, School.code == code if code else School.id == who.school_id)
 
 
 class ImportView(ScopedModelView):
@@ -167,8 +159,7 @@ class ImportView(ScopedModelView):
         except WorkbookRefused as exc:  # a file stored before today's limits, refused by them
             flash(str(exc), "danger")
             return redirect(url_for("ImportView.show", pk=pk))
-        personal_data.log_job_view(db.session, who, job, "report")
-        db.session.commit()
+        personal_data.record_job_view(db.session, who, job, "report")
         return attachment(data, f"检查结果-{job.filename}", XLSX)
 
     @expose("/job/<int:pk>/commit", methods=["POST"])

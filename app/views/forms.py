@@ -7,13 +7,8 @@ from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..extensions import db
-from ..fields import FieldSpec
-from ..i18n import t
 from ..services.organisation import codes as code_tables
-
-
-def label_of(spec: FieldSpec, prefix_zh: str = "", prefix_en: str = ""):
-    return t(prefix_zh + spec.header, prefix_en + spec.label_en)
+from ..web.labels import label_of
 
 
 def code_choices(table: str, blank: bool):
@@ -74,7 +69,3 @@ def fields_for(specs, *, prefix: str = "", prefix_zh: str = "", prefix_en: str =
         elif spec.personal or not columns:
             out[prefix + spec.name] = text_field(label, required, spec.max_length)
     return out
-
-
-def labels_for(specs, prefix: str = "", prefix_zh: str = "", prefix_en: str = "") -> dict:
-    return {prefix + s.name: label_of(s, prefix_zh, prefix_en) for s in specs}

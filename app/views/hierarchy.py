@@ -6,9 +6,10 @@ from ..extensions import db
 from ..i18n import t
 from ..models import Grade, Jurisdiction, School, SchoolClass
 from ..services.organisation import hierarchy
-from .base import ScopedModelView, actor, interface
+from ..web.common import actor, interface
+from ..web.labels import code_formatter
+from .base import ScopedModelView
 from .forms import code_field, code_list_field
-from .students import code_formatter
 
 L = {
     "code": t("代码", "Code"), "name": t("名称", "Name"),

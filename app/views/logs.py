@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..i18n import t
 from ..models import AuditEvent, CodeItem, PersonalDataAccess
-from .base import ScopedModelView, interface
+from ..web.common import interface
+from .base import ScopedModelView
 
 
 class PersonalDataAccessView(ScopedModelView):

@@ -14,7 +14,7 @@ from ..policy import ACTIONS, BUSINESSES, STAGES, RuleSetInvalid, load_texts
 from ..policy.vocab import LEVEL_ZH, ROLE_ZH, STAGE_ZH, STEP_LEVEL_ZH
 from ..security.scoping import current_scope
 from ..services.policy import rulesets as policy
-from .base import actor
+from ..web.common import actor
 
 MAX_RULE_FILE = 200_000
 
@@ -40,10 +40,6 @@ def _node(code: str | None):
     return node
 
 
-def _chain_codes(node) -> tuple[str, ...]:
-    return tuple(c for c in (node.province_code, node.city_code, node.county_code) if c)
-
-
 def _own_bureau():
     """The bureau whose rule file this administrator may edit, or None."""
     scope = current_scope()
@@ -65,7 +61,7 @@ class PolicyView(BaseView):
         node = _node(request.args.get("node"))
         nodes, schools = _nodes()
         ruleset = policy.current(db.session)
-        eff = ruleset.effective(*_chain_codes(node)) if node is not None else None
+        eff = policy.effective_for(db.session, node) if node is not None else None
         return self.render_template(
             "xueji/policy_index.html", node=node, nodes=nodes, schools=schools, eff=eff,
             ruleset=ruleset, actions=ACTIONS, businesses=BUSINESSES, stages=STAGES,

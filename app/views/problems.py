@@ -10,7 +10,8 @@ from ..extensions import db
 from ..i18n import t
 from ..models import ProblemCase
 from ..services.record import problems as svc
-from .base import ScopedModelView, actor, interface, now
+from ..web.common import actor, interface, now
+from .base import ScopedModelView
 
 KIND = {"invalid_id": t("身份证号错误", "invalid ID"), "duplicate_id": t("有身份证号重复", "duplicate ID"),
         "duplicate_no_id": t("无身份证号重复", "duplicate without ID")}

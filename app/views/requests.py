@@ -12,22 +12,27 @@ from ..extensions import db
 from ..fields import STUDENT_FIELD_BY_NAME
 from ..i18n import t
 from ..models import Attachment, Notification, Request, SchoolClass, Student
-from ..policy.vocab import ACTIONS, ROLE_ZH
+from ..policy.vocab import ROLE_ZH
 from ..services.policy import rulesets as policy
 from ..services.record import personal_data
-from ..services.requests import attachments, transfers
+from ..services.requests import attachments, kinds, transfers
 from ..services.requests import workflow as svc
-from .base import ScopedModelView, actor, attachment, interface, now
+from ..web.common import actor, attachment, fetch_or_404, interface, now
+from .base import ScopedModelView
 
 STATUS = {"pending": t("待核办", "pending"), "returned": t("已退回", "returned"),
           "awaiting_pull": t("待调档", "awaiting pull"), "done": t("已办结", "done"),
           "rejected": t("未通过", "rejected"), "cancelled": t("已撤销", "cancelled")}
-STARTABLE = ("change_field", "suspend", "resume", "repeat", "skip", "dropout", "withdraw", "expel",
-             "abroad", "death")
+STARTABLE = kinds.OWN_STUDENT  # a transfer is filed on the receiving page (transfer_in)
 
 
 def kind_label(kind: str) -> str:
-    return ACTIONS.get(kind, (kind,))[0]
+    return kinds.label(kind)
+
+
+def _asked(names=STARTABLE) -> dict[str, list[str]]:
+    """Each field of the filing page, with the kinds offered that ask for it (their declarations)."""
+    return {field: [n for n in names if field in kinds.get(n).asks] for field in kinds.FIELDS}
 
 
 def _flash(exc: DomainError) -> None:
@@ -67,8 +72,10 @@ class RequestView(ScopedModelView):
         mine = bool(step and who.node == step["node"] and step["role"] in who.functions
                     and who.user_id != req.requester_id)
         requester = who.school_id == req.origin_school_id and "registrar" in who.functions
+        declared = kinds.get(req.kind)
         return self.render_template("xueji/request_show.html", req=req, mine=mine,
-                                    requester=requester, status=STATUS, kind=kind_label(req.kind),
+                                    requester=requester, status=STATUS, kind=declared.label,
+                                    asks=declared.asks, cancellable=declared.cancellable,
                                     fields=STUDENT_FIELD_BY_NAME, role_zh=ROLE_ZH,
                                     today=now().date(), values=_change_rows(req, who),
                                     full=personal_data.may_see(who))
@@ -123,10 +130,7 @@ class RequestView(ScopedModelView):
     @has_access
     def new(self, student_id):
         who = actor()
-        student = db.session.scalar(select(Student).where(Student.id == student_id,
-                                                          who.scope.clause(Student)))
-        if student is None:
-            abort(404)
+        student = fetch_or_404(Student, student_id)
         if request.method == "POST":
             try:
                 req = svc.start(db.session, kind=request.form.get("kind", ""), student=student,
@@ -139,7 +143,7 @@ class RequestView(ScopedModelView):
             except DomainError as exc:
                 _flash(exc)
         return self.render_template("xueji/request_new.html", student=student, kinds=STARTABLE,
-                                    kind_label=kind_label, **_form_context(student))
+                                    asked=_asked(), kind_label=kind_label, **_form_context(student))
 
     @expose("/transfer-in", methods=["GET", "POST"])
     @has_access
@@ -182,14 +186,13 @@ def _class(class_id: int | None):
 def _change_rows(req, who) -> list[tuple[str, str, str]]:
     """A change request's items (label, value now, value asked): personal ones in full only to
     whoever may see them, and then the view is logged."""
-    if req.kind != "change_field":
+    if "payload" not in kinds.get(req.kind).asks:
         return []
     payload, before = req.payload, req.before
     personal = [n for n in payload if n in STUDENT_FIELD_BY_NAME and STUDENT_FIELD_BY_NAME[n].personal]
     full = personal_data.may_see(who)
     if full and personal:
-        personal_data.log_view(db.session, who, req.student, personal, "request")
-        db.session.commit()
+        personal_data.record_view(db.session, who, req.student, personal, "request")
 
     def shown(name, value):
         text = "" if value is None else str(value)
@@ -210,7 +213,7 @@ def _payload() -> dict:
 
 
 def _form_context(student) -> dict:
-    eff = policy.current(db.session).effective(*policy.codes_of(student.school))
+    eff = policy.effective_for(db.session, student.school)
     reasons = {k: list(a.reasons.value) for k, a in eff.actions.items() if a.reasons}
     evidence = {k: list(a.evidence.value) for k, a in eff.actions.items() if a.evidence}
     classes = db.session.scalars(select(SchoolClass).where(SchoolClass.school_id == student.school_id)

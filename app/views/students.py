@@ -13,23 +13,24 @@ from ..extensions import db
 from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS, STUDENT_FIELDS
 from ..i18n import t
 from ..models import FamilyMember, RegistryNumber, Student
-from ..services.organisation import codes as code_tables
 from ..services.record import family, personal_data, photos
 from ..services.record import students as student_service
-from .base import ScopedModelView, actor, interface, now
-from .forms import code_field, fields_for, labels_for
+from ..web.common import actor, interface, now
+from ..web.labels import (
+    FORMATTERS,
+    LABELS,
+    MASKED,
+    MEMBER_LOGGED,
+    MEMBER_PREFIXES,
+    PERSONAL,
+    code_formatter,
+    labels_for,
+    yes_no,
+)
+from .base import ScopedModelView
+from .forms import code_field, fields_for
 
-CODED = {f.name: f.code_table for f in ALL_STUDENT_FIELDS if f.kind == "code"}
-PERSONAL = ["id_number", "current_address", "mailing_address", "home_address", "phone", "email"]
-MEMBER_PREFIXES = (("m1_", "成员1", "Member 1 "), ("m2_", "成员2", "Member 2 "))
-# a family member's personal items: logged by these names when shown in full, else masked or hidden
-MEMBER_LOGGED = [f"member.{f.name}" for f in MEMBER_FIELDS if f.personal]
-MEMBER_MASKS = {"id_number": "id_number_masked", "phone": "phone_masked"}
-MEMBER_HIDDEN = {f.name for f in MEMBER_FIELDS if f.personal} - set(MEMBER_MASKS)
-
-
-def code_formatter(table: str):
-    return lambda value: code_tables.label(db.session, table, value)
+MEMBER_HIDDEN = {f.name for f in MEMBER_FIELDS if f.personal} - set(MASKED)
 
 
 def show_widget(view, pk, item, columns: list[str], fieldsets=None) -> dict:
@@ -40,37 +41,6 @@ def show_widget(view, pk, item, columns: list[str], fieldsets=None) -> dict:
                                      formatters_columns=view.formatters_columns, actions=view.actions,
                                      fieldsets=fieldsets, modelview_name=type(view).__name__)}
 
-
-def yes_no(value) -> str:
-    return "" if value is None else code_tables.label(db.session, "yes_no", "1" if value else "0")
-
-
-FORMATTERS = {
-    **{name: code_formatter(table) for name, table in CODED.items()},
-    **{f.name: yes_no for f in ALL_STUDENT_FIELDS if f.kind == "bool"},
-    "status": code_formatter("student_status"),
-    "registry_kind": code_formatter("registry_kind"),
-}
-
-LABELS = {
-    **labels_for(ALL_STUDENT_FIELDS),
-    **{f"{p}{f.name}": t(zh + f.header, en + f.label_en)
-       for p, zh, en in MEMBER_PREFIXES for f in MEMBER_FIELDS},
-    "registry_no": t("学籍号", "Registry no."),
-    "registry_kind": t("学籍号类型", "Number kind"),
-    "status": t("学籍状态", "Status"),
-    "school": t("学校", "School"),
-    "grade": t("年级", "Grade"),
-    "school_class": t("班级", "Class"),
-    "name_pinyin": t("姓名拼音", "Name (pinyin)"),
-    "id_number_masked": t("身份证件号", "ID number"),
-    "registry_no_masked": t("学籍号", "Registry no."),
-    "phone_masked": t("联系电话", "Phone"),
-    "id_blind": t("身份证件号（精确）", "ID number (exact)"),
-    "registry_blind": t("学籍号（精确）", "Registry no. (exact)"),
-    "photo_upload": t("照片", "Photo"),
-    "members": t("家庭成员", "Family members"),
-}
 
 _COLUMN_ORDER = [f.name for f in ALL_STUDENT_FIELDS if f.name not in ("school_code", "class_name")]
 EDIT_COLUMNS = ["school_class", "name_pinyin", "photo_upload"] + _COLUMN_ORDER
@@ -125,8 +95,7 @@ class FamilyMemberView(ScopedModelView):
         family.prepare_delete(db.session, item, actor())
 
     def prefill_form(self, form, pk):
-        personal_data.log_view(db.session, actor(), self.get_or_404(pk).student, MEMBER_LOGGED, "edit")
-        db.session.commit()
+        personal_data.record_view(db.session, actor(), self.get_or_404(pk).student, MEMBER_LOGGED, "edit")
 
     # -- a member's page: ID number, phone and address in full to roles allowed, logged --------
     @expose("/show/<pk>", methods=["GET"])
@@ -135,10 +104,9 @@ class FamilyMemberView(ScopedModelView):
         item, who = self.get_or_404(pk), actor()
         full = personal_data.may_see(who)
         if full:
-            personal_data.log_view(db.session, who, item.student, MEMBER_LOGGED, "web")
-            db.session.commit()
+            personal_data.record_view(db.session, who, item.student, MEMBER_LOGGED, "web")
         columns = self.show_columns if full else [
-            MEMBER_MASKS.get(c, c) for c in self.show_columns if c not in MEMBER_HIDDEN]
+            MASKED.get(c, c) for c in self.show_columns if c not in MEMBER_HIDDEN]
         return self.render_template(self.show_template, pk=pk, title=self.show_title,
                                     widgets=show_widget(self, pk, item, columns),
                                     related_views=self._related_views)
@@ -204,8 +172,7 @@ class StudentView(ScopedModelView):
         student_service.prepare_delete(db.session, item, actor(), now())
 
     def prefill_form(self, form, pk):
-        personal_data.log_view(db.session, actor(), self.datamodel.get(pk), PERSONAL, "edit")
-        db.session.commit()
+        personal_data.record_view(db.session, actor(), self.get_or_404(pk), PERSONAL, "edit")
 
     # -- the record page shows personal data in full, to roles allowed to see it, logged ------
     @expose("/show/<pk>", methods=["GET"])
@@ -214,8 +181,7 @@ class StudentView(ScopedModelView):
         item = self.get_or_404(pk)
         full = personal_data.may_see(actor())
         if full:
-            personal_data.log_view(db.session, actor(), item, PERSONAL, "web")
-            db.session.commit()
+            personal_data.record_view(db.session, actor(), item, PERSONAL, "web")
         sets = self._show_sets(full)
         widgets = show_widget(self, pk, item, [c for _, spec in sets for c in spec["fields"]], sets)
         widgets = self.related_widgets(item, widgets)
@@ -242,11 +208,10 @@ class StudentView(ScopedModelView):
     @expose("/photo/<int:pk>")
     @has_access
     def photo(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None or item.photo_enc is None or not personal_data.may_see(actor()):
+        item = self.get_or_404(pk)
+        if item.photo_enc is None or not personal_data.may_see(actor()):
             abort(404)
-        personal_data.log_view(db.session, actor(), item, ["photo"], "web")
-        db.session.commit()
+        personal_data.record_view(db.session, actor(), item, ["photo"], "web")
         return Response(photos.decrypt(item), mimetype=item.photo_type,
                         headers={"Cache-Control": "no-store"})
 
@@ -261,8 +226,7 @@ class StudentView(ScopedModelView):
             try:
                 student_service.approve_registration(db.session, item, actor(), now())
                 done += 1
-            except DomainError as exc:
-                db.session.rollback()
+            except DomainError as exc:  # the use case has rolled its own transaction back
                 failed.append(f"{item.name} {item.registry_no_masked}: {exc}")
         flash(t(f"已核办 {done} 条注册", f"{done} registrations approved"), "success")
         for line in failed:

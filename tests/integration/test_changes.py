@@ -147,3 +147,30 @@ def test_history_rows_are_append_only(ctx):
     with pytest.raises(AppendOnly):
         db.session.flush()
     db.session.rollback()
+
+
+def test_a_student_without_a_grade_cannot_repeat_or_skip_into_a_class(ctx, api, token_for):
+    import base64
+
+    student = registered_in("4301020001", grade=3)
+    grade_id, class_id = student.grade_id, student.class_id
+    student.grade_id = student.class_id = None  # grade_id is nullable: a record may have none
+    db.session.commit()
+    try:
+        with pytest.raises(ValidationFailed) as caught:
+            svc.start(db.session, kind="repeat", student=db.session.get(Student, student.id),
+                      actor=actor_of("school_registrar"), now=NOW,
+                      target_class=_class_of("4301020001", 2), files=[PDF])
+        assert [(p.field, p.code) for p in caught.value.problems if p.code == "grade"] == [
+            ("target_class", "grade")]
+        evidence = [{"filename": "证明.pdf", "content_base64": base64.b64encode(PDF[1]).decode()}]
+        r = api.post("/api/v1/request/", headers=token_for("school_registrar"), json={
+            "kind": "skip", "student_id": student.id, "evidence": evidence,
+            "target_class_id": _class_of("4301020001", 4).id})
+        assert r.status_code == 422, r.get_json()
+        assert db.session.scalar(select(Request.id).where(Request.open_student_id == student.id)) is None
+    finally:
+        db.session.rollback()
+        restored = db.session.get(Student, student.id)
+        restored.grade_id, restored.class_id = grade_id, class_id
+        db.session.commit()

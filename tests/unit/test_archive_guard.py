@@ -21,7 +21,7 @@ import pytest
 import python_calamine
 from workbooks import student_row, write
 
-from app.excel import archive, reader
+from app.documents import archive, reader
 
 ZEROS = b"\0" * 2**20
 PARTS = {"_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"}
@@ -315,7 +315,7 @@ def test_mangled_archives_are_refused_in_words_never_with_a_stack_trace(base):
 CONCURRENT = """
 import json, re, resource, sys, threading
 from pathlib import Path
-from app.excel import reader
+from app.documents import reader
 
 def peak_mb():
     # ru_maxrss survives exec on Linux: it would report the pytest process this one was spawned

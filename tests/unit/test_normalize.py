@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.excel import normalize as cell
+from app.documents import normalize as cell
 
 
 @pytest.mark.parametrize("raw", [110105194912310016.0, 1.10105194912310e17, 430102201810012345,

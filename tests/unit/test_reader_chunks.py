@@ -12,7 +12,7 @@ import pytest
 import python_calamine
 from openpyxl import Workbook
 
-from app.excel import reader
+from app.documents import reader
 
 
 def _whole(data: bytes) -> list[tuple[int, list]]:

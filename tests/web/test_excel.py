@@ -31,7 +31,7 @@ def _rows(n: int, seed: int) -> list[dict]:
 
 def _book(rows: list[dict], headers: list[str] | None = None, *, group_row: list | None = None,
           trailing_blank: int = 0, keys: list[str] | None = None) -> bytes:
-    from app.excel.columns import COLUMNS
+    from app.documents.columns import COLUMNS
 
     headers = headers or [c.header for c in COLUMNS]
     book = Workbook()
@@ -112,7 +112,7 @@ def test_a_messy_workbook_accepts_normalises_and_rejects_exactly_the_right_rows(
 
 
 def test_headers_drive_the_import_reordered_with_extras_and_a_merged_group_row(ctx):
-    from app.excel.columns import COLUMNS
+    from app.documents.columns import COLUMNS
 
     rows = _rows(3, seed=202)
     headers = [c.header for c in COLUMNS]
@@ -130,7 +130,7 @@ def test_headers_drive_the_import_reordered_with_extras_and_a_merged_group_row(c
 
 
 def test_missing_required_columns_are_named(ctx):
-    from app.excel.columns import COLUMNS
+    from app.documents.columns import COLUMNS
 
     headers = [c.header for c in COLUMNS if c.header not in ("身份证件号", "班级")]
     job = _check(_book(_rows(1, seed=303), headers))
@@ -162,6 +162,31 @@ def test_commit_is_all_or_nothing_by_default_and_a_reimport_changes_nothing(ctx)
     imports.commit(db.session, fixed, actor_of("school_registrar"), _now())
     assert (fixed.created, fixed.updated, fixed.unchanged) == (0, 1, 3)
     assert db.session.scalar(select(Student).where(Student.name == rows[0]["姓名"])).specialty == "围棋"
+
+
+def test_an_imports_registration_review_can_be_returned_corrected_and_resubmitted(ctx):
+    from app.services.requests import workflow
+
+    job = _check(_book(_rows(3, seed=4242)))
+    imports.commit(db.session, job, actor_of("school_registrar"), _now())
+    review = db.session.get(Request, job.request_id)
+    workflow.decide(db.session, review.id, actor_of("school_supervisor"), "return", _now(),
+                    comment="请核对家庭成员")
+    assert review.status == "returned"
+    record = db.session.scalar(select(Student).where(Student.import_job_id == job.id)
+                               .order_by(Student.id))
+    record.ethnicity = None  # still wrong at resubmission: named with the record's name
+    db.session.commit()
+    from app.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as refused:
+        workflow.resubmit(db.session, review.id, actor_of("school_registrar"), _now())
+    assert record.name in str(refused.value)
+    record = db.session.get(Student, record.id)
+    record.ethnicity = "01"
+    db.session.commit()
+    workflow.resubmit(db.session, review.id, actor_of("school_registrar"), _now())
+    assert db.session.get(Request, review.id).status == "pending"
 
 
 def test_an_interrupted_import_resumes_without_doubling(ctx, monkeypatch):
@@ -289,8 +314,8 @@ def test_a_zip_bomb_is_refused_before_it_inflates(ctx):
 
 
 def test_absurd_row_counts_are_refused(ctx, monkeypatch):
+    from app.documents import reader
     from app.errors import ValidationFailed
-    from app.excel import reader
 
     monkeypatch.setattr(reader, "MAX_ROWS", 5)
     with pytest.raises(ValidationFailed) as caught:

@@ -150,3 +150,17 @@ def test_the_api_transfer_look_up_needs_an_exact_key(ctx, api, token_for):
     r = api.post("/api/v1/request/transfer-lookup", headers=headers,
                  json={"id_number": student.id_number, "name": student.name})
     assert r.status_code == 200 and r.get_json()["result"]["registry_no"] == student.registry_no_masked
+
+
+def test_the_filing_page_offers_the_declared_kinds_and_the_fields_they_ask_for(ctx, client_for):
+    from app.services.requests import kinds
+
+    student = registered_in("4301020001")
+    page = client_for("school_registrar").get(f"/requests/new/{student.id}").get_data(as_text=True)
+    select = page.split('id="kind"')[1].split("</select>")[0]
+    offered = re.findall(r'<option value="([a-z_]+)"\s*(?:selected)?>', select)
+    assert offered == list(kinds.OWN_STUDENT) and "transfer" not in offered
+    asking = [n for n in kinds.OWN_STUDENT if "target_class" in kinds.get(n).asks]
+    assert f'data-kinds="{" ".join(asking)}"' in page
+    assert "编入班级（" + "、".join(kinds.label(n) for n in asking) + "）" in page
+    assert 'id="change-rows" data-kinds="change_field"' in page

@@ -59,7 +59,12 @@ class Actor:
     def fetch(self, session, model, pk, missing, *, field: str | None = None, lock: bool = False):
         """The ``model`` row ``pk`` inside this actor's jurisdiction, or NotFound with ``missing``:
         another jurisdiction's rows are simply not there."""
-        query = select(model).where(model.id == pk, self.scope.clause(model))
+        return self.find(session, model, missing, model.id == pk, field=field, lock=lock)
+
+    def find(self, session, model, missing, *criteria, field: str | None = None, lock: bool = False):
+        """The one ``model`` row matching ``criteria`` inside this actor's jurisdiction, or
+        NotFound with ``missing``."""
+        query = select(model).where(*criteria, self.scope.clause(model))
         row = session.scalar(query.with_for_update() if lock else query)
         if row is None:
             raise NotFound(missing, field)

@@ -6,23 +6,19 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...excel.columns import COLUMNS, TEXT_KINDS
-from ...excel.safe import cell
-from ...excel.safe import value as safe_value
+from ...documents import export as workbook
+from ...documents.columns import COLUMNS
 from ...models import ExportLog, FamilyMember, Jurisdiction, School, SchoolClass, Student
 from ...models.base import keyring
 from ...security.crypto import aad_for
 from ..common.actors import Actor
+from ..common.transaction import transactional
 from ..organisation import codes as code_tables
 
 BATCH = 2000
-HEAD = Font(bold=True)
 
 
 def _scope_query(actor: Actor, school: School | None):
@@ -30,23 +26,6 @@ def _scope_query(actor: Actor, school: School | None):
     if school is not None:
         query = query.where(Student.school_id == school.id)
     return query.order_by(Student.school_id, Student.class_id, Student.id)
-
-
-def _value(spec, raw, labels):
-    if raw is None:
-        return None
-    kind = spec.kind
-    if kind == "code":
-        return labels.get(spec.code_table, {}).get(raw, raw)
-    if kind == "bool":
-        return "是" if raw else "否"
-    if kind == "date":
-        return raw.isoformat()
-    if kind == "month":
-        return raw.strftime("%Y-%m")
-    if kind == "number":
-        return float(raw)
-    return raw
 
 
 class _Decrypt:
@@ -101,29 +80,14 @@ def _row(student, members, labels, codes, classes, decrypt) -> list:
             raw = decrypt(table, f"{spec.name}_enc", uid, getattr(source, f"{spec.name}_enc"))
         else:
             raw = getattr(source, spec.name)
-        out.append(_value(spec, raw, labels))
+        out.append(workbook.template_value(spec, raw, labels))
     return out
 
 
-def write(sheet_rows, target) -> int:
-    """Stream rows into a template-shaped workbook (text columns kept as text); returns the count."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("学生信息")
-    text_columns = {i for i, c in enumerate(COLUMNS) if c.spec.kind in TEXT_KINDS}
-    for i in text_columns:  # typed into later, an ID or phone stays text
-        sheet.column_dimensions[get_column_letter(i + 1)].number_format = "@"
-    sheet.append([cell(sheet, c.header, font=HEAD) for c in COLUMNS])
-    count = 0
-    for values in sheet_rows:
-        sheet.append([cell(sheet, v, number_format="@") if v is not None and i in text_columns
-                      else safe_value(sheet, v) for i, v in enumerate(values)])
-        count += 1
-    book.save(target)
-    return count
-
-
+@transactional
 def log(session: Session, actor: Actor, kind: str, count: int, school: School | None) -> None:
-    """Who exported which scope, how many rows (the log is scoped like the data it describes)."""
+    """Who exported which scope, how many rows (the log is scoped like the data it describes);
+    one transaction."""
     scope = actor.scope
     if school is None and scope.school_id:
         school = session.get(School, scope.school_id)
@@ -134,11 +98,11 @@ def log(session: Session, actor: Actor, kind: str, count: int, school: School | 
                           scope_level="school" if school else scope.level,
                           scope_code=school.code if school else scope.code,
                           school_id=school.id if school else None, rows=count, **chain))
-    session.commit()
 
 
 def students_to_file(session: Session, actor: Actor, target: Path, school: School | None = None) -> int:
-    count = write(rows(session, actor, school), target)
+    """Write every student in scope (or of one school) to ``target``, batch by batch, and log it."""
+    count = workbook.write(rows(session, actor, school), target)
     log(session, actor, "students", count, school)
     return count
 

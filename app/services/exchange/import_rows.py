@@ -11,8 +11,8 @@ from pypinyin import lazy_pinyin
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ...excel import normalize as cell
-from ...excel.reader import Layout
+from ...documents import normalize as cell
+from ...documents.reader import Layout
 from ...fields import MEMBER_FIELDS
 from ...models import SchoolClass, Student
 from ...models.base import keyring

@@ -15,14 +15,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, scoped_session
 
+from ...documents import template as template_workbook
+from ...documents.reader import Sheet, WorkbookRefused, check_rows
 from ...errors import Conflict, Forbidden, ValidationFailed
-from ...excel import template as template_workbook
-from ...excel.reader import Sheet, WorkbookRefused, check_rows
 from ...i18n import t
 from ...models import ImportJob, School, SchoolClass
 from ...models.base import keyring, local_now
 from ...security.crypto import aad_for
 from ..common.actors import Actor
+from ..common.transaction import transaction, transactional
 from ..organisation import codes as code_tables
 from . import import_writes
 from .import_rows import Checker, Row
@@ -45,8 +46,10 @@ def _file(job: ImportJob) -> bytes:
     return keyring().decrypt_bytes(job.file_enc, aad_for("import_job", "file_enc", job.uid))
 
 
+@transactional
 def upload(session: Session, *, school: School, actor: Actor, filename: str, data: bytes) -> ImportJob:
-    """Keep the workbook (encrypted) as a job; refuse it at once if it is not a sane .xlsx."""
+    """Keep the workbook (encrypted) as a job, one transaction; refuse it at once if it is not a
+    sane .xlsx."""
     actor.require("ImportJob", "add")
     if not actor.sees_school(school):
         raise Forbidden(t("只能为本校导入", "only into your own school"), "school")
@@ -60,7 +63,6 @@ def upload(session: Session, *, school: School, actor: Actor, filename: str, dat
     job.file_enc = keyring().encrypt_bytes(data, aad_for("import_job", "file_enc", job.ensure_uid()))
     job.refresh_chain()
     session.add(job)
-    session.commit()
     return job
 
 
@@ -119,36 +121,46 @@ def _uploader(session: Session, job: ImportJob) -> Actor:
 
 
 def dry_run(session: Session, job: ImportJob, now: datetime, progress=None) -> ImportJob:
-    """Check every row for the uploader, write nothing but the job's counts and problems."""
-    job.status, job.rows_checked = "checking", 0
-    session.commit()
+    """Check every row for the uploader, write nothing but the job's counts and problems; each
+    batch's progress is a transaction of its own (the page's progress bar reads it)."""
+    with transaction(session):
+        job.status, job.rows_checked = "checking", 0
     try:
+        _check_all(session, job, now, progress)
+    except (ValidationFailed, WorkbookRefused) as exc:  # its own transaction has rolled back
+        with transaction(session):
+            job.status, job.message = "refused", str(exc)
+    return job
+
+
+def _prepared(session: Session, job: ImportJob, now: datetime, actor: Actor) -> tuple[Sheet, Checker]:
+    """The sheet and the checker of a job, in a transaction (the planner's statistics refreshed)."""
+    with transaction(session):
         sheet = _sheet(job)
         import_writes.refresh_statistics(session)
-        checker = Checker(session, job.school, sheet.layout, now, _uploader(session, job))
-        total = valid = 0
-        problems: list[dict] = []
-        with _loaded_objects_kept(session):
-            for batch in _batches(sheet):
+        return sheet, Checker(session, job.school, sheet.layout, now, actor)
+
+
+def _check_all(session: Session, job: ImportJob, now: datetime, progress) -> None:
+    total = valid = 0
+    problems: list[dict] = []
+    with _loaded_objects_kept(session):
+        sheet, checker = _prepared(session, job, now, _uploader(session, job))
+        for batch in _batches(sheet):
+            with transaction(session):  # a checkpoint: the counts so far
                 for row in _checked(session, checker, batch):
                     total += 1
                     valid += row.ok
                     problems += [{"row": row.number, "column": c, "message": m, "code": k}
                                  for c, m, k in row.problems][: max(0, KEEP_PROBLEMS - len(problems))]
                 job.rows_checked = total
-                session.commit()  # the page's progress bar reads it
-                if progress:
-                    progress(job)
-        job_level = [f"{message}（{source}）" for message, source in checker.job_problems.values()]
+            if progress:
+                progress(job)
+    job_level = [f"{message}（{source}）" for message, source in checker.job_problems.values()]
+    with transaction(session):
         job.rows_total, job.rows_valid, job.rows_invalid = total, valid, total - valid
         job.problems, job.status = problems, ("refused" if job_level else "checked")
         job.message = "；".join(job_level) or None
-        session.commit()
-    except (ValidationFailed, WorkbookRefused) as exc:
-        session.rollback()
-        job.status, job.message = "refused", str(exc)
-        session.commit()
-    return job
 
 
 def stalled(job: ImportJob) -> bool:
@@ -165,10 +177,10 @@ def claim(session: Session, job: ImportJob, actor: Actor, *, valid_only: bool = 
                                  f"{job.rows_invalid} rows have problems: fix them or import only the valid rows"))
     claimable = or_(ImportJob.status.in_(("checked", "failed")),
                     (ImportJob.status == "committing") & (ImportJob.updated_at < local_now() - STALE))
-    taken = session.execute(update(ImportJob).where(ImportJob.id == job.id, claimable).values(
-        status="committing", mode="valid_only" if valid_only else "all", message=None,
-        updated_at=local_now()).execution_options(synchronize_session=False)).rowcount
-    session.commit()
+    with transaction(session):
+        taken = session.execute(update(ImportJob).where(ImportJob.id == job.id, claimable).values(
+            status="committing", mode="valid_only" if valid_only else "all", message=None,
+            updated_at=local_now()).execution_options(synchronize_session=False)).rowcount
     session.refresh(job)
     if not taken:
         busy = job.status == "committing"
@@ -183,34 +195,40 @@ def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, val
     if not claimed:
         claim(session, job, actor, valid_only=valid_only)
     try:
-        sheet = _sheet(job)
-        import_writes.refresh_statistics(session)
-        checker = Checker(session, job.school, sheet.layout, now, actor)
-        written = 0
-        with _loaded_objects_kept(session):
-            for batch in _batches(sheet):
-                if batch[-1][0] <= job.rows_done:
-                    continue  # committed before an interruption: never twice
-                written += 1
-                if written % import_writes.STATISTICS_EVERY == 0:
-                    import_writes.refresh_statistics(session)
-                rows = [r for r in _checked(session, checker, batch) if r.number > job.rows_done]
-                if any(not r.ok for r in rows) and not valid_only:
-                    raise Conflict(t("数据已变化，请重新检查", "the data changed since the check: check again"))
-                import_writes.write(session, job, [r for r in rows if r.ok], actor, now)
-                job.rows_done = batch[-1][0]
-                session.commit()  # the batch and its checkpoint, together
-                if progress:
-                    progress(job)
-        import_writes.open_review(session, job, actor, now)
-        job.status = "done"
-        session.commit()
-    except Exception as exc:
-        session.rollback()
-        job.status, job.message = "failed", str(exc)[:500]
-        session.commit()
+        _write_all(session, job, actor, now, valid_only, progress)
+    except Exception as exc:  # the batch that failed has rolled back; the ones before stay
+        with transaction(session):
+            job.status, job.message = "failed", str(exc)[:500]
         raise
     return job
+
+
+def _write_all(session: Session, job: ImportJob, actor: Actor, now: datetime, valid_only: bool,
+               progress) -> None:
+    written = 0
+    with _loaded_objects_kept(session):
+        sheet, checker = _prepared(session, job, now, actor)
+        for batch in _batches(sheet):
+            if batch[-1][0] <= job.rows_done:
+                continue  # committed before an interruption: never twice
+            written += 1
+            with transaction(session):  # the batch and its checkpoint, together
+                _write_batch(session, job, checker, batch, actor, now, valid_only, written)
+            if progress:
+                progress(job)
+    with transaction(session):
+        import_writes.open_review(session, job, actor, now)
+        job.status = "done"
+
+
+def _write_batch(session, job, checker, batch, actor, now, valid_only, written) -> None:
+    if written % import_writes.STATISTICS_EVERY == 0:
+        import_writes.refresh_statistics(session)
+    rows = [r for r in _checked(session, checker, batch) if r.number > job.rows_done]
+    if any(not r.ok for r in rows) and not valid_only:
+        raise Conflict(t("数据已变化，请重新检查", "the data changed since the check: check again"))
+    import_writes.write(session, job, [r for r in rows if r.ok], actor, now)
+    job.rows_done = batch[-1][0]
 
 
 def run(session: Session, *, school: School, actor: Actor, filename: str, data: bytes, now: datetime,

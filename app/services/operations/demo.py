@@ -23,6 +23,7 @@ from ...i18n import t
 from ...models import FamilyMember, Grade, Jurisdiction, RegistryNumber, School, SchoolClass, Student
 from ...models.school import GRADE_NAMES, STAGE_GRADES, stage_of_grade
 from ...security.roles import FUNCTIONS
+from ..common.transaction import transactional
 from ..organisation.accounts import create_account
 from ..record.registry_numbers import j_number, series_of
 
@@ -244,9 +245,10 @@ def _accounts(session: Session, data: dict, password: str) -> list[str]:
     return made
 
 
+@transactional
 def seed_demo(session: Session, seed_dir: Path, *, password: str, students: int,
               today: date) -> dict:
-    """Load the demo province; refuses to run twice."""
+    """Load the demo province, one transaction; refuses to run twice."""
     data = yaml.safe_load((seed_dir / "demo.yaml").read_text(encoding="utf-8"))
     if session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == data["province"]["code"])):
         raise Conflict(t("演示数据已存在", "the demo province is already loaded"))
@@ -273,6 +275,5 @@ def seed_demo(session: Session, seed_dir: Path, *, password: str, students: int,
         _pending_reviews(session, school, [s for s in batch if isinstance(s, Student)], today)
         made += len(batch) // 2
     accounts = _accounts(session, data, password)
-    session.commit()
     return {"jurisdictions": 1 + len(_cities) + len(counties), "schools": len(schools),
             "classes": regular + special, "students": made, "accounts": accounts}

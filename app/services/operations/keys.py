@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ...models import FamilyMember, RegistryNumber, Student
 from ...security.crypto import Keyring, aad_for
 from ...security.keys import add_key_to_file, keyring_from_config
+from ..common.transaction import transaction
 
 BATCH = 1000
 ENCRYPTED = {
@@ -34,6 +35,17 @@ def _reencrypt_row(ring: Keyring, table: str, row, columns) -> dict | None:
     return values or None
 
 
+def _reencrypt_batch(session: Session, ring: Keyring, model, rows, columns) -> int:
+    """Rewrite the rows of one batch not under the active key; returns how many."""
+    count = 0
+    for row in rows:
+        values = _reencrypt_row(ring, model.__tablename__, row, columns)
+        if values:
+            session.execute(update(model.__table__).where(model.__table__.c.id == row.id).values(**values))
+            count += 1
+    return count
+
+
 def reencrypt_all(session: Session, ring: Keyring) -> dict[str, int]:
     """Re-encrypt every value not under the active key; returns rows rewritten per table."""
     done = {}
@@ -42,19 +54,14 @@ def reencrypt_all(session: Session, ring: Keyring) -> dict[str, int]:
         cols = [model.__table__.c[c] for c in columns]
         last, count = 0, 0
         while True:
-            rows = session.execute(select(model.__table__.c.id, model.__table__.c.uid, *cols)
-                                   .where(model.__table__.c.id > last)
-                                   .order_by(model.__table__.c.id).limit(BATCH)).all()
+            with transaction(session):  # one batch: a rotation stopped half-way keeps what it did
+                rows = session.execute(select(model.__table__.c.id, model.__table__.c.uid, *cols)
+                                       .where(model.__table__.c.id > last)
+                                       .order_by(model.__table__.c.id).limit(BATCH)).all()
+                count += _reencrypt_batch(session, ring, model, rows, columns)
             if not rows:
                 break
-            for row in rows:
-                values = _reencrypt_row(ring, table, row, columns)
-                if values:
-                    session.execute(update(model.__table__).where(model.__table__.c.id == row.id)
-                                    .values(**values))
-                    count += 1
             last = rows[-1].id
-            session.commit()
         done[table] = count
     return done
 

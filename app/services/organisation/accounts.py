@@ -14,6 +14,7 @@ from ...models.base import local_now
 from ...security.passwords import password_problem
 from ...security.roles import ROLES
 from ..common.actors import Actor
+from ..common.transaction import transactional
 from . import audit
 
 
@@ -71,11 +72,22 @@ def prepare_delete(session: Session, user: XuejiUser, actor: Actor) -> None:
 
 
 def check_may_reset(session: Session, actor: Actor, user_id) -> XuejiUser:
-    user = session.scalar(select(XuejiUser).where(XuejiUser.id == user_id,
-                                                  actor.scope.clause(XuejiUser)))
-    if user is None or not actor.may("Account", "edit"):
-        raise NotFound(t("账号不存在或不在本辖区", "no such account in your jurisdiction"))
+    """The account ``user_id`` if ``actor`` may manage it (inside the jurisdiction), else NotFound."""
+    missing = t("账号不存在或不在本辖区", "no such account in your jurisdiction")
+    user = actor.fetch(session, XuejiUser, user_id, missing)
+    if not actor.may("Account", "edit"):
+        raise NotFound(missing)
     return user
+
+
+@transactional
+def unlock(session: Session, actor: Actor, user_id, *, by: XuejiUser) -> tuple[XuejiUser, bool]:
+    """解除锁定 as one transaction: the account's lock ended by ``by``, audited; False when
+    nothing was locked."""
+    from ...security import lockout
+
+    user = check_may_reset(session, actor, user_id)
+    return user, lockout.unlock(session, user, by=by)
 
 
 def hash_password(password: str) -> str:
@@ -85,12 +97,13 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
+@transactional
 def create_account(session: Session, *, username: str, password: str, roles: list[str],
                    node_code: str | None = None, school_code: str | None = None,
                    full_name: str = "", email: str | None = None,
                    actor: Actor | None = None) -> XuejiUser:
     """Create an account bound to a jurisdiction (by code) or a school (by code), audited as done
-    by ``actor`` (None: the system); no commit."""
+    by ``actor`` (None: the system); one transaction (or part of the caller's, as the demo's)."""
     from flask_appbuilder.security.sqla.models import Role
 
     role_rows = list(session.scalars(select(Role).where(Role.name.in_(roles))))
@@ -116,12 +129,12 @@ def create_account(session: Session, *, username: str, password: str, roles: lis
 # -- the audit of account changes ---------------------------------------------------------------
 
 def record_created(session: Session, user: XuejiUser, actor: Actor | None) -> None:
-    """Flush a new account (for its id) and audit its creation."""
+    """Flush a new account (for its id) and audit its creation (a taken name: the caller's
+    transaction rolls back)."""
     session.add(user)
     try:
         session.flush()
     except IntegrityError:
-        session.rollback()
         raise Conflict(t("账号名已存在", "the username is taken"), "username") from None
     audit.account_event(session, actor, "create", user, audit.differences(None, audit.account_state(user)))
 

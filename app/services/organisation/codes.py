@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ...i18n import english
 from ...models import CodeItem
+from ..common.transaction import transactional
 
 
 def read_code_file(path: Path) -> dict[str, list[tuple[str, str, str]]]:
@@ -18,8 +19,10 @@ def read_code_file(path: Path) -> dict[str, list[tuple[str, str, str]]]:
     return {table: [(str(c), str(zh), str(en)) for c, zh, en in rows] for table, rows in data.items()}
 
 
+@transactional
 def load_code_tables(session: Session, path: Path) -> int:
-    """Insert or update every entry of the code file; returns how many entries it holds."""
+    """Insert or update every entry of the code file, one transaction; returns how many entries
+    it holds."""
     tables = read_code_file(path)
     existing = {(i.table_name, i.code): i for i in session.scalars(select(CodeItem))}
     count = 0

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from ...errors import Problem, RuleViolation
 from ...models import RuleSetVersion, SchoolClass, Student
 from ...policy import Decision, Facts, RuleSet, evaluate, load_texts, read_dir
-from ...policy.ruleset import level_of_code
+from ...policy.ruleset import Effective, level_of_code
+from ..common.transaction import transactional
 
 SEATED = ("in_school",)  # statuses that occupy a seat in a class
 
@@ -45,6 +46,7 @@ def current_texts(session: Session) -> dict[str, str]:
     return dict(row.files) if row else read_dir(current_app.config["RULES_DIR"])
 
 
+@transactional
 def activate(session: Session, texts: dict[str, str], *, by: str, note: str | None = None
              ) -> RuleSetVersion | None:
     """Validate the whole set and make it the rules in force; RuleSetInvalid leaves them as they are.
@@ -59,7 +61,6 @@ def activate(session: Session, texts: dict[str, str], *, by: str, note: str | No
     row = RuleSetVersion(created_by=by, note=note, digest=ruleset.digest, files=dict(texts),
                          changed=changed)
     session.add(row)
-    session.commit()
     return row
 
 
@@ -82,7 +83,18 @@ def editable_file(node_code: str) -> str:
 # -- gathering facts and gating -------------------------------------------------------------
 
 def codes_of(school) -> tuple[str, ...]:
+    """The division codes above a school (or a bureau): province, city, county."""
     return tuple(c for c in (school.province_code, school.city_code, school.county_code) if c)
+
+
+def effective_for(session: Session, school) -> Effective:
+    """The policy in force for a school (or a bureau): every level's rules merged, each with its source."""
+    return current(session).effective(*codes_of(school))
+
+
+def violation_problems(decision: Decision) -> list[Problem]:
+    """Every rule that refuses a decision, as the problems a page or a 422 shows (with file:line)."""
+    return [Problem(v.message, v.field, v.code, v.source) for v in decision.violations]
 
 
 def seated(session: Session, class_id: int, *, lock: bool = True) -> int:
@@ -101,8 +113,7 @@ def require(session: Session, facts: Facts) -> Decision:
     """The decision, or RuleViolation naming every rule (with its file:line) that refuses it."""
     decision = decide(session, facts)
     if not decision.allowed:
-        raise RuleViolation([Problem(v.message, v.field, v.code, v.source)
-                             for v in decision.violations])
+        raise RuleViolation(violation_problems(decision))
     return decision
 
 

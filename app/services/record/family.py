@@ -10,6 +10,7 @@ from ...fields import MEMBER_FIELDS
 from ...i18n import t
 from ...models import AuditEvent, FamilyMember
 from ..common.actors import Actor
+from ..common.transaction import transactional
 from .validation import member_problems
 
 
@@ -68,6 +69,15 @@ def prepare_member(session: Session, member: FamilyMember, actor: Actor, *, addi
         session.add(member)
         session.flush()
     _audit(session, actor, "add_member" if adding else "update_member", member)
+
+
+@transactional
+def save_member(session: Session, member: FamilyMember, actor: Actor, *, adding: bool) -> FamilyMember:
+    """Add or edit a member (its values already set) as one transaction, audited."""
+    with session.no_autoflush:
+        prepare_member(session, member, actor, adding=adding)
+    session.add(member)
+    return member
 
 
 def prepare_delete(session: Session, member: FamilyMember, actor: Actor) -> None:

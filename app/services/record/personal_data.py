@@ -19,6 +19,7 @@ from ...models import PersonalDataAccess
 from ...models.base import local_now
 from ...security.masking import mask_address, mask_id_number, mask_phone
 from ..common.actors import Actor
+from ..common.transaction import transactional
 
 log = logging.getLogger(__name__)
 _KEPT = "xueji.lookups"  # session.info key: look-ups to write even if the transaction rolls back
@@ -59,6 +60,18 @@ def log_view(session: Session, actor: Actor, student, fields: list[str], channel
 def log_job_view(session: Session, actor: Actor, job, channel: str) -> None:
     """Record that ``actor`` saw the whole uploaded sheet of import ``job`` (caller commits)."""
     session.add(PersonalDataAccess(**_values(actor, ["sheet"], channel, import_job_id=job.id)))
+
+
+@transactional
+def record_view(session: Session, actor: Actor, student, fields: list[str], channel: str) -> None:
+    """The use case "show a record in full": its view logged, in a transaction of its own."""
+    log_view(session, actor, student, fields, channel)
+
+
+@transactional
+def record_job_view(session: Session, actor: Actor, job, channel: str) -> None:
+    """The use case "download an import's sheet": its view logged, in a transaction of its own."""
+    log_job_view(session, actor, job, channel)
 
 
 def log_lookup(session: Session, actor: Actor, student, fields: list[str], channel: str) -> None:

@@ -20,6 +20,7 @@ from ...models import ProblemCase, ProblemMember, School, Student
 from ...models.base import keyring
 from ...security.crypto import aad_for
 from ..common.actors import Actor
+from ..common.transaction import transactional
 from .identity import RESIDENT_ID, resident_id_problem
 
 BATCH = 2000
@@ -74,8 +75,9 @@ def _duplicates_without_id(session: Session) -> dict[str, list[int]]:
     return groups
 
 
+@transactional
 def detect(session: Session, now: datetime) -> dict[str, int]:
-    """Find every problem, open cases for new ones, close the ones that went away; commits."""
+    """Find every problem, open cases for new ones, close the ones that went away; one transaction."""
     found = {"invalid_id": _invalid_ids(session), "duplicate_id": _duplicate_ids(session),
              "duplicate_no_id": _duplicates_without_id(session)}
     opened = closed = 0
@@ -87,7 +89,6 @@ def detect(session: Session, now: datetime) -> dict[str, int]:
             _resolve(session, case, "changed", "detection", now)
             closed += 1
     _refresh_flags(session)
-    session.commit()
     return {"opened": opened, "closed": closed,
             "open": session.scalar(select(func.count()).select_from(ProblemCase)
                                    .where(ProblemCase.status.in_(OPEN)))}
@@ -159,6 +160,7 @@ def _evidence(member: ProblemMember, upload) -> None:
                                                                 f"{member.case_id}:{member.id}"))
 
 
+@transactional
 def confirm(session: Session, case_id: int, member_id: int, actor: Actor, now: datetime, *,
             evidence, comment: str | None = None) -> ProblemCase:
     """佐证: the record's bureau stands by it, with evidence (a police certificate, say)."""
@@ -175,9 +177,10 @@ def confirm(session: Session, case_id: int, member_id: int, actor: Actor, now: d
     member.stance, member.decided_by, member.decided_at, member.comment = (
         "insist" if case.kind == "duplicate_id" else "confirmed", actor.username, now, comment)
     _settle(session, case, actor, now)
-    return _commit(session, case)
+    return _flagged(session, case)
 
 
+@transactional
 def withdraw(session: Session, case_id: int, member_id: int, actor: Actor, now: datetime, *,
              comment: str | None = None) -> ProblemCase:
     """The record's bureau gives way: its school corrects the ID (变更) or deletes the record (删除)."""
@@ -187,9 +190,10 @@ def withdraw(session: Session, case_id: int, member_id: int, actor: Actor, now: 
         raise Conflict(t("不能撤回", "cannot withdraw"))
     _may_speak_for(session, actor, member)
     member.stance, member.decided_by, member.decided_at, member.comment = "withdrawn", actor.username, now, comment
-    return _commit(session, case)
+    return _flagged(session, case)
 
 
+@transactional
 def arbitrate(session: Session, case_id: int, winner_id: int, actor: Actor, now: datetime, *,
               comment: str | None = None) -> ProblemCase:
     """仲裁: the nearest common superior of the insisting bureaus says which record survives."""
@@ -205,7 +209,7 @@ def arbitrate(session: Session, case_id: int, winner_id: int, actor: Actor, now:
         m.decided_by, m.decided_at = actor.username, now
     # the case stays open until the losing records are corrected or deleted (detection closes it)
     case.status, case.resolution, case.note = "open", "arbitrated", comment
-    return _commit(session, case)
+    return _flagged(session, case)
 
 
 def _settle(session: Session, case: ProblemCase, actor: Actor, now: datetime) -> None:
@@ -226,13 +230,9 @@ def common_superior(codes: list[str]) -> str:
     return "000000"  # different provinces: the Ministry's national system arbitrates
 
 
-def _commit(session: Session, case: ProblemCase) -> ProblemCase:
-    try:
-        _refresh_flags(session)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
+def _flagged(session: Session, case: ProblemCase) -> ProblemCase:
+    """The case, once its records' problem flags follow it (the use case's transaction commits)."""
+    _refresh_flags(session)
     return case
 
 

@@ -1,8 +1,9 @@
 """Students: create a record with a temporary number, edit it, delete it -- each gated by the rules.
 
 The functions named ``prepare_*`` validate, ask the rule engine and stage their writes in the
-session without committing, so FAB's form hooks can call them inside FAB's own transaction;
-``create`` is the same use case for the API, the CLI and imports, and commits.
+session without committing, so FAB's form hooks can call them inside the page's one transaction;
+``create`` and ``update`` are the same use cases for the API, the CLI and imports, each one
+transaction of its own (or part of the caller's).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ...models import AuditEvent, FamilyMember, RegistryNumber, SchoolClass, Stu
 from ...models.base import local_now
 from ...policy import Decision
 from ..common.actors import Actor
+from ..common.transaction import transactional
 from ..policy import rulesets as policy
 from . import personal_data, registry_numbers
 from .validation import family_problems, field_problems
@@ -84,10 +86,6 @@ def _raise_if(problems: list[Problem]) -> None:
         raise ValidationFailed(problems)
 
 
-def _rule_problems(decision: Decision) -> list[Problem]:
-    return [Problem(v.message, v.field, v.code, v.source) for v in decision.violations]
-
-
 def actor_facts(actor: Actor) -> dict:
     """What the rules may ask about who acts: the function and level of the account's role."""
     role = actor.roles[0] if actor.roles else None
@@ -129,7 +127,7 @@ def prepare_new(session: Session, student: Student, members: list[FamilyMember],
         decision = None
         if student.school_class is not None and student.grade is not None:
             decision = _registration_decision(session, student, actor, now, registration)
-            problems += _rule_problems(decision)
+            problems += policy.violation_problems(decision)
         _raise_if(problems)
         for seq, member in enumerate(members, start=1):
             member.seq = seq
@@ -152,10 +150,10 @@ def prepare_new(session: Session, student: Student, members: list[FamilyMember],
 
 
 def _flush_new(session: Session) -> None:
+    """Flush the new record; a twin that won the race is a conflict (the transaction rolls back)."""
     try:
         session.flush()
     except IntegrityError:
-        session.rollback()
         raise Conflict(t("与已有记录重复（学籍号或身份证件号），请重试",
                          "duplicates an existing record (registry or ID number); retry")) from None
 
@@ -203,7 +201,7 @@ def prepare_update(session: Session, student: Student, actor: Actor, now: dateti
         problems += field_problems(session, student, now.date())
         problems += _duplicate_problems(session, student, actor)
         decision = _edit_decision(session, student, changes, actor, now)
-        problems += _rule_problems(decision)
+        problems += policy.violation_problems(decision)
         _raise_if(problems)
         _fill_derived(student)
         audit(session, actor, "update", student, changes=_auditable(changes),
@@ -242,7 +240,7 @@ def prepare_delete(session: Session, student: Student, actor: Actor, now: dateti
         "delete_record", now, student.school, registry_kind=student.registry_kind,
         status=student.status, **actor_facts(actor)))
     if not decision.allowed:
-        raise Forbidden(_rule_problems(decision))
+        raise Forbidden(policy.violation_problems(decision))
     session.execute(
         RegistryNumber.__table__.update()
         .where(RegistryNumber.number_blind == student.registry_blind,
@@ -270,19 +268,23 @@ def get_in_scope(session: Session, actor: Actor, student_id, field: str | None =
                        t("学生不存在或不在本辖区", "no such student in your jurisdiction"), field=field)
 
 
+@transactional
 def create(session: Session, student: Student, members: list[FamilyMember], actor: Actor,
            now: datetime, registration: str | None = None) -> Student:
-    try:
-        prepare_new(session, student, members, actor, now, registration)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    return student
+    """A new record with its family, as one transaction (see ``prepare_new``)."""
+    return prepare_new(session, student, members, actor, now, registration)
 
 
+@transactional
+def update(session: Session, student: Student, actor: Actor, now: datetime) -> dict:
+    """A direct edit already applied to ``student``, as one transaction (see ``prepare_update``)."""
+    return prepare_update(session, student, actor, now)
+
+
+@transactional
 def approve_registration(session: Session, student: Student, actor: Actor, now: datetime):
-    """Approve the step of this record's registration review that waits for the actor."""
+    """Approve the step of this record's registration review that waits for the actor; one
+    transaction."""
     from ...models import Request
     from ..requests.workflow import REGISTRATIONS, decide
 

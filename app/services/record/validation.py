@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Mapping
 from sqlalchemy import Float, Numeric
 from sqlalchemy.orm import Session
 
+from ... import clock
 from ...errors import Problem
 from ...fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS
 from ...i18n import t
@@ -115,7 +116,7 @@ def field_value_problems(session: Session, spec, value) -> list[Problem]:
             return [Problem(t(f"{spec.header}须为日期 YYYY-MM-DD", f"{spec.label_en} must be a date"),
                             spec.name, "format")]
         return []
-    return format_problems(spec, value, context(session, date.today()))
+    return format_problems(spec, value, context(session, clock.today()))
 
 
 # -- a whole record ------------------------------------------------------------------------------
@@ -215,9 +216,9 @@ def field_problems(session: Session, student: Student, today: date) -> list[Prob
 
 
 def member_problems(session: Session, member: FamilyMember, prefix: str = "") -> list[Problem]:
-    return member_values_problems(member_values(member), context(session, date.today()), prefix)
+    return member_values_problems(member_values(member), context(session, clock.today()), prefix)
 
 
 def family_problems(session: Session, student: Student, members: Iterable[FamilyMember]) -> list[Problem]:
     return family_values_problems({"id_type": student.id_type}, [member_values(m) for m in members],
-                                  context(session, date.today(), student.school))
+                                  context(session, clock.today(), student.school))

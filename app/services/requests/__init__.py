@@ -1,2 +1,2 @@
-"""Registry business (办件): the request workflow, what each kind checks and does, who the parties
-are, transfers (the one look outside the jurisdiction), evidence."""
+"""Registry business (办件): the request workflow, the kinds of request (each declared once, in
+``kinds/``), who the parties are, notices, transfers (the one look outside the jurisdiction), evidence."""

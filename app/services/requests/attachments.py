@@ -17,6 +17,7 @@ _TYPES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg",
 
 
 def sniff(data: bytes) -> str | None:
+    """The file's type by its first bytes (PDF, JPEG, PNG), or None for anything else."""
     return next((mime for magic, mime in _TYPES.items() if data.startswith(magic)), None)
 
 
@@ -39,4 +40,5 @@ def attach(session, req, upload, actor) -> Attachment:
 
 
 def read(item: Attachment) -> bytes:
+    """An attachment's bytes, decrypted (bound to its row: moved elsewhere, they do not open)."""
     return keyring().decrypt_bytes(item.data_enc, aad_for("attachment", "data_enc", item.uid))

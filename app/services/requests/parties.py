@@ -9,10 +9,12 @@ from ...policy.vocab import ROLE_ZH
 
 
 def school_node(school) -> str:
+    """The node name of a school as a party (school:<id>)."""
     return f"school:{school.id}"
 
 
 def bureau_node(code: str) -> str:
+    """The node name of a bureau as a party (bureau:<code>)."""
     return f"bureau:{code}"
 
 
@@ -61,6 +63,7 @@ def resolve(chain: tuple[ChainStep, ...], origin, other, jurisdictions) -> list[
 
 
 def account_node(user) -> str | None:
+    """The party an account acts for: its school, else its bureau (None: neither)."""
     if getattr(user, "school_id", None):
         return f"school:{user.school_id}"
     node = getattr(user, "jurisdiction", None)

@@ -16,9 +16,11 @@ from ...models import Student
 from ...models.base import keyring
 from ...text import normalize_id
 from ..common.actors import Actor
+from ..common.transaction import transactional
 from ..record import personal_data
 
 
+@transactional
 def lookup(session: Session, actor: Actor, *, registry_no: str | None = None,
            id_number: str | None = None, name: str | None = None) -> Student:
     """The one record the exact keys find, for a receiving school's registrar; the look-up is
@@ -39,7 +41,6 @@ def lookup(session: Session, actor: Actor, *, registry_no: str | None = None,
         raise NotFound(t("未找到该学生", "no such student"))
     keys = ["registry_no"] if registry_no else ["id_number", "name"]
     personal_data.log_view(session, actor, student, keys, "lookup")
-    session.commit()
     return student
 
 

@@ -1,10 +1,11 @@
-"""The data layer under every view and resource: Flask-AppBuilder's SQLAlchemy interface with
-database errors made readable, a stable order for every list, ids and filter values that the
-database can hold, and numbers that always serialise."""
+"""The data layer under every page and resource: Flask-AppBuilder's SQLAlchemy interface whose
+writes go through the transaction helper, database errors made readable, a stable order for every
+list, ids and filter values that the database can hold, and numbers that always serialise."""
 
 from __future__ import annotations
 
 import decimal
+from contextlib import nullcontext
 
 from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_appbuilder.models.filters import BaseFilter
@@ -21,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..errors import Conflict, DomainError
 from ..i18n import t
 from ..security.inputs import as_db_int
+from ..services.common.transaction import transaction
 from ..text import normalize_id
 
 # blind-index column -> what its keyed hash was made of
@@ -111,7 +113,8 @@ def sortable(datamodel, columns) -> list[str]:
 
 
 class XuejiInterface(SQLAInterface):
-    """FAB's data interface, with database errors turned into readable conflicts."""
+    """FAB's data interface: each write one transaction (through the helper), database errors
+    turned into readable conflicts."""
 
     filter_converter_class = XuejiFilterConverter
 
@@ -136,36 +139,47 @@ class XuejiInterface(SQLAInterface):
         return super().query(filters, order_column, order_direction, page, page_size,
                              select_columns, outer_default_load)
 
-    def _guard(self, fn, item, commit):
+    # FAB's add, edit and delete commit inside the interface: here they stage the write
+    # (commit=False) and flush it inside the one transaction helper, which commits. A page or a
+    # resource runs its pre_* hook in the same transaction (ScopedModelView._save, ScopedApi._domain):
+    # the write joins it. ``commit=False`` from a caller leaves the commit to that caller's
+    # transaction. Database errors come out as readable conflicts, after the rollback.
+    def _write(self, fn, item, commit):
         try:
-            fn(item, commit=commit)
+            with transaction(self.session) if commit else nullcontext():
+                fn(item, commit=False)
+                self.session.flush()
         except DomainError:
             raise
-        except StaleDataError:
-            self.session.rollback()
-            raise Conflict(t("记录已被他人修改，请刷新后重试", "changed by someone else; reload and retry"))
-        except IntegrityError as exc:
-            self.session.rollback()
-            raise friendly_integrity(exc) from None
         except Exception as exc:
-            cause = exc.__cause__
-            self.session.rollback()
-            if isinstance(cause, IntegrityError):
-                raise friendly_integrity(cause) from None
-            if isinstance(cause, StaleDataError):
-                raise Conflict(t("记录已被他人修改，请刷新后重试", "changed by someone else")) from None
-            if isinstance(exc, SQLAlchemyError) or isinstance(cause, SQLAlchemyError):
-                raise Conflict(t("数据库拒绝了此操作", "the database refused the change")) from None
-            raise
+            readable = _readable(exc)
+            if readable is exc:
+                raise
+            raise readable from None
 
     def add(self, item, commit=True):
-        self._guard(super().add, item, commit)
+        self._write(super().add, item, commit)
 
     def edit(self, item, commit=True):
-        self._guard(super().edit, item, commit)
+        self._write(super().edit, item, commit)
 
     def delete(self, item, commit=True):
-        self._guard(super().delete, item, commit)
+        self._write(super().delete, item, commit)
+
+
+def _readable(exc: Exception) -> Exception:
+    """A database error (or FAB's wrapper of one) as the conflict a user can act on; any other
+    error as it is."""
+    cause = exc.__cause__
+    if isinstance(exc, StaleDataError):
+        return Conflict(t("记录已被他人修改，请刷新后重试", "changed by someone else; reload and retry"))
+    if isinstance(exc, IntegrityError) or isinstance(cause, IntegrityError):
+        return friendly_integrity(exc if isinstance(exc, IntegrityError) else cause)
+    if isinstance(cause, StaleDataError):
+        return Conflict(t("记录已被他人修改，请刷新后重试", "changed by someone else"))
+    if isinstance(exc, SQLAlchemyError) or isinstance(cause, SQLAlchemyError):
+        return Conflict(t("数据库拒绝了此操作", "the database refused the change"))
+    return exc
 
 
 class ShownDecimal(fields.Decimal):

@@ -10,12 +10,15 @@ from ..fields import MEMBER_FIELDS, STUDENT_FIELDS, TRAILING_STUDENT_FIELDS, Fie
 
 @dataclass(frozen=True)
 class Column:
+    """One column of the template: its header, whose item it holds (the student or a member) and what."""
+
     header: str  # as the official template writes it
     owner: str  # "student", "member1" or "member2"
     spec: FieldSpec
 
     @property
     def key(self) -> str:
+        """The item's name, ``member1.name`` for a family member's."""
         return self.spec.name if self.owner == "student" else f"{self.owner}.{self.spec.name}"
 
 
@@ -47,6 +50,7 @@ _BY_HEADER.update({header_key(alias): _BY_HEADER[header_key(real)] for alias, re
 
 
 def match(header) -> Column | None:
+    """The column a header names (aliases and full-width forms included), or None."""
     return _BY_HEADER.get(header_key(header))
 
 

@@ -21,6 +21,7 @@ class CellProblem(ValueError):
 
 
 def text(value) -> str | None:
+    """A cell as trimmed text (a whole float without its .0), None when blank."""
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
@@ -114,6 +115,7 @@ def month(value) -> date | None:
 
 
 def number(value) -> Decimal | None:
+    """A decimal number, None when blank."""
     if value is None or value == "":
         return None
     try:
@@ -130,6 +132,7 @@ _QUICK = {"是": True, "否": False}
 
 
 def yes_no(value) -> bool | None:
+    """是 / 否 and their usual spellings (Y, 1, TRUE, 有 ...), None when blank."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):

@@ -37,6 +37,8 @@ _CENTRAL_ENTRY = b"PK\x01\x02"  # every directory entry zipfile parses starts wi
 
 
 class WorkbookRefused(ValueError):
+    """An upload refused before it is read, the reason in Chinese and in English."""
+
     def __init__(self, zh: str, en: str):
         super().__init__(f"{zh} ({en})")
         self.zh, self.en = zh, en
@@ -64,6 +66,7 @@ class Meter:
         self.spent = spent
 
     def add(self, count: int) -> None:
+        """Count ``count`` more inflated bytes; refused past either limit."""
         self.spent += count
         if self.spent > MAX_INFLATED:
             raise _too_large()
@@ -130,6 +133,7 @@ class Archive:
         return sum(info.file_size for info in self._zip.infolist())
 
     def has(self, name: str) -> bool:
+        """Whether the member is in the zip (named as calamine names it)."""
         return _key(name) in self._members
 
     def read(self, name: str, room: int | None = None) -> bytes | None:

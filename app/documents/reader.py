@@ -42,10 +42,12 @@ class Layout:
 
     @property
     def missing(self) -> list[str]:
+        """Required headers the sheet does not have."""
         have = {c.header for c in self.columns.values()}
         return [h for h in REQUIRED_HEADERS if h not in have]
 
     def index_of(self, key: str) -> int | None:
+        """The 0-based column holding the item ``key``, or None."""
         return next((i for i, c in self.columns.items() if c.key == key), None)
 
 
