@@ -8,30 +8,23 @@
 
 from __future__ import annotations
 
-from flask.cli import FlaskGroup
+import click
+from flask.cli import ScriptInfo
+from flask_migrate.cli import db as db_group
 
 from app import create_app
+from app.cli import COMMANDS
 
 
-def _create_app():
-    return create_app()
-
-
-class XuejiGroup(FlaskGroup):
-    """Flask's group, without plugin commands that would bypass Xueji's roles (fab create-admin)."""
-
-    HIDDEN = {"fab", "limiter"}
-
-    def list_commands(self, ctx):
-        return [c for c in super().list_commands(ctx) if c not in self.HIDDEN]
-
-    def get_command(self, ctx, name):
-        return None if name in self.HIDDEN else super().get_command(ctx, name)
-
-
-# the commands themselves are registered on the app (app/cli.py), so tests reach them too
-cli = XuejiGroup(create_app=_create_app, add_default_commands=False,
-                 help="Xueji (学籍) student registry")
+@click.group(name="run.py", commands=[*COMMANDS, db_group],
+             help="Xueji (学籍) student registry.  `python run.py COMMAND --help` explains a command.")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Xueji's commands and nothing else: no Flask options (--app, --env-file, --debug) and no
+    generic or plugin commands (run, shell, fab create-admin, which would bypass Xueji's roles)."""
+    # the command runs inside the app's context (a test may hand in its own app as ScriptInfo)
+    app = ctx.obj.load_app() if isinstance(ctx.obj, ScriptInfo) else create_app()
+    ctx.with_resource(app.app_context())
 
 
 if __name__ == "__main__":

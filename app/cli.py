@@ -112,7 +112,7 @@ def users_list(as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
-        click.echo(f"{r['username']:<24} {','.join(r['roles']):<40} {r['jurisdiction'] or '-'}")
+        click.echo(f"{r['username']:<28} {','.join(r['roles']):<24} {r['jurisdiction'] or '-'}")
 
 
 @users_group.command("create")
@@ -255,8 +255,17 @@ def export_students(out, school_code, username) -> None:
     if school is not None and not actor.sees_school(school):
         raise click.ClickException(f"{actor.username} may not see school {school.code}")
     count = exports.students_to_file(db.session, actor, Path(out), school=school)
-    scope = school.code if school else actor.scope.code
-    click.echo(f"{count} students of {scope} written to {out}")
+    click.echo(f"{count} students of {_scope_named(actor, school)} written to {out}")
+
+
+def _scope_named(actor, school) -> str:
+    """What was exported, as code and name: the school, or the account's school or jurisdiction."""
+    from .models import Jurisdiction, School
+
+    if school is None and actor.scope.school_id:
+        school = db.session.get(School, actor.scope.school_id)
+    node = school or db.session.scalar(select(Jurisdiction).where(Jurisdiction.code == actor.scope.code))
+    return f"{node.code} {node.name}" if node is not None else str(actor.scope.code)
 
 
 def _school(code: str):

@@ -64,12 +64,14 @@ def _facts_help() -> str:
 @click.option("--registry-kind", type=click.Choice(["L", "G", "J"]))
 @click.option("--variant", type=click.Choice(["same_county", "same_city", "cross_province"]))
 @click.option("--phase", type=click.Choice(["start", "step"]), default="start", show_default=True)
+@click.option("--open-request", type=click.Choice(["pending", "returned", "awaiting_pull"]),
+              help="edit_field: the status of a request open on the student (under review).")
 @click.option("--rules", "rules_dir", type=click.Path(file_okay=False),
               help="Evaluate a draft rule directory instead of the rules in force.")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def rules_explain(school_code, action, stage, at, status, fields, class_size, birth_date,
-                  registry_kind, variant, phase, rules_dir, as_json) -> None:
+                  registry_kind, variant, phase, open_request, rules_dir, as_json) -> None:
     from .models import School
     from .services.policy import rulesets as policy
 
@@ -85,7 +87,7 @@ def rules_explain(school_code, action, stage, at, status, fields, class_size, bi
                   stage=stage or school.stage_list[0], status=status, phase=phase,
                   changed_fields=tuple(fields), class_size=class_size,
                   birth_date=date.fromisoformat(birth_date) if birth_date else None,
-                  registry_kind=registry_kind, variant=variant)
+                  registry_kind=registry_kind, variant=variant, open_request=open_request)
     decision = evaluate(ruleset, facts)
     if as_json:
         click.echo(json.dumps(decision.as_dict(), ensure_ascii=False, indent=2))

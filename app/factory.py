@@ -10,11 +10,11 @@ from marshmallow import ValidationError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .errors import DomainError
 from .extensions import db, migrate
-from .i18n import t
+from .i18n import english, t
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -55,16 +55,18 @@ def _check_clock(config) -> None:
 
 
 def _error_handlers(app: Flask) -> None:
-    """Errors mapped to answers in one place.  An error that reaches these handlers escaped every
-    use case's transaction (a hook's autoflush, a read): the request's unit of work is discarded
-    here, the one rollback outside the transaction helper (tests/unit/test_transaction_rule.py)."""
+    """Errors mapped to answers in one place: JSON under /api/, else a page in the reader's
+    language with the way back (app/web/errors.py).  An error that reaches these handlers escaped
+    every use case's transaction (a hook's autoflush, a read): the request's unit of work is
+    discarded here, the one rollback outside the transaction helper (tests/unit/test_transaction_rule.py)."""
+    from .web import errors
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
         db.session.rollback()
-        if request.path.startswith("/api/") or request.is_json:
+        if errors.wants_json():
             return jsonify(exc.as_json()), exc.status
-        return f"<h3>{exc}</h3>", exc.status
+        return errors.page(exc.status, [str(p.message) for p in exc.problems] or [str(exc)])
 
     @app.errorhandler(413)
     def _too_large(_exc):
@@ -72,10 +74,10 @@ def _error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        """Under /api/ every refusal is JSON naming what was wrong; pages keep Flask's own."""
-        if exc.response is not None or not request.path.startswith("/api/"):
+        """A refusal (403, 404, 405 ...): JSON naming what was wrong under /api/, else the page."""
+        if exc.response is not None:
             return exc
-        return jsonify(message=exc.description), exc.code
+        return errors.http_answer(exc)
 
     @app.errorhandler(DataError)
     def _data(_exc: DataError):
@@ -84,12 +86,20 @@ def _error_handlers(app: Flask) -> None:
         message = t("有数值超出字段允许的范围或格式", "a value does not fit its column")
         if request.path.startswith("/api/"):
             return jsonify(message=message), 400
-        return f"<h3>{message}</h3>", 400
+        return errors.page(400, [str(message)])
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError):
         db.session.rollback()
         return jsonify(message=exc.messages), 400
+
+    @app.errorhandler(InternalServerError)
+    def _failed(exc: InternalServerError):
+        """Anything unexpected: logged by Flask, answered with the 500 page (or JSON)."""
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            return jsonify(message=t("系统出错", "internal error")), 500
+        return errors.page(500)
 
 
 def create_app(config_object=None, **overrides) -> Flask:
@@ -119,7 +129,7 @@ def create_app(config_object=None, **overrides) -> Flask:
         gate.install(app)  # every request meets the route table first
         gate.report(app)
     _error_handlers(app)
-    app.jinja_env.globals["t"] = t
+    app.jinja_env.globals.update(t=t, english=english)
     from .cli import COMMANDS
 
     for command in COMMANDS:

@@ -15,7 +15,8 @@ class FieldSpec:
     name: str  # attribute on Student / FamilyMember
     header: str  # template header, also the Chinese label
     label_en: str
-    kind: str  # text code bool date month region number id_number phone postcode email url class school
+    kind: str  # text code bool date month region place number id_number phone postcode email url class school
+    # region: a 12-digit division code; place: a division code (picked) or a place named in words
     code_table: str | None = None
     required: bool = False
     max_length: int | None = None
@@ -34,7 +35,7 @@ STUDENT_FIELDS: tuple[FieldSpec, ...] = (
     _f("gender", "性别", "Gender", "code", "gender", req=True),
     _f("birth_date", "出生日期", "Birth date", "date", req=True),
     _f("birthplace", "出生地", "Birthplace", "region", req=True),
-    _f("native_place", "籍贯", "Native place", req=True, max_length=50),
+    _f("native_place", "籍贯", "Native place", "place", req=True, max_length=50),
     _f("ethnicity", "民族", "Ethnicity", "code", "ethnicity", req=True),
     _f("nationality", "国籍/地区", "Nationality/region", "code", "nationality", req=True),
     _f("id_type", "身份证件类型", "ID type", "code", "id_type", req=True),
@@ -82,7 +83,7 @@ MEMBER_FIELDS: tuple[FieldSpec, ...] = (
     _f("relation", "关系", "Relation", "code", "relation", req=True),
     _f("relation_note", "关系说明", "Relation note", max_length=50),
     _f("current_address", "现住址", "Current address", max_length=200, personal=True),
-    _f("hukou_location", "户口所在地", "Hukou location", max_length=200),
+    _f("hukou_location", "户口所在地", "Hukou location", "place", max_length=200),
     _f("phone", "联系电话", "Phone", "phone", max_length=30, personal=True),
     _f("is_guardian", "是否监护人", "Guardian", "bool", req=True),
     _f("id_type", "身份证件类型", "ID type", "code", "id_type"),

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
+from app.services.operations import database
 from config import TestConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,15 +22,7 @@ SEED_STUDENTS = 400
 
 def _reset_database() -> None:
     """Start from an empty database: PostgreSQL keeps the `test` database between runs."""
-    engine = db.engine
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    else:
-        db.drop_all()
-        with engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    database.empty(db.engine)
 
 
 def _init_and_seed(app) -> dict:

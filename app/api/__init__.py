@@ -6,9 +6,10 @@ from __future__ import annotations
 def register_apis(appbuilder) -> None:
     """Every REST resource (app.web registers them after the pages)."""
     from .hierarchy import GradeApi, JurisdictionApi, SchoolApi, SchoolClassApi
+    from .messages import MessageApi
     from .requests import RequestApi
     from .students import FamilyMemberApi, StudentApi
 
     for api in (JurisdictionApi, SchoolApi, GradeApi, SchoolClassApi, StudentApi, FamilyMemberApi,
-                RequestApi):
+                RequestApi, MessageApi):
         appbuilder.add_api(api)

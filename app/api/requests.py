@@ -21,7 +21,7 @@ from ..extensions import db
 from ..i18n import t
 from ..models import Request, Student
 from ..services.record import students
-from ..services.requests import kinds, transfers
+from ..services.requests import holds, kinds, transfers
 from ..services.requests import workflow as svc
 from ..web.common import actor, now
 
@@ -122,7 +122,9 @@ def _dump(req: Request) -> dict:
     return {"id": req.id, "kind": req.kind, "status": req.status, "student_id": req.student_id,
             "student_name": req.student_name, "summary": req.summary, "variant": req.variant,
             "round": req.round, "step": req.step, "rule_version": req.rule_version,
-            "holder": req.current, "due_on": req.due_on.isoformat() if req.due_on else None,
+            "holder": req.current, "held_by": str(holds.holder_label(db.session, req.holder_node,
+                                                                       req.holder_role)),
+            "due_on": req.due_on.isoformat() if req.due_on else None,
             "chain": req.chain, "reason": req.reason, "note": req.note,
             "created_at": req.created_at.isoformat(),
             "steps": [{"action": s.action, "step": s.step, "round": s.round, "actor": s.actor_name,
@@ -187,6 +189,8 @@ class RequestApi(BaseApi):
     @protect()
     @safe
     def inbox(self):
+        """What waits for the account: steps to decide (status pending), and its school's requests
+        returned for correction or waiting to be pulled (status returned / awaiting_pull)."""
         rows = svc.inbox(db.session, actor())
         return self.response(200, count=len(rows), result=[_dump(r) for r in rows])
 

@@ -7,14 +7,14 @@ from .imports import ImportJob
 from .jurisdiction import Jurisdiction
 from .problems import ProblemCase, ProblemMember
 from .registry_number import RegistryNumber
-from .requests import Attachment, Notification, Request, RequestStep
+from .requests import Attachment, Notification, NotificationRead, Request, RequestStep
 from .rules import RuleSetVersion
 from .school import Grade, School, SchoolClass
 from .student import Student
 from .user import XuejiUser
 
 __all__ = [
-    "Attachment", "ExportLog", "ImportJob", "Notification", "ProblemCase", "ProblemMember", "Request", "RequestStep",
+    "Attachment", "ExportLog", "ImportJob", "Notification", "NotificationRead", "ProblemCase", "ProblemMember", "Request", "RequestStep",
     "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Jurisdiction", "PersonalDataAccess",
     "RegistryNumber", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
 ]

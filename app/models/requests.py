@@ -118,6 +118,11 @@ class Request(RowUidMixin, Model):
         return self.status in OPEN
 
     @property
+    def holder(self) -> tuple[str, str] | None:
+        """(node, role) of the party holding the request now; None once nobody does."""
+        return (self.holder_node, self.holder_role) if self.holder_node else None
+
+    @property
     def current(self) -> dict | None:
         if self.status != "pending" or self.step >= len(self.chain or []):
             return None
@@ -176,3 +181,14 @@ class Notification(Model):
     request = relationship("Request")
     message = Column(String(300), nullable=False)
     at = Column(DateTime, nullable=False, default=local_now, index=True)
+
+
+class NotificationRead(Model):
+    """One account has read one message: messages go to a node, and each of its accounts reads them
+    for itself (a message without a row here is unread for that account)."""
+
+    __tablename__ = "notification_read"
+
+    notification_id = Column(Integer, ForeignKey("notification.id", ondelete="CASCADE"), primary_key=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True)
+    read_at = Column(DateTime, nullable=False, default=local_now)

@@ -26,6 +26,18 @@ class XuejiUser(User):
     locked_at = Column(DateTime, nullable=True)  # sign-in refused from here (app.security.lockout)
 
     @property
+    def full_name(self) -> str:
+        """姓名 as one word.  FAB keeps a name in two columns; Xueji writes it whole into
+        first_name, and an account made before split it in two (王 / 芳), read back whole here."""
+        return "".join(p for p in (self.first_name, self.last_name) if p and p != "-").strip()
+
+    def get_full_name(self) -> str:
+        """What pages call the account (FAB's navbar asks): its 姓名, or its username when it
+        has no name of its own."""
+        name = self.full_name
+        return name if name and name != self.username else self.username
+
+    @property
     def bound_to(self) -> str:
         if self.school is not None:
             return f"{self.school.name} ({self.school.code})"

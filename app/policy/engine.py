@@ -42,6 +42,8 @@ class Facts:
     grade: int | None = None
     variant: str | None = None  # transfers: same_county / same_city / cross_province
     registered: bool = True  # before registration review ends, the school may still correct items
+    open_request: str | None = None  # status of the request open on the student (pending, returned...)
+    open_request_ref: str = ""  # how users name that request: number, kind, where it stands
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def evaluate(ruleset: RuleSet, facts: Facts) -> Decision:
     notes: list[str] = []
     for check in (_stage, _status, _switch, _formal_delete, _controlled, _class_cap):
         violations += check(eff, facts)
+    violations += _under_review(eff, facts, notes)
     if facts.phase == "start":
         violations += _window(eff, facts)
     exception = _entry_age(eff, facts, violations, notes)
@@ -162,6 +165,21 @@ def _controlled(eff: Effective, f: Facts) -> list[Violation]:
     return [Violation("controlled_field", f"“{_header(name)}”是受控字段，不能直接修改，"
                                           "请通过“申请变更”办理", str(eff.controlled[name]), name)
             for name in f.changed_fields if name in eff.controlled]
+
+
+def _under_review(eff: Effective, f: Facts, notes: list[str]) -> list[Violation]:
+    """A record whose request waits for a decision is not edited behind the reviewer's back: the
+    reviewer returns it, and the returned record is corrected (unless a province switches it on)."""
+    if f.action != "edit_field" or f.open_request in (None, "returned"):
+        return []
+    switch = eff.switches.get("edit_under_review")
+    if switch is not None and switch.value is True:
+        notes.append(f"审批期间允许直接修改学籍（{switch.source}）")
+        return []
+    which = f"（{f.open_request_ref}）" if f.open_request_ref else ""
+    return [Violation("under_review", f"该学生有正在审批的业务{which}，审批期间不能直接修改学籍；"
+                                      "如需更正，请审批人退回后再修改",
+                      str(switch.source) if switch else None)]
 
 
 def _header(name: str) -> str:

@@ -89,6 +89,7 @@ class Switches(Strict):
     export_confirmation_forms: bool | None = None
     enter_corrections: bool | None = None
     entry_age: EntryAge | None = None
+    edit_under_review: bool | None = None
 
 
 def check_month_day(value: str) -> str:

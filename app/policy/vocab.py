@@ -74,7 +74,19 @@ SWITCHES = {
     "export_confirmation_forms": "bool",  # 数据质量核查：导出确认表
     "enter_corrections": "bool",  # 数据质量核查：录入更正
     "entry_age": "entry_age",  # 入学年龄控制
+    "edit_under_review": "bool",  # 审批期间允许直接修改学籍 (off: edits wait for a return)
 }
+# what the policy page calls each switch (a switch without a name here shows its key)
+SWITCH_ZH = {
+    "register_new": "小学新生注册", "register_in_school": "在校生注册",
+    "register_returnee": "来华归国学生注册", "delete_formal_record": "允许删除有正式学籍号的学籍",
+    "export_confirmation_forms": "数据质量核查：导出确认表",
+    "enter_corrections": "数据质量核查：录入更正", "entry_age": "入学年龄控制",
+    "edit_under_review": "审批期间允许直接修改学籍",
+}
+# the forms of a transfer whose chain may differ (rule files' ``variants``)
+VARIANT_ZH = {"same_county": "同一县（区）内转学", "same_city": "同一市内跨县转学",
+              "cross_province": "跨省转学"}
 # switches whose action is refused while the switch is off
 ACTION_SWITCH = {"register_new": "register_new", "register_in_school": "register_in_school",
                  "register_returnee": "register_returnee", "delete_record": "delete_formal_record",
@@ -84,5 +96,5 @@ ACTION_SWITCH = {"register_new": "register_new", "register_in_school": "register
 CODES = (
     "unknown_action", "stage_not_allowed", "status_not_allowed", "problem_record",
     "business_in_progress", "controlled_field", "class_full", "outside_window", "frozen",
-    "switch_off", "entry_age", "formal_record_delete",
+    "switch_off", "entry_age", "formal_record_delete", "under_review",
 )

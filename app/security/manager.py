@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from flask import current_app, g, has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_login import current_user, user_logged_in, user_logged_out
+from sqlalchemy import select
 
 from ..models import XuejiUser
 from ..models.base import local_now
@@ -24,12 +26,14 @@ class XuejiSecurityManager(SecurityManager):
             ReadOnlyRoleView,
             ResetMyPasswordView,
             ScopedResetPasswordView,
+            UserInfoEditView,
         )
 
         self.userdbmodelview = AccountView
         self.rolemodelview = ReadOnlyRoleView
         self.resetpasswordview = ScopedResetPasswordView
         self.resetmypasswordview = ResetMyPasswordView
+        self.userinfoeditview = UserInfoEditView  # one's 姓名 as one item
         super().__init__(appbuilder)
 
     # -- signing in: lockout per account ---------------------------------------------------------
@@ -79,6 +83,27 @@ class XuejiSecurityManager(SecurityManager):
         self.auth_view.invalid_login_message = _LazyRefusal()
         api = next(v for v in self.appbuilder.baseviews if type(v).__name__ == "SecurityApi")
         throttle.install(self.limiter, [self.auth_view.blueprint, api.blueprint])
+
+    # -- permissions: read once per request, not once per menu item and button -----------------
+    def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:
+        roles = self.get_user_roles(user)
+        if any(role.name in self.builtin_roles for role in roles):
+            return super()._has_view_access(user, permission_name, view_name)
+        return (permission_name, view_name) in self._granted(tuple(sorted(role.id for role in roles)))
+
+    def _granted(self, role_ids: tuple[int, ...]) -> frozenset[tuple[str, str]]:
+        """The (permission, view) pairs the roles hold, cached in the request's (app) context."""
+        cached = g.get("xueji_granted")
+        if cached is None or cached[0] != role_ids:
+            pv, assoc = self.permissionview_model, assoc_permissionview_role
+            pairs = self.session.execute(
+                select(self.permission_model.name, self.viewmenu_model.name)
+                .join(pv, pv.permission_id == self.permission_model.id)
+                .join(self.viewmenu_model, pv.view_menu_id == self.viewmenu_model.id)
+                .join(assoc, assoc.c.permission_view_id == pv.id)
+                .where(assoc.c.role_id.in_(role_ids)))
+            cached = g.xueji_granted = (role_ids, frozenset(tuple(row) for row in pairs))
+        return cached[1]
 
     # -- sessions and tokens that end ------------------------------------------------------------
     def create_login_manager(self, app):

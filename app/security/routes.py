@@ -112,11 +112,13 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("FamilyMemberView.add", "GET POST", SCHOOL_REGISTRAR, "FamilyMember"),
     ("FamilyMemberView.edit", "GET POST", SCHOOL_REGISTRAR, "FamilyMember"),
     ("FamilyMemberView.delete", "POST", SCHOOL_REGISTRAR, "FamilyMember"),
+    ("DivisionView.children", "GET", SCHOOL_REGISTRAR, ""),  # the division picker of the forms
     ("RegistryNumberView.list", "GET", READ, "RegistryNumber"),
     ("RegistryNumberView.show", "GET", READ, "RegistryNumber"),
     # -- registry business ----------------------------------------------------------------------
     ("InboxView.index", "GET", READ, "Request"),
     ("InboxView.bulk", "POST", READ, "Request"),
+    ("InboxView.read_all", "POST", READ, ""),  # one's own messages: marked read for oneself
     ("RequestView.list", "GET", READ, "Request"),
     ("RequestView.show", "GET", READ, "Request"),
     ("RequestView.attachment", "GET", READ, "Request"),
@@ -143,6 +145,7 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("ImportView.commit", "POST", SCHOOL_REGISTRAR, "ImportJob"),
     ("ImportView.students_xlsx", "GET", READ, "Student"),
     ("ImportView.confirmation", "GET", READ, "Student"),
+    ("ImportView.exports", "GET", READ, "School"),  # the page of both: which school, which format
     # -- organisation ---------------------------------------------------------------------------
     ("JurisdictionView.list", "GET", "registrar,supervisor,sysadmin@bureau", "Jurisdiction"),
     ("JurisdictionView.show", "GET", "registrar,supervisor,sysadmin@bureau", "Jurisdiction"),
@@ -212,6 +215,8 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("RequestApi.get_list", "GET", READ, "Request"),
     ("RequestApi.get", "GET", READ, "Request"),
     ("RequestApi.inbox", "GET", READ, "Request"),
+    ("MessageApi.listing", "GET", READ, ""),  # one's own messages, read or unread
+    ("MessageApi.read", "POST", READ, ""),  # ... marked read for oneself
     ("RequestApi.post", "POST", SCHOOL_REGISTRAR, "Student"),
     ("RequestApi.decide", "POST", READ, "Request"),  # also resubmit, cancel, pull (the requester's)
     ("RequestApi.lookup", "POST", SCHOOL_REGISTRAR, "Student"),  # exact look-up, logged

@@ -26,13 +26,35 @@ ACCOUNT_ADMIN = {
 }
 
 
+def endpoint_permission(appbuilder, endpoint: str) -> tuple[str, str] | None:
+    """The (permission, view menu) a page's endpoint ("View.method") checks, None if none."""
+    name, _, method = endpoint.partition(".")
+    view = next((v for v in appbuilder.baseviews if type(v).__name__ == name), None)
+    fn = getattr(view, method, None) if view is not None and method else None
+    if fn is None or not hasattr(fn, "_permission_name"):
+        return None
+    perm = (view.method_permission_name or {}).get(method) or fn._permission_name
+    return (perm if perm.startswith("can_") else f"can_{perm}", view.class_permission_name)
+
+
+def opened_permission(appbuilder, item) -> tuple[str, str] | None:
+    """The permission the page a menu item opens checks: its view's default page, or the
+    "View.method" endpoint a link names."""
+    view = getattr(item, "baseview", None)
+    if view is not None:
+        return endpoint_permission(appbuilder, f"{type(view).__name__}.{view.default_view}")
+    if item.href and "." in item.href and not item.href.startswith("/"):
+        return endpoint_permission(appbuilder, item.href)
+    return None
+
+
 def _menu_permissions(appbuilder, granted: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """menu_access on every menu item whose page the role may list, and on its category."""
+    """menu_access on every menu item whose page the role may open, and on its category: each
+    role's menu shows what it can do, and nothing that always fails."""
     out = set()
     for category in appbuilder.menu.get_list():
         for item in category.childs:
-            view = getattr(item, "baseview", None)
-            if view is not None and ("can_list", view.class_permission_name) in granted:
+            if opened_permission(appbuilder, item) in granted:
                 out |= {("menu_access", item.name), ("menu_access", category.name)}
     return out
 

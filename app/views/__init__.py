@@ -1,46 +1,76 @@
-"""The admin pages (Flask-AppBuilder views), registered on the AppBuilder in their menus."""
+"""The admin pages (Flask-AppBuilder views), registered on the AppBuilder in their menus.
+
+A menu entry is shown to exactly the roles that hold the permission of the page it opens
+(app/security/sync.py grants its menu_access from that permission): no entry that always fails.
+"""
 
 from __future__ import annotations
 
 from ..i18n import t
 
+REGISTRY = ("Registry", t("学籍管理", "Registry"), "fa-id-card")
+EXCEL = ("Excel", t("Excel 导入导出", "Excel"), "fa-file-excel-o")
+ORGANISATION = ("Organisation", t("机构设置", "Organisation"), "fa-sitemap")
+SYSTEM = ("System", t("系统", "System"), "fa-cogs")
+
+
+class _Menus:
+    """Adds pages and links to the AppBuilder's menu, each under its category."""
+
+    def __init__(self, appbuilder):
+        self.appbuilder = appbuilder
+
+    def view(self, view, name, label, icon, category) -> None:
+        cat, cat_label, cat_icon = category
+        self.appbuilder.add_view(view, name, label=label, icon=icon, category=cat,
+                                 category_label=cat_label, category_icon=cat_icon)
+
+    def link(self, name, endpoint, label, icon, category) -> None:
+        """An entry opening ``endpoint`` ("View.method") of a view registered before."""
+        cat, cat_label, cat_icon = category
+        self.appbuilder.add_link(name, href=endpoint, label=label, icon=icon, category=cat,
+                                 category_label=cat_label, category_icon=cat_icon)
+
 
 def register_views(appbuilder) -> None:
     """Every admin page, grouped into menus (app.web registers them with the REST resources)."""
+    from flask import current_app
+
+    from .display import may_open
+    from .excel import ImportView
     from .hierarchy import GradeView, JurisdictionView, SchoolClassView, SchoolView
     from .logs import AuditEventView, CodeItemView, PersonalDataAccessView
+    from .policy import PolicyView
+    from .problems import ProblemCaseView
+    from .requests import InboxView, RequestView
     from .students import FamilyMemberView, RegistryNumberView, StudentView
 
-    registry = ("Registry", t("学籍管理", "Registry"), "fa-id-card")
-    org = ("Organisation", t("机构设置", "Organisation"), "fa-sitemap")
-    system = ("System", t("系统", "System"), "fa-cogs")
-
-    def add(view, name, zh, en, icon, category):
-        cat, cat_label, cat_icon = category
-        appbuilder.add_view(view, name, label=t(zh, en), icon=icon, category=cat,
-                            category_label=cat_label, category_icon=cat_icon)
-
-    from .requests import InboxView, RequestView
-
-    add(InboxView, "Inbox", "待办", "Inbox", "fa-inbox", registry)
-    add(StudentView, "Students", "学生名册", "Students", "fa-users", registry)
-    add(RequestView, "Requests", "业务办理", "Requests", "fa-tasks", registry)
-    from .excel import ImportView
-
-    add(ImportView, "Imports", "Excel 导入导出", "Excel import/export", "fa-file-excel-o", registry)
-    from .problems import ProblemCaseView
-
-    add(ProblemCaseView, "Problems", "问题学籍", "Problem records", "fa-exclamation-triangle", registry)
-    add(RegistryNumberView, "RegistryNumbers", "学籍号记录", "Registry numbers", "fa-hashtag", registry)
+    current_app.jinja_env.globals["may_open"] = may_open  # a button only where it works
+    menu = _Menus(appbuilder)
+    menu.view(InboxView, "Inbox", t("待办", "Inbox"), "fa-inbox", REGISTRY)
+    menu.view(StudentView, "Students", t("学生名册", "Students"), "fa-users", REGISTRY)
+    menu.link("NewStudent", "StudentView.add", t("新增学生", "New student"), "fa-user-plus", REGISTRY)
+    menu.view(RequestView, "Requests", t("业务办理", "Requests"), "fa-tasks", REGISTRY)
+    menu.link("TransferIn", "RequestView.transfer_in", t("转入申请", "Receive a transfer"),
+              "fa-sign-in", REGISTRY)
+    menu.view(ProblemCaseView, "Problems", t("问题学籍", "Problem records"), "fa-exclamation-triangle",
+              REGISTRY)
+    menu.view(RegistryNumberView, "RegistryNumbers", t("学籍号记录", "Registry numbers"), "fa-hashtag",
+              REGISTRY)
     appbuilder.add_view_no_menu(FamilyMemberView)
-    add(JurisdictionView, "Jurisdictions", "行政区划", "Jurisdictions", "fa-map", org)
-    add(SchoolView, "Schools", "学校", "Schools", "fa-university", org)
-    add(GradeView, "Grades", "年级", "Grades", "fa-list-ol", org)
-    add(SchoolClassView, "Classes", "班级", "Classes", "fa-th", org)
-    add(CodeItemView, "CodeTables", "代码表", "Code tables", "fa-book", system)
-    add(AuditEventView, "AuditLog", "操作日志", "Audit log", "fa-history", system)
-    add(PersonalDataAccessView, "PersonalDataLog", "个人信息查看记录", "Personal data views",
-        "fa-eye", system)
-    from .policy import PolicyView
+    from .divisions import DivisionView
 
-    add(PolicyView, "Policy", "政策规则", "Policy", "fa-gavel", system)
+    appbuilder.add_view_no_menu(DivisionView)  # the forms' division picker asks it (engineer C)
+    menu.view(ImportView, "Imports", t("导入记录", "Imports"), "fa-list", EXCEL)
+    menu.link("ImportUpload", "ImportView.upload", t("导入学生", "Import students"), "fa-upload", EXCEL)
+    menu.link("Exports", "ImportView.exports", t("导出学生与确认表", "Export students and forms"),
+              "fa-download", EXCEL)
+    menu.view(JurisdictionView, "Jurisdictions", t("行政区划", "Jurisdictions"), "fa-map", ORGANISATION)
+    menu.view(SchoolView, "Schools", t("学校", "Schools"), "fa-university", ORGANISATION)
+    menu.view(GradeView, "Grades", t("年级", "Grades"), "fa-list-ol", ORGANISATION)
+    menu.view(SchoolClassView, "Classes", t("班级", "Classes"), "fa-th", ORGANISATION)
+    menu.view(CodeItemView, "CodeTables", t("代码表", "Code tables"), "fa-book", SYSTEM)
+    menu.view(AuditEventView, "AuditLog", t("操作日志", "Audit log"), "fa-history", SYSTEM)
+    menu.view(PersonalDataAccessView, "PersonalDataLog", t("个人信息查看记录", "Personal data views"),
+              "fa-eye", SYSTEM)
+    menu.view(PolicyView, "Policy", t("政策规则", "Policy"), "fa-gavel", SYSTEM)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, g, request
+from flask import abort, flash, g, request
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.views import ResetMyPasswordView as FabResetMyPasswordView
 from flask_appbuilder.security.views import ResetPasswordView, RoleModelView, UserDBModelView
+from flask_appbuilder.security.views import UserInfoEditView as FabUserInfoEditView
+from flask_appbuilder.widgets import ListWidget, ShowWidget
 from sqlalchemy import or_
 
 from ..errors import DomainError
@@ -19,6 +21,7 @@ from ..security.unlock import UnlockAction  # 解除锁定 on a locked account's
 from ..services.organisation import accounts
 from ..web.common import actor
 from .base import ScopedModelView
+from .display import NameForm, role_label, role_labels, role_powers
 
 
 class AccountsInScope(BaseFilter):
@@ -40,6 +43,11 @@ class OurRoles(BaseFilter):
         return query.filter(self.model.name.in_(list(ROLES)))
 
 
+_NAMES = {"username": t("用户名", "Username"), "first_name": t("姓名", "Name"),
+          "full_name": t("姓名", "Name"), "roles": t("角色", "Roles"), "active": t("启用", "Active"),
+          "email": t("电子邮箱", "E-mail"), "login_count": t("登录次数", "Sign-ins"),
+          "last_login": t("最近登录", "Last sign-in"), "password": t("密码", "Password"),
+          "conf_password": t("确认密码", "Confirm password")}
 _BINDING = {"jurisdiction": t("绑定行政区", "Bound jurisdiction"),
             "school": t("绑定学校", "Bound school"),
             "bound_to": t("所属单位", "Bound to")}
@@ -48,24 +56,45 @@ _BINDING = {"jurisdiction": t("绑定行政区", "Bound jurisdiction"),
 class AccountView(UnlockAction, ScopedModelView, UserDBModelView):
     class_permission_name = "Account"
     base_filters = [["id", AccountsInScope, None]]
-    list_columns = ["username", "first_name", "last_name", "roles", "bound_to", "active"]
-    add_columns = ["username", "first_name", "last_name", "email", "active", "roles",
-                   "jurisdiction", "school", "password", "conf_password"]
-    edit_columns = ["username", "first_name", "last_name", "email", "active", "roles",
-                    "jurisdiction", "school"]
+    list_title = t("账号", "Accounts")
+    noun = t("账号", "account")
+    user_info_title = t("我的账号", "My account")
+    # 姓名 is one item, kept whole in first_name (FAB's two columns would split it)
+    list_columns = ["username", "full_name", "roles", "bound_to", "active"]
+    add_columns = ["username", "first_name", "email", "active", "roles", "jurisdiction", "school",
+                   "password", "conf_password"]
+    edit_columns = ["username", "first_name", "email", "active", "roles", "jurisdiction", "school"]
     show_fieldsets = [
-        (t("账号", "Account"), {"fields": ["username", "active", "roles", "bound_to",
-                                                   "login_count", "last_login"]}),
-        (t("个人信息", "Person"), {"fields": ["first_name", "last_name", "email"]}),
+        (t("账号", "Account"), {"fields": ["username", "full_name", "active", "roles", "bound_to",
+                                         "login_count", "last_login"]}),
+        (t("联系方式", "Contact"), {"fields": ["email"]}),
     ]
-    search_columns = ["username", "first_name", "last_name", "roles", "jurisdiction", "school",
-                      "active"]
+    user_show_fieldsets = [
+        (t("我的账号", "My account"), {"fields": ["username", "full_name", "roles", "bound_to",
+                                               "login_count"]}),
+        (t("联系方式", "Contact"), {"fields": ["email"]}),
+    ]
+    search_columns = ["username", "first_name", "roles", "jurisdiction", "school", "active"]
     validators_columns = {}
-    label_columns = {**UserDBModelView.label_columns, **_BINDING}
+    label_columns = {**UserDBModelView.label_columns, **_BINDING, **_NAMES}
+    formatters_columns = {"roles": role_labels}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if "userinfoedit" in self.actions:  # FAB calls it "Edit User": it edits one's own name
+            self.actions["userinfoedit"].text = t("编辑姓名", "Edit my name")
+        for form in (self.add_form, self.edit_form, self.search_form):
+            field = getattr(form, "roles", None)
+            if field is not None:  # the role pickers offer roles by name, not by key
+                field.kwargs["get_label"] = lambda role: role_label(role.name)
+
+    def prefill_form(self, form, pk):
+        form.first_name.data = self.get_or_404(pk).full_name  # an older account's name, whole
     add_form_query_rel_fields = edit_form_query_rel_fields = search_form_query_rel_fields = {
         "roles": [["name", OurRoles, None]]}
 
     def pre_add(self, item):
+        item.last_name = ""
         accounts.prepare_account(db.session, item, actor(), adding=True)
         item.password = accounts.hash_password(item.password)  # FAB's own hook would do this
         item.password_changed_at = local_now()
@@ -73,6 +102,7 @@ class AccountView(UnlockAction, ScopedModelView, UserDBModelView):
 
     def pre_update(self, item):
         before = accounts.stored_state(db.session, item)  # first: nothing flushed the edit yet
+        item.last_name = ""
         accounts.prepare_account(db.session, item, actor(), adding=False)
         super().pre_update(item)
         accounts.record_updated(db.session, item, actor(), before)
@@ -103,10 +133,29 @@ class ScopedResetPasswordView(ResetPasswordView):
 class ResetMyPasswordView(FabResetMyPasswordView):  # the same name: the route table knows it
     """One's own new password, audited like an administrator's reset (the hash never is)."""
 
+    form_title = t("修改密码", "Change my password")
+
     def form_post(self, form):
         user = db.session.get(XuejiUser, actor().user_id)
         accounts.record_password_changed(db.session, user, actor())
         super().form_post(form)
+
+
+class UserInfoEditView(FabUserInfoEditView):  # the same name: the route table knows it
+    """One's own 姓名, as one item (FAB's form asks for a first and a last name)."""
+
+    form = NameForm
+    form_title = t("编辑姓名", "Edit my name")
+    message = t("姓名已保存", "Name saved")
+
+    def form_get(self, form):
+        form.first_name.data = db.session.get(XuejiUser, actor().user_id).full_name
+
+    def form_post(self, form):
+        user = self.appbuilder.sm.get_user_by_id(actor().user_id)
+        user.first_name, user.last_name = form.first_name.data.strip(), ""
+        self.appbuilder.sm.update_user(user)  # FAB's manager saves it, as FAB's own view does
+        flash(str(self.message), "info")
 
 
 class ReadOnlyRoleView(RoleModelView):
@@ -115,6 +164,11 @@ class ReadOnlyRoleView(RoleModelView):
     base_filters = [["name", OurRoles, None]]
     search_columns = ["name"]  # FAB's would offer every account of the system in a select box
     base_order = ("name", "asc")
+    list_title = t("角色", "Roles")
+    show_title = t("查看角色", "Role")
+    list_widget, show_widget = ListWidget, ShowWidget  # FAB's role widgets ignore formatters
     list_columns = ["name"]
     show_columns = ["name", "permissions"]
+    label_columns = {"name": t("角色", "Role"), "permissions": t("可以做什么", "May")}
+    formatters_columns = {"name": role_label, "permissions": role_powers}
 

@@ -3,7 +3,7 @@ transaction."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, has_request_context, redirect, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
@@ -16,6 +16,8 @@ from ..security.scoping import SCOPED
 from ..services.common.transaction import transaction
 from ..web.common import scoped_relations
 from ..web.data import XuejiInterface, sortable
+from ..web.labels import Formatters, form_field, problem_text
+from .display import titled
 
 
 class ScopedModelView(ModelView):
@@ -23,6 +25,7 @@ class ScopedModelView(ModelView):
 
     base_filters = SCOPED
     page_size = 25
+    noun = None  # what one row is (t("年级", "grade")): the add / edit / show titles say it
 
     def __init__(self, **kwargs):
         if type(self.datamodel) is SQLAInterface:  # FAB's account view brings its own: use ours
@@ -33,6 +36,28 @@ class ScopedModelView(ModelView):
         self.search_form_query_rel_fields = {**rel, **(self.search_form_query_rel_fields or {})}
         super().__init__(**kwargs)
         self.order_columns = sortable(self.datamodel, self.order_columns)  # no header sorts by a relation
+        self.formatters_columns = Formatters(self.formatters_columns)  # None shown as nothing, ...
+        self.datamodel.eager = tuple(c for c in self.list_columns if self.datamodel.is_relation(c))
+
+    def _init_titles(self):
+        """新增年级 / 编辑年级 / 查看年级, where FAB would title them "Add Grade" and so on."""
+        noun = self.noun or self.list_title
+        if noun is not None:
+            self.add_title = self.add_title or titled("新增", "Add", noun)
+            self.edit_title = self.edit_title or titled("编辑", "Edit", noun)
+            self.show_title = self.show_title or titled("查看", "Show", noun)
+        super()._init_titles()
+
+    def action_available(self, name: str) -> bool:
+        """Whether the signed-in account can ever use list action ``name`` (beyond holding its
+        permission); an action it cannot use shows no button and its post is refused."""
+        return True
+
+    def get_action_permission_name(self, name: str) -> str:
+        permission = super().get_action_permission_name(name)
+        if has_request_context() and not self.action_available(name):
+            return "action_not_available"  # in no base_permissions: FAB hides and refuses it
+        return permission
 
     def get_method_permission(self, method_name: str) -> str:
         """A method the route table does not serve shows no button: FAB decides '+', edit and
@@ -58,12 +83,13 @@ class ScopedModelView(ModelView):
     # to fill keeps them: problems go next to their fields and the form is shown again.
     def _attach(self, form, exc: DomainError) -> None:
         for problem in exc.problems:
-            field = getattr(form, problem.field, None) if problem.field else None
+            name = form_field(problem.field)
+            field = getattr(form, name, None) if name else None
             if field is not None and hasattr(field, "errors"):
                 where = f"（{problem.source}）" if problem.source else ""
                 field.errors = list(field.errors or []) + [f"{problem.message}{where}"]
-            else:
-                flash(str(problem), "danger")
+            else:  # an item the form does not show: named in words above the form
+                flash(problem_text(problem), "danger")
 
     # The page's one transaction (as Django admin's changeform_view runs in one atomic block):
     # the pre_* hook stages the services' checks and audit rows, the interface's add or edit
@@ -123,7 +149,8 @@ class ScopedModelView(ModelView):
                 self.pre_delete(item)
                 self.datamodel.delete(item)
         except DomainError as exc:
-            flash(str(exc), "danger")
+            for problem in exc.problems:
+                flash(problem_text(problem), "danger")
         else:
             self.post_delete(item)
             flash(self.delete_row_message, "success")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Response, abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import expose, has_access
+from sqlalchemy import select
 
 from ..documents.archive import WorkbookRefused
 from ..errors import DomainError
@@ -20,6 +21,7 @@ from ..services.exchange import confirm_forms, exports, imports
 from ..services.exchange.import_report import annotated
 from ..services.record import personal_data
 from ..web.common import actor, attachment, find_or_404, interface, now
+from ..web.labels import problem_text
 from .base import ScopedModelView
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -86,8 +88,10 @@ class ImportView(ScopedModelView):
     base_permissions = ["can_list", "can_show", "can_add", "can_export"]
     method_permission_name = {"template": "show", "upload": "add", "progress": "show",
                               "report": "show", "commit": "add", "students_xlsx": "export",
-                              "confirmation": "export"}
-    list_title = t("Excel 导入", "Excel imports")
+                              "confirmation": "export", "exports": "export"}
+    list_template = "xueji/import_list.html"  # the buttons: import, template, export
+    list_title = t("导入记录", "Imports")
+    noun = t("导入任务", "import")
     show_title = t("导入任务", "Import")
     list_columns = ["id", "filename", "status", "rows_total", "rows_valid", "rows_invalid", "created",
                     "updated", "unchanged", "created_by", "created_at"]
@@ -196,7 +200,17 @@ class ImportView(ScopedModelView):
             data = (confirm_forms.forms_pdf if pdf else confirm_forms.forms_xlsx)(db.session, actor(), school, now())
         except DomainError as exc:
             for problem in exc.problems:
-                flash(str(problem), "danger")
-            return redirect(url_for("ImportView.list"))
+                flash(problem_text(problem), "danger")
+            return redirect(url_for("ImportView.exports"))  # the page the form was on
         name = f"确认表-{school.code}.{'pdf' if pdf else 'xlsx'}"
         return attachment(data, name, "application/pdf" if pdf else XLSX)
+
+    @expose("/export/")
+    @has_access
+    def exports(self):
+        """导出: the students of the jurisdiction or of one school, and a school's confirmation
+        forms (确认表) as .xlsx or PDF."""
+        schools = db.session.scalars(select(School).where(actor().scope.clause(School))
+                                     .order_by(School.code)).all()
+        return self.render_template("xueji/exports.html", schools=schools,
+                                    own_school=actor().school_id)

@@ -48,6 +48,7 @@ class SchoolClassView(_HierarchyView):
     datamodel = interface(SchoolClass)
     class_permission_name = "SchoolClass"
     list_title = t("班级", "Classes")
+    noun = t("班级", "class")
     list_columns = ["name", "school", "grade", "entry_year", "head_teacher"]
     add_columns = edit_columns = ["grade", "number", "name", "entry_year", "head_teacher"]
     show_columns = ["name", "school", "grade", "number", "entry_year", "head_teacher"]
@@ -64,6 +65,7 @@ class GradeView(_HierarchyView):
     datamodel = interface(Grade)
     class_permission_name = "Grade"
     list_title = t("年级", "Grades")
+    noun = t("年级", "grade")
     list_columns = ["name", "school", "stage", "number"]
     add_columns = edit_columns = ["school", "number", "name"]
     show_columns = ["name", "school", "stage", "number"]
@@ -80,6 +82,7 @@ class SchoolView(_HierarchyView):
     datamodel = interface(School)
     class_permission_name = "School"
     list_title = t("学校", "Schools")
+    noun = t("学校", "school")
     list_columns = ["code", "name", "stages", "kind", "ownership", "jurisdiction"]
     add_columns = edit_columns = ["code", "name", "stages", "kind", "ownership", "jurisdiction",
                                   "address"]
@@ -103,6 +106,7 @@ class JurisdictionView(_HierarchyView):
     datamodel = interface(Jurisdiction)
     class_permission_name = "Jurisdiction"
     list_title = t("行政区划", "Jurisdictions")
+    noun = t("行政区划", "jurisdiction")
     list_columns = ["code", "name", "level", "parent"]
     add_columns = edit_columns = ["code", "name", "level", "parent"]
     show_columns = ["code", "name", "level", "parent", "province_code", "city_code", "county_code"]

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from ..extensions import db
 from ..i18n import t
 from ..models import Jurisdiction, RuleSetVersion, School
-from ..policy import ACTIONS, BUSINESSES, STAGES, RuleSetInvalid, load_texts
-from ..policy.vocab import LEVEL_ZH, ROLE_ZH, STAGE_ZH, STEP_LEVEL_ZH
+from ..policy import ACTIONS, STAGES, RuleSetInvalid, load_texts
 from ..security.scoping import current_scope
 from ..services.policy import rulesets as policy
 from ..web.common import actor
+from .policy_words import policy_words
 
 MAX_RULE_FILE = 200_000
 
@@ -64,9 +64,7 @@ class PolicyView(BaseView):
         eff = policy.effective_for(db.session, node) if node is not None else None
         return self.render_template(
             "xueji/policy_index.html", node=node, nodes=nodes, schools=schools, eff=eff,
-            ruleset=ruleset, actions=ACTIONS, businesses=BUSINESSES, stages=STAGES,
-            stage_zh=STAGE_ZH, role_zh=ROLE_ZH, step_zh=STEP_LEVEL_ZH, level_zh=LEVEL_ZH,
-            fields=_field_headers(), own=_own_bureau())
+            ruleset=ruleset, actions=ACTIONS, stages=STAGES, own=_own_bureau(), **policy_words())
 
     @expose("/edit/", methods=["GET"])
     @has_access
@@ -154,9 +152,3 @@ def _submitted_text() -> str | None:
 def _template(bureau) -> str:
     return (f"# {bureau.name} ({bureau.code}) — rules of this {bureau.level}; see rules/README.md\n"
             f"level: {bureau.level}\ncode: \"{bureau.code}\"\nname: {bureau.name}学籍管理规则\n")
-
-
-def _field_headers() -> dict[str, str]:
-    from ..fields import STUDENT_FIELD_BY_NAME
-
-    return {name: spec.header for name, spec in STUDENT_FIELD_BY_NAME.items()}

@@ -1,33 +1,29 @@
-"""Pages for requests: the list, a request's page (chain, history, evidence, decisions), filing a
-request for a student, receiving a transfer, and the inbox with bulk decisions."""
+"""Pages for requests: the list, a request's page (its student, chain, history, evidence,
+decisions), filing a request for a student, receiving a transfer; the inbox is in ``inbox``."""
 
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import BaseView, expose, has_access
-from sqlalchemy import select
+from flask_appbuilder import expose, has_access
 
 from ..errors import DomainError
 from ..extensions import db
 from ..fields import STUDENT_FIELD_BY_NAME
 from ..i18n import t
-from ..models import Attachment, Notification, Request, SchoolClass, Student
+from ..models import Attachment, Request, Student
 from ..policy.vocab import ROLE_ZH
 from ..services.policy import rulesets as policy
-from ..services.record import personal_data
-from ..services.requests import attachments, kinds, transfers
+from ..services.requests import attachments, kinds, messages, transfers
 from ..services.requests import workflow as svc
 from ..web.common import actor, attachment, fetch_or_404, interface, now
+from ..web.labels import problem_text
+from ..web.pickers import class_choices
 from .base import ScopedModelView
+from .inbox import InboxView
+from .request_subject import STATUS, held_by, kind_label, step_words, subject
 
-STATUS = {"pending": t("待核办", "pending"), "returned": t("已退回", "returned"),
-          "awaiting_pull": t("待调档", "awaiting pull"), "done": t("已办结", "done"),
-          "rejected": t("未通过", "rejected"), "cancelled": t("已撤销", "cancelled")}
+__all__ = ["InboxView", "RequestView"]
 STARTABLE = kinds.OWN_STUDENT  # a transfer is filed on the receiving page (transfer_in)
-
-
-def kind_label(kind: str) -> str:
-    return kinds.label(kind)
 
 
 def _asked(names=STARTABLE) -> dict[str, list[str]]:
@@ -36,8 +32,8 @@ def _asked(names=STARTABLE) -> dict[str, list[str]]:
 
 
 def _flash(exc: DomainError) -> None:
-    for problem in exc.problems:
-        flash(str(problem), "danger")
+    for problem in exc.problems:  # the item in words (编入班级：…), never its field name
+        flash(problem_text(problem), "danger")
 
 
 def _files() -> list:
@@ -61,7 +57,7 @@ class RequestView(ScopedModelView):
                      "student_name": t("学生", "Student"), "summary": t("内容", "About"),
                      "status": t("状态", "Status"), "holder": t("当前办理", "Held by"),
                      "due_on": t("办理期限", "Due"), "created_at": t("发起时间", "Started")}
-    formatters_columns = {"kind": kind_label, "status": lambda s: STATUS.get(s, s)}
+    formatters_columns = {"kind": kind_label, "status": lambda s: STATUS.get(s, s), "holder": held_by}
 
     @expose("/show/<int:pk>")
     @has_access
@@ -73,12 +69,14 @@ class RequestView(ScopedModelView):
                     and who.user_id != req.requester_id)
         requester = who.school_id == req.origin_school_id and "registrar" in who.functions
         declared = kinds.get(req.kind)
+        about = subject(req, who)
+        messages.mark_read(db.session, who, request_id=req.id)  # opening a request reads its messages
         return self.render_template("xueji/request_show.html", req=req, mine=mine,
                                     requester=requester, status=STATUS, kind=declared.label,
                                     asks=declared.asks, cancellable=declared.cancellable,
                                     fields=STUDENT_FIELD_BY_NAME, role_zh=ROLE_ZH,
-                                    today=now().date(), values=_change_rows(req, who),
-                                    full=personal_data.may_see(who))
+                                    today=now().date(), about=about, full=about.full,
+                                    holder=held_by(req.holder), step_words=step_words)
 
     def _act(self, pk, fn, done):
         """Run one request action, say how it went, and go back to the request's page."""
@@ -172,8 +170,7 @@ class RequestView(ScopedModelView):
                 return redirect(url_for("RequestView.show", pk=req.id))
             except DomainError as exc:
                 _flash(exc)
-        classes = db.session.scalars(select(SchoolClass).where(
-            SchoolClass.school_id == who.school_id).order_by(SchoolClass.name)).all() if who.school_id else []
+        classes = class_choices(who.school_id, found.grade.number if found and found.grade else None)
         return self.render_template("xueji/transfer_in.html", found=found and transfers.card(found),
                                     classes=classes, form=form)
 
@@ -181,25 +178,6 @@ class RequestView(ScopedModelView):
 def _class(class_id: int | None):
     """The target class: one of the filing school's own (another school's is not found)."""
     return svc.own_class(db.session, actor(), class_id)
-
-
-def _change_rows(req, who) -> list[tuple[str, str, str]]:
-    """A change request's items (label, value now, value asked): personal ones in full only to
-    whoever may see them, and then the view is logged."""
-    if "payload" not in kinds.get(req.kind).asks:
-        return []
-    payload, before = req.payload, req.before
-    personal = [n for n in payload if n in STUDENT_FIELD_BY_NAME and STUDENT_FIELD_BY_NAME[n].personal]
-    full = personal_data.may_see(who)
-    if full and personal:
-        personal_data.record_view(db.session, who, req.student, personal, "request")
-
-    def shown(name, value):
-        text = "" if value is None else str(value)
-        return personal_data.masked(name, text) if name in personal and not full else text
-
-    return [(STUDENT_FIELD_BY_NAME[n].header if n in STUDENT_FIELD_BY_NAME else n,
-             shown(n, before.get(n)), shown(n, v)) for n, v in payload.items()]
 
 
 def _payload() -> dict:
@@ -216,48 +194,10 @@ def _form_context(student) -> dict:
     eff = policy.effective_for(db.session, student.school)
     reasons = {k: list(a.reasons.value) for k, a in eff.actions.items() if a.reasons}
     evidence = {k: list(a.evidence.value) for k, a in eff.actions.items() if a.evidence}
-    classes = db.session.scalars(select(SchoolClass).where(SchoolClass.school_id == student.school_id)
-                                 .order_by(SchoolClass.name)).all()
+    steps = sorted({kinds.get(n).grade_step for n in STARTABLE if "target_class" in kinds.get(n).asks},
+                   key=abs)  # the student's own grade first, then one down (留级) and one up (跳级)
+    classes = class_choices(student.school_id, student.grade.number if student.grade else None, steps,
+                            only=True)
     controlled = [(n, STUDENT_FIELD_BY_NAME[n].header) for n in sorted(eff.controlled)
                   if n in STUDENT_FIELD_BY_NAME]
     return {"reasons": reasons, "evidence": evidence, "classes": classes, "controlled": controlled}
-
-
-class InboxView(BaseView):
-    """待办: what waits for my decision, oldest first, with deadlines; decide one or many."""
-
-    route_base = "/inbox"
-    default_view = "index"
-    class_permission_name = "Request"
-    method_permission_name = {"index": "list", "bulk": "decide"}
-
-    @expose("/")
-    @has_access
-    def index(self):
-        who = actor()
-        items = svc.inbox(db.session, who)
-        notes = db.session.scalars(select(Notification).where(Notification.node == who.node)
-                                   .order_by(Notification.id.desc()).limit(30)).all() if who.node else []
-        mine = db.session.scalars(select(Request).where(
-            Request.requester_id == who.user_id, Request.status.in_(("pending", "returned",
-                                                                     "awaiting_pull")))
-            .order_by(Request.id.desc()).limit(50)).all()
-        return self.render_template("xueji/inbox.html", items=items, notes=notes, mine=mine,
-                                    kind_label=kind_label, status=STATUS, today=now().date())
-
-    @expose("/bulk", methods=["POST"])
-    @has_access
-    def bulk(self):
-        who, verdict = actor(), request.form.get("verdict", "")
-        comment = request.form.get("comment") or None
-        done, failed = [], []
-        for rid in request.form.getlist("rowid", type=int):
-            try:
-                svc.decide(db.session, rid, who, verdict, now(), comment=comment)
-                done.append(rid)
-            except DomainError as exc:
-                failed.append((rid, str(exc)))
-        flash(t(f"成功 {len(done)} 件", f"{len(done)} decided"), "success")
-        for rid, why in failed:
-            flash(f"#{rid}: {why}", "danger")
-        return redirect(url_for("InboxView.index"))

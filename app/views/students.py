@@ -4,31 +4,34 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, request
 from flask_appbuilder import action, expose, has_access
-from flask_wtf.file import FileField
 from sqlalchemy import select
-from wtforms import SelectField
 
 from ..errors import DomainError
 from ..extensions import db
-from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS, STUDENT_FIELDS
+from ..fields import MEMBER_FIELDS
 from ..i18n import t
 from ..models import FamilyMember, RegistryNumber, Student
 from ..services.record import family, personal_data, photos
 from ..services.record import students as student_service
+from ..services.record.history_words import retired_words
 from ..web.common import actor, interface, now
 from ..web.labels import (
     FORMATTERS,
     LABELS,
     MASKED,
+    MEMBER_DIVISIONS,
     MEMBER_LOGGED,
     MEMBER_PREFIXES,
     PERSONAL,
     code_formatter,
     labels_for,
+    problems_text,
     yes_no,
 )
+from . import student_form as sections
 from .base import ScopedModelView
 from .forms import code_field, fields_for
+from .record_pages import LandsOnRecord, RegistrationReviewAction
 
 MEMBER_HIDDEN = {f.name for f in MEMBER_FIELDS if f.personal} - set(MASKED)
 
@@ -42,30 +45,6 @@ def show_widget(view, pk, item, columns: list[str], fieldsets=None) -> dict:
                                      fieldsets=fieldsets, modelview_name=type(view).__name__)}
 
 
-_COLUMN_ORDER = [f.name for f in ALL_STUDENT_FIELDS if f.name not in ("school_code", "class_name")]
-EDIT_COLUMNS = ["school_class", "name_pinyin", "photo_upload"] + _COLUMN_ORDER
-MEMBER_COLUMNS = [f"{p}{f.name}" for p, _, _ in MEMBER_PREFIXES for f in MEMBER_FIELDS]
-
-
-def _fieldsets(columns_by_group):
-    return [(t(zh, en), {"fields": cols}) for (zh, en), cols in columns_by_group]
-
-
-_IDENTITY = ["name", "name_pinyin", "former_name", "gender", "birth_date", "birthplace", "native_place",
-             "ethnicity", "nationality", "id_type", "id_number", "id_valid_until", "hmt_status",
-             "health", "political_status", "blood_type", "specialty"]
-_REGISTRY = ["school_class", "entry_date", "entry_mode", "study_mode", "source",
-             "secondary_registry_no", "class_seat_no"]
-_CONTACT = ["hukou_nature", "hukou_location", "current_address", "mailing_address", "home_address",
-            "phone", "postcode", "email", "homepage"]
-_SOCIAL = ["only_child", "had_preschool", "left_behind", "migrant_child", "needs_subsidy",
-           "receives_subsidy", "orphan", "martyr_child", "disability", "inclusive_schooling",
-           "govt_purchased_seat", "distance_km", "travel_mode", "needs_school_bus"]
-_GROUPS = [(("基本信息", "Identity"), _IDENTITY), (("学籍信息", "Registry"), _REGISTRY),
-           (("户籍与联系方式", "Residence and contact"), _CONTACT),
-           (("其他信息", "Social"), _SOCIAL)]
-
-
 class FamilyMemberView(ScopedModelView):
     route_base = "/family"
     datamodel = interface(FamilyMember)
@@ -76,14 +55,16 @@ class FamilyMemberView(ScopedModelView):
     list_columns = ["seq", "name", "relation", "is_guardian", "phone_masked", "id_number_masked"]
     show_columns = ["student", "seq"] + [f.name for f in MEMBER_FIELDS]
     add_columns = edit_columns = ["student", "seq"] + [f.name for f in MEMBER_FIELDS]
-    search_columns = ["student", "name", "relation", "is_guardian", "id_blind"]
+    # not "student": its search box would be a select of every student in scope
+    search_columns = ["name", "relation", "is_guardian", "id_blind"]
     add_form_extra_fields = edit_form_extra_fields = fields_for(MEMBER_FIELDS)
+    add_widget = edit_widget = sections.MemberFormWidget
     label_columns = {**labels_for(MEMBER_FIELDS), "student": t("学生", "Student"),
                      "seq": t("序号", "No."), "phone_masked": LABELS["phone_masked"],
                      "id_blind": LABELS["id_blind"],
                      "id_number_masked": LABELS["id_number_masked"]}
     formatters_columns = {**{f.name: code_formatter(f.code_table) for f in MEMBER_FIELDS
-                             if f.kind == "code"}, "is_guardian": yes_no}
+                             if f.kind == "code"}, **MEMBER_DIVISIONS, "is_guardian": yes_no}
 
     def pre_add(self, item):
         family.prepare_member(db.session, item, actor(), adding=True)
@@ -112,7 +93,7 @@ class FamilyMemberView(ScopedModelView):
                                     related_views=self._related_views)
 
 
-class StudentView(ScopedModelView):
+class StudentView(LandsOnRecord, RegistrationReviewAction, ScopedModelView):
     route_base = "/students"
     datamodel = interface(Student)
     class_permission_name = "Student"
@@ -129,31 +110,17 @@ class StudentView(ScopedModelView):
     search_columns = ["name", "registry_blind", "id_blind", "school", "grade", "school_class",
                       "status", "gender", "registry_kind"]
     order_columns = ["name", "status"]
-    show_fieldsets = _fieldsets([(("学籍号", "Registry number"),
-                                  ["registry_no", "registry_kind", "status", "school", "grade"])]
-                                + _GROUPS)
-    add_fieldsets = _fieldsets([(("注册", "Registration"), ["registration"])] + _GROUPS + [(("家庭成员1（监护人）", "Member 1 (guardian)"),
-                                           [c for c in MEMBER_COLUMNS if c.startswith("m1_")]),
-                                          (("家庭成员2（可不填）", "Member 2 (optional)"),
-                                           [c for c in MEMBER_COLUMNS if c.startswith("m2_")])])
-    edit_fieldsets = _fieldsets([(("照片", "Photo"), ["photo_upload"])] + _GROUPS)
-    add_form_extra_fields = {
-        "registration": SelectField(t("注册类型", "Registration"), default="", choices=[
-            ("", t("按年级（一年级为新生注册）", "by grade (grade 1: new student)")),
-            ("returnee", t("来华归国学生注册", "returning from abroad"))]),
-        **fields_for(STUDENT_FIELDS[1:]), **fields_for(ALL_STUDENT_FIELDS[-1:]),
-        **fields_for(MEMBER_FIELDS, prefix="m1_", prefix_zh="成员1", prefix_en="Member 1 ",
-                     columns=False),
-        **fields_for(MEMBER_FIELDS, prefix="m2_", prefix_zh="成员2", prefix_en="Member 2 ",
-                     columns=False, optional=True),
-    }
+    show_fieldsets = sections.show_fieldsets()
+    add_fieldsets = sections.add_fieldsets()
+    edit_fieldsets = sections.edit_fieldsets()
+    add_form_extra_fields = sections.add_fields()
+    edit_form_extra_fields = sections.edit_fields()
+    add_widget = edit_widget = sections.StudentFormWidget
     search_form_extra_fields = {
         "gender": code_field("gender", LABELS["gender"], False),
         "status": code_field("student_status", LABELS["status"], False),
         "registry_kind": code_field("registry_kind", LABELS["registry_kind"], False),
     }
-    edit_form_extra_fields = {**fields_for(ALL_STUDENT_FIELDS),
-                              "photo_upload": FileField(LABELS["photo_upload"])}
     label_columns = LABELS
     formatters_columns = FORMATTERS
     base_order = ("id", "asc")
@@ -227,7 +194,7 @@ class StudentView(ScopedModelView):
                 student_service.approve_registration(db.session, item, actor(), now())
                 done += 1
             except DomainError as exc:  # the use case has rolled its own transaction back
-                failed.append(f"{item.name} {item.registry_no_masked}: {exc}")
+                failed.append(f"{item.name} {item.registry_no_masked}：{problems_text(exc)}")
         flash(t(f"已核办 {done} 条注册", f"{done} registrations approved"), "success")
         for line in failed:
             flash(line, "danger")
@@ -242,7 +209,7 @@ class RegistryNumberView(ScopedModelView):
     list_title = t("学籍号发放记录", "Registry numbers issued")
     list_columns = ["number_masked", "kind", "student", "issued_at", "issued_by", "retired_at",
                     "retired_reason"]
-    search_columns = ["number_blind", "kind", "student"]
+    search_columns = ["number_blind", "kind"]  # not "student" (see FamilyMemberView)
     show_columns = ["number_masked", "kind", "student", "issued_at", "issued_by", "retired_at",
                     "retired_reason"]
     label_columns = {"number": LABELS["registry_no"], "number_masked": LABELS["registry_no"],
@@ -253,7 +220,7 @@ class RegistryNumberView(ScopedModelView):
                      "issued_by": t("发放人", "Issued by"),
                      "retired_at": t("停用时间", "Retired at"),
                      "retired_reason": t("停用原因", "Why retired")}
-    formatters_columns = {"kind": code_formatter("registry_kind")}
+    formatters_columns = {"kind": code_formatter("registry_kind"), "retired_reason": retired_words}
     base_order = ("issued_at", "desc")
 
 

@@ -16,7 +16,7 @@ from marshmallow_sqlalchemy.fields import Related, RelatedList
 from sqlalchemy import false
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import ColumnProperty
+from sqlalchemy.orm import ColumnProperty, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import Conflict, DomainError
@@ -117,6 +117,13 @@ class XuejiInterface(SQLAInterface):
     turned into readable conflicts."""
 
     filter_converter_class = XuejiFilterConverter
+    eager: tuple[str, ...] = ()  # the relations a page's list shows (set by the page)
+
+    def apply_all(self, query, *args, **kwargs):
+        """The relations the list shows, loaded for the whole page in one query each (not one
+        query per row, as each row's lazy load would)."""
+        query = super().apply_all(query, *args, **kwargs)
+        return query.options(*(selectinload(getattr(self.obj, name)) for name in self.eager))
 
     def get(self, id, filters=None, select_columns=None, outer_default_load=False):
         """No row for an id no INTEGER column can hold ("abc", 2**40): None, as for any miss."""

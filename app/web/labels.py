@@ -3,10 +3,17 @@ items are personal data (shown in full only to roles allowed, and logged when th
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
+from decimal import Decimal
+
+from markupsafe import Markup
+
 from ..extensions import db
 from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS, FieldSpec
 from ..i18n import t
 from ..services.organisation import codes as code_tables
+from ..services.organisation import divisions
 
 CODED = {f.name: f.code_table for f in ALL_STUDENT_FIELDS if f.kind == "code"}
 PERSONAL = ["id_number", "current_address", "mailing_address", "home_address", "phone", "email"]
@@ -36,8 +43,53 @@ def yes_no(value) -> str:
     return "" if value is None else code_tables.label(db.session, "yes_no", "1" if value else "0")
 
 
+def division_name(value):
+    """A division code by its name ('430102000000' -> 湖南省长沙市芙蓉区; the code itself is the
+    name's tooltip, for a code finer than the county); a place written in words as it is."""
+    text = shown(value)
+    name = divisions.full_name(text) if text.isdigit() else None
+    if name is None:
+        return text
+    return Markup('<span class="division" title="{}">{}</span>').format(text, name)
+
+
+def month(value) -> str:
+    """A year-month item (入学年月) as 2026-09."""
+    return value.strftime("%Y-%m") if isinstance(value, date) else shown(value)
+
+
+def shown(value) -> str:
+    """Any value as a page shows it: nothing for None, times to the second, numbers plainly."""
+    if value is None:
+        return ""
+    if hasattr(value, "__html__"):  # already HTML (a link a column builds): as it is
+        return value
+    if isinstance(value, bool):
+        return str(t("是", "Yes") if value else t("否", "No"))
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+class Formatters(dict):
+    """A view's ``formatters_columns``: every column without a formatter of its own is shown by
+    ``shown`` (FAB's list and show widgets ask ``formatters_columns.get(column)``)."""
+
+    def get(self, key, default=None):
+        return super().get(key, default or shown)
+
+
+DIVISIONS = {f.name: division_name for f in ALL_STUDENT_FIELDS if f.kind in ("region", "place")}
+MEMBER_DIVISIONS = {f.name: division_name for f in MEMBER_FIELDS if f.kind in ("region", "place")}
+
 FORMATTERS = {
     **{name: code_formatter(table) for name, table in CODED.items()},
+    **DIVISIONS,
+    **{f.name: month for f in ALL_STUDENT_FIELDS if f.kind == "month"},
     **{f.name: yes_no for f in ALL_STUDENT_FIELDS if f.kind == "bool"},
     "status": code_formatter("student_status"),
     "registry_kind": code_formatter("registry_kind"),
@@ -62,3 +114,54 @@ LABELS = {
     "photo_upload": t("照片", "Photo"),
     "members": t("家庭成员", "Family members"),
 }
+
+# -- problems on pages: the item's words, never its column name ------------------------------
+# items the record's checks name differently from the form's field
+FORM_FIELDS = {"class_name": "school_class", "school_code": "school_class"}
+_MEMBER_FIELD = re.compile(r"^成员([12])(\w+)$")  # 成员1name -> m1_name (validation's member names)
+
+ITEM_LABELS = {
+    **LABELS,
+    "class_name": LABELS["school_class"], "school_code": LABELS["school"],
+    "members": t("家庭成员", "Family members"), "student": t("学生", "Student"),
+    "kind": t("业务类型", "Kind"), "reason": t("原因", "Reason"), "note": t("说明", "Note"),
+    "evidence": t("证明材料", "Evidence"), "target_class": t("编入班级", "Class"),
+    "payload": t("变更内容", "Items to change"), "comment": t("意见", "Comment"),
+    "verdict": t("核办意见", "Decision"), "step": t("核办步骤", "Step"),
+    "registration": t("注册类型", "Registration"), "photo": t("照片", "Photo"),
+    "registry_no": LABELS["registry_no"], "id_blind": LABELS["id_number"],
+    "file": t("文件", "File"), "is_guardian": labels_for(MEMBER_FIELDS)["is_guardian"],
+}
+
+
+def form_field(field: str | None) -> str | None:
+    """The form field a problem's item is typed in (成员2relation -> m2_relation)."""
+    if not field:
+        return None
+    member = _MEMBER_FIELD.match(field)
+    if member:
+        return f"m{member.group(1)}_{member.group(2)}"
+    return FORM_FIELDS.get(field, field)
+
+
+def item_label(field: str | None) -> str:
+    """The words for a problem's item: its label in the reader's language, '' if unknown."""
+    if not field:
+        return ""
+    label = ITEM_LABELS.get(field) or ITEM_LABELS.get(form_field(field) or "")
+    return str(label) if label is not None else ""
+
+
+def problem_text(problem) -> str:
+    """A problem as a page says it: '出生地：…' (the item's words, not its column name; nothing
+    when the message already names it), with the rule's source where a rule refused."""
+    message, label = str(problem.message), item_label(problem.field)
+    where = f"（{problem.source}）" if problem.source else ""
+    if not label or label in message:
+        return f"{message}{where}"
+    return f"{label}：{message}{where}"
+
+
+def problems_text(exc) -> str:
+    """Every problem of a refusal, each in words, in one line."""
+    return "；".join(problem_text(p) for p in exc.problems)

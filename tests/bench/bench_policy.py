@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from app.policy import Facts, evaluate, load_texts, read_dir
+from app.policy import Facts, evaluate, load_texts, read_dir  # noqa: E402
 
 RESULTS = ROOT / "tests" / "bench" / "results" / "policy.json"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -55,6 +56,7 @@ class Live:
     app: object  # the session app (same database as the served one)
     password: str
     errors: list = field(default_factory=list)
+    pages: list = field(default_factory=list)  # every HTML page served: (method, path, status, locale, html)
     lock: threading.RLock | None = None  # set when both apps share one in-memory SQLite connection
 
     @contextmanager
@@ -113,6 +115,19 @@ def live(app, request):
         errors.append("".join(traceback.format_exception(exception)))
 
     got_request_exception.connect(record, serving, weak=False)
+    pages: list = []
+
+    @serving.after_request
+    def keep_page(response):
+        """Every HTML page the browser is served, to be read once the test is done."""
+        from flask import request as asked
+        from flask_babel import get_locale
+
+        if response.mimetype == "text/html" and not response.direct_passthrough:
+            pages.append((asked.method, asked.full_path.rstrip("?"), response.status_code,
+                          str(get_locale() or ""), response.get_data(as_text=True)))
+        return response
+
     if lock is not None:
         inner = serving.wsgi_app
 
@@ -128,7 +143,8 @@ def live(app, request):
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     yield Live(url=f"http://127.0.0.1:{server.server_port}", app=app,
-               password=_root_conftest(request.config).PASSWORD, errors=errors, lock=lock)
+               password=_root_conftest(request.config).PASSWORD, errors=errors, pages=pages,
+               lock=lock)
     server.shutdown()
     thread.join(timeout=10)
     access_log.setLevel(level)
@@ -220,6 +236,22 @@ class Browser:
         self.wait.until(lambda d: "/login" not in d.current_url,
                         f"login of {username} failed: still on {self.driver.current_url}")
 
+    def menu(self, category: str, item: str) -> None:
+        """Open ``item`` under ``category`` in the navbar by clicking, as a person would."""
+        from selenium.webdriver.support import expected_conditions as ec
+
+        toggle = self.wait.until(lambda d: next(
+            (a for a in d.find_elements("css selector", ".navbar-nav > li > a.dropdown-toggle")
+             if a.text.strip() == category and a.is_displayed()), False), f"no menu {category!r}")
+        toggle.click()
+        entry = self.wait.until(lambda d: next(
+            (a for a in toggle.find_elements("xpath", "../ul//a")
+             if a.text.strip() == item and a.is_displayed()), False), f"no {item!r} under {category!r}")
+        html = self.driver.find_element("tag name", "html")
+        entry.click()
+        self.wait.until(ec.staleness_of(html))
+        self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
     def status_of(self, path: str) -> int:
         """The HTTP status the browser gets for ``path`` (same cookies, via fetch)."""
         return self.driver.execute_async_script(
@@ -242,14 +274,39 @@ class Browser:
             });""")
 
 
+ARTIFACTS = Path(os.environ.get("XUEJI_ARTIFACTS") or Path(__file__).resolve().parents[1] / "artifacts")
+
+
+def page_problems(live: Live) -> list[str]:
+    """What the pages served during a test showed that no page may (browsing.served_problems)."""
+    from browsing import served_problems
+    from sqlalchemy import select
+
+    from app.models import XuejiUser
+
+    with live.db() as session:
+        usernames = set(session.scalars(select(XuejiUser.username)))
+    return served_problems(live.pages, usernames)
+
+
 @pytest.fixture
 def browser(chromium, live, request):
-    """The session's Chromium with no cookies (logged out, default language)."""
+    """The session's Chromium with no cookies (logged out, default language).  After the test: a
+    screenshot of its last page in tests/artifacts/ (XUEJI_ARTIFACTS), and the test fails on any
+    server error or any page that was not plain Chinese."""
     chromium.get(live.url + "/static/appbuilder/css/ab.css")  # a cheap page on the app's origin
     chromium.delete_all_cookies()
     live.errors.clear()
+    live.pages.clear()
     yield Browser(chromium, live)
-    if live.errors and request.node.get_closest_marker("xfail") is None:
-        errors, live.errors[:] = list(live.errors), []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    chromium.save_screenshot(str(ARTIFACTS / (re.sub(r"[^\w.-]+", "_", request.node.name) + ".png")))
+    if request.node.get_closest_marker("xfail") is not None:
+        return
+    errors, live.errors[:] = list(live.errors), []
+    if errors:
         pytest.fail("the server raised while serving this test:\n" + "\n".join(errors),
+                    pytrace=False)
+    if found := page_problems(live):
+        pytest.fail("pages that were not plain Chinese, or failed:\n" + "\n".join(found),
                     pytrace=False)

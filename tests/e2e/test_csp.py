@@ -79,3 +79,18 @@ def test_the_account_pages_and_swagger_ui_run_with_no_violation(browser, live):
         for path in ("/users/list/", "/users/add"):
             assert visit(browser, path) == [], path
         assert visit(browser, "/swagger/v1", "#swagger-ui .info") == []  # Swagger UI rendered
+
+
+def test_the_page_watch_names_a_server_error_english_and_a_raw_column():
+    """The watch every browser test ends with can fail: each kind of bad page is named."""
+    from browsing import served_problems
+
+    found = served_problems([
+        ("GET", "/fine", 200, "zh", "<p>学生名册</p>"),
+        ("GET", "/boom", 500, "zh", "<p>出错了</p>"),
+        ("GET", "/leftover", 200, "zh", "<button>Cancel</button>"),
+        ("GET", "/raw", 200, "zh", "<td>class_id</td>"),
+        ("GET", "/english", 200, "en", "<button>Cancel</button> <td>status</td>"),
+    ], usernames={"school_registrar"})
+    assert found == ["GET /boom answered 500", "GET /leftover shows ['Cancel']",
+                     "GET /raw shows ['class_id']"]

@@ -92,6 +92,50 @@ def type_into(browser, name: str, text: str) -> None:
         box.send_keys(Keys.ESCAPE)  # close the date picker
 
 
+def pick_division(browser, name: str, *codes: str) -> None:
+    """Choose province, city and county in the division picker of item ``name``, as a user would;
+    the item's field then holds the county's 12-digit code."""
+    from selenium.webdriver.support.ui import Select
+
+    box = browser.find(f'#model_form [data-item="{name}"] .division-picker')
+    for level, code in enumerate(codes):
+        # the picker refills a level's options as the level above loads: ask the page in one step,
+        # never hold an option element across a refill
+        browser.wait.until(lambda _d, level=level, code=code: browser.driver.execute_script(
+            "const s = arguments[0].querySelectorAll('select')[arguments[1]];"
+            "return !!s && !s.disabled && [...s.options].some(o => o.value === arguments[2]);",
+            box, level, code), f"{name}: no {code} among level {level}'s options")
+        Select(box.find_elements("css selector", "select")[level]).select_by_value(code)
+    wanted = codes[-1] + "000000"
+    browser.wait.until(lambda _d: field_value(browser, name) == wanted, f"{name} never became {wanted}")
+
+
+def switch_to(browser, username: str) -> None:
+    """Log out whoever is in and log ``username`` in."""
+    browser.driver.delete_all_cookies()
+    browser.login(username)
+
+
+def decide_from_inbox(browser, username: str, rid: int, verdict: str = "approve",
+                      comment: str = "") -> None:
+    """``username`` opens 待办 from the menu, finds request ``rid`` there, opens it and decides."""
+    switch_to(browser, username)
+    browser.menu("学籍管理", "待办")
+    link = browser.find(f'#inbox a[href$="/requests/show/{rid}"]')
+    browser.submit_and_wait(link)
+    browser.find("#subject")  # the reviewer sees whom the request is about
+    if comment:
+        browser.find("#decide input[name=comment]").send_keys(comment)
+    browser.submit_and_wait(browser.find(f"#{verdict}"))
+    browser.wait_for_text("已核办", "已退回", "不通过")
+
+
+def open_request_of(session, student_id: int) -> int:
+    from app.models import Request
+
+    return session.scalar(select(Request.id).where(Request.open_student_id == student_id))
+
+
 def field_value(browser, name: str) -> str:
     return browser.driver.execute_script(
         "const el = document.querySelector('#model_form [name=\"' + arguments[0] + '\"]');"
@@ -99,12 +143,12 @@ def field_value(browser, name: str) -> str:
 
 
 def field_errors(browser, name: str) -> str:
-    """The error box FAB renders in the field's cell."""
+    """The errors shown beside the field (in its item's box on the sectioned forms)."""
     return browser.driver.execute_script("""
         const el = document.querySelector('#model_form [name="' + arguments[0] + '"]');
-        const cell = el && el.closest('td');
-        return cell ? [...cell.querySelectorAll('.alert-danger')].map(e => e.innerText).join(' ')
-                    : '';""", name)
+        const cell = el && (el.closest('[data-item]') || el.closest('td'));
+        return cell ? [...cell.querySelectorAll('.xueji-error, .alert-danger')]
+                          .map(e => e.innerText).join(' ') : '';""", name)
 
 
 # -- journeys -------------------------------------------------------------------------------------
@@ -187,7 +231,7 @@ def test_registrar_adds_a_student_through_the_form(browser, live):
     bad_id = bad_checksum(good_id)
 
     browser.login("school_registrar")
-    browser.open("/students/add")
+    browser.menu("学籍管理", "新增学生")
     form = browser.find("form#model_form")
     assert form.find_elements("css selector", "input[name=csrf_token]"), "no CSRF token in form"
     offered = browser.driver.execute_script(
@@ -196,9 +240,8 @@ def test_registrar_adds_a_student_through_the_form(browser, live):
     assert set(offered) == set(own_classes), "the class select offers other schools' classes"
 
     texts = {
-        "name": name, "birth_date": born.isoformat(), "birthplace": "430102001000",
-        "native_place": "湖南长沙", "id_number": bad_id, "entry_date": entry.isoformat(),
-        "hukou_location": "430102001001", "current_address": "湖南省长沙市芙蓉区五一大道1号",
+        "name": name, "birth_date": born.isoformat(), "id_number": bad_id,
+        "entry_date": entry.isoformat(), "current_address": "湖南省长沙市芙蓉区五一大道1号",
         "mailing_address": "湖南省长沙市芙蓉区五一大道1号",
         "home_address": "湖南省长沙市芙蓉区五一大道1号", "phone": "13812345678",
         "postcode": "410000", "distance_km": "1.5", "m1_name": "端测家长",
@@ -215,6 +258,10 @@ def test_registrar_adds_a_student_through_the_form(browser, live):
         type_into(browser, field, text)
     for field, value in selects.items():
         set_select(browser, field, value)
+    places = {"birthplace": ("430000", "430100", "430102"), "native_place": ("430000", "430100"),
+              "hukou_location": ("430000", "430100", "430102")}
+    for field, codes in places.items():
+        pick_division(browser, field, *codes)
     browser.find("#model_form input[name=had_preschool]").click()
 
     # 1. a wrong check character: the form comes back, the error beside the ID, the rest kept
@@ -229,6 +276,8 @@ def test_registrar_adds_a_student_through_the_form(browser, live):
         assert field_value(browser, field) == text, f"{field} lost after the failed submit"
     for field, value in selects.items():
         assert field_value(browser, field) == value, f"{field} lost after the failed submit"
+    for field, codes in places.items():
+        assert field_value(browser, field) == codes[-1] + "000000", f"{field} lost"
     with live.db() as session:
         assert session.scalar(select(Student.id).where(Student.name == name)) is None
 
@@ -244,6 +293,9 @@ def test_registrar_adds_a_student_through_the_form(browser, live):
         assert (student.name, student.class_id) == (name, int(class_id))
         assert student.registry_kind == "L" and student.registry_no.startswith("L430102")
         pk, registry_no = student.id, student.registry_no
+        rid = open_request_of(session, pk)
+    assert browser.driver.current_url.endswith(f"/students/show/{pk}"), browser.driver.current_url
+    assert name in browser.find("body").text
 
     browser.open(f"/students/list/?_flt_2_name={quote(name)}")
     browser.find("table.table-bordered tbody tr")
@@ -252,6 +304,19 @@ def test_registrar_adds_a_student_through_the_form(browser, live):
     number_header = next(h for h in rows[0] if h.startswith("学籍号"))
     shown = rows[0][number_header]
     assert shown.startswith("L") and shown[:7] == registry_no[:7], (shown, registry_no)
+
+    # 3. the registration review: the school's supervisor, then the county's registrar
+    assert rid is not None, "adding the student filed no registration review"
+    decide_from_inbox(browser, "school_supervisor", rid)
+    decide_from_inbox(browser, "county_registrar", rid)
+    assert browser.find("#status").text == "已办结"
+    with live.db() as session:
+        student = session.get(Student, pk)
+        assert student.registered and student.registry_kind != "L", student.registry_no
+        formal = student.registry_no
+    switch_to(browser, "school_registrar")
+    browser.open(f"/students/show/{pk}")
+    assert formal in browser.find("body").text
 
 
 def test_county_registrar_gets_404_for_another_countys_student(browser, live):
@@ -267,7 +332,7 @@ def test_county_registrar_gets_404_for_another_countys_student(browser, live):
     browser.login("county_registrar")
     assert browser.status_of(f"/students/show/{own}") == 200  # the control: own county is fine
     browser.open(f"/students/show/{foreign}")
-    assert "404" in browser.driver.title or "Not Found" in browser.find("body").text
+    assert "找不到页面" in browser.find("#error-page").text  # the 404 page, in Chinese
     assert browser.status_of(f"/students/show/{foreign}") == 404
 
 
@@ -277,9 +342,7 @@ def test_language_switch_to_english(browser, live):
     browser.find("table.table-bordered")
     assert "学生名册" in browser.find("body").text
 
-    # the language menu: the flag drop-down, then English
-    toggle = browser.find("a.dropdown-toggle i.flag").find_element("xpath", "ancestor::a[1]")
-    toggle.click()
+    # the other language: one click in the navbar
     english = browser.find('a[href$="/lang/en"]')
     browser.wait.until(lambda d: english.is_displayed())
     browser.submit_and_wait(english)
@@ -298,13 +361,13 @@ def test_county_administrator_edits_the_county_rule_file_with_a_diff_then_activa
     from app.models import RuleSetVersion
 
     browser.login("county_admin")
-    browser.open("/policy/")
+    browser.menu("系统", "政策规则")
     browser.find("#controlled")
     assert "rules/430102.yaml:" in browser.source() and "rules/national.yaml:" in browser.source()
     with live.db() as session:
         before = session.scalar(select(func.max(RuleSetVersion.id)))
         original = session.get(RuleSetVersion, before).files["430102.yaml"]
-    browser.open("/policy/edit/")
+    browser.submit_and_wait(browser.find("#edit-rules"))
     text = browser.find("#text")
     browser.driver.execute_script(
         "arguments[0].value = arguments[0].value.replace('primary: {cap: 40}', 'primary: {cap: 39}');",
@@ -324,7 +387,11 @@ def test_county_administrator_edits_the_county_rule_file_with_a_diff_then_activa
                         note="restore")
 
 
-def test_a_suspension_is_filed_on_the_page_and_approved_from_the_inbox(browser, live):
+def test_a_suspension_is_returned_corrected_and_approved(browser, live, tmp_path):
+    """The registrar files a suspension from the record found in the list; the school's supervisor
+    returns it for the hospital's certificate; the registrar finds it in 待办, adds the certificate
+    and resubmits; the school's supervisor, the county's registrar and (by the county's rule file)
+    its supervisor approve; the student is suspended."""
     from app.models import Request, Student
 
     with live.db() as session:
@@ -335,35 +402,100 @@ def test_a_suspension_is_filed_on_the_page_and_approved_from_the_inbox(browser, 
             Student.status == "in_school", Student.problem.is_(False),
             ~Student.id.in_(busy)).order_by(Student.id.desc())).first()
         sid, name = student.id, student.name
+    application = tmp_path / "休学申请.pdf"
+    application.write_bytes(b"%PDF-1.4\n% application for suspension\n")
+    certificate = tmp_path / "医院证明.pdf"
+    certificate.write_bytes(b"%PDF-1.4\n% hospital certificate\n")
+
     browser.login("school_registrar")
-    browser.open(f"/students/show/{sid}")
+    browser.menu("学籍管理", "学生名册")
+    browser.open(f"/students/list/?_flt_2_name={quote(name)}")
+    row = next(r for r in browser.table() if r.get("姓名") == name)
+    browser.open(next(u for u in row["_links"] if f"/students/show/{sid}" in u).split(live.url)[-1])
     browser.submit_and_wait(browser.find("#file-request"))
     browser.find("#new-request")
     browser.driver.execute_script("document.getElementById('kind').value = 'suspend';")
-    browser.driver.execute_script(
-        "document.querySelector('select[name=reason]').value = '疾病';")
-    import os
-    import tempfile
-
-    pdf = os.path.join(tempfile.mkdtemp(), "医院证明.pdf")
-    with open(pdf, "wb") as fh:
-        fh.write(b"%PDF-1.4\n% hospital certificate\n")
-    browser.find("input[name=evidence]").send_keys(pdf)
+    browser.driver.execute_script("document.querySelector('select[name=reason]').value = '疾病';")
+    browser.find("input[name=evidence]").send_keys(str(application))
     browser.submit_and_wait(browser.find("#submit"))
     browser.find("#chain")
     assert "休学" in browser.source() and name in browser.source()
     rid = int(browser.driver.current_url.rstrip("/").split("/")[-1])
 
-    browser.driver.delete_all_cookies()
-    browser.login("school_supervisor")
-    browser.open("/inbox/")
-    browser.find("#inbox")
-    assert f"/requests/show/{rid}" in browser.source()
-    browser.open(f"/requests/show/{rid}")
-    browser.submit_and_wait(browser.find("#approve"))
+    decide_from_inbox(browser, "school_supervisor", rid, "return", comment="请补充医院证明")
+    with live.db() as session:
+        assert session.get(Request, rid).status == "returned"
+
+    switch_to(browser, "school_registrar")
+    browser.menu("学籍管理", "待办")
+    fixes = browser.find("#fixes").text
+    assert name in fixes and "请补充医院证明" in fixes
+    browser.submit_and_wait(browser.find(f'#fixes a[href$="/requests/show/{rid}"]'))
+    browser.find("#resubmit-form input[name=comment]").send_keys("已补充医院证明")
+    browser.find("#resubmit-form input[name=evidence]").send_keys(str(certificate))
+    browser.submit_and_wait(browser.find("#resubmit"))
+    browser.wait_for_text("已重新提交")
+
+    for username in ("school_supervisor", "county_registrar", "county_supervisor"):  # 430102.yaml
+        decide_from_inbox(browser, username, rid)                                     # adds the last
+    assert browser.find("#status").text == "已办结"
     with live.db() as session:
         req = session.get(Request, rid)
-        assert req.step == 1 and req.holder_node == "bureau:430102"
+        assert (req.status, req.round) == ("done", 2)
+        assert {a.filename for a in req.attachments} == {"休学申请.pdf", "医院证明.pdf"}
+        assert session.get(Student, sid).status == "suspended"
+
+
+def test_a_cross_county_transfer_is_filed_by_the_receiving_school_and_four_parties_approve(
+        browser, live, tmp_path):
+    """四方核办: a school of 荷塘区 receives a student of 芙蓉区 by the registry number on the transfer
+    certificate; its county's registrar, the sending school's supervisor and the sending county's
+    registrar approve in turn; the one record moves, with its number, to the receiving class."""
+    from app.models import Request, SchoolClass, Student
+
+    receiving = "4302020001"
+    with live.db() as session:
+        school = school_of(session, SCHOOL_CODE)
+        busy = select(Request.open_student_id).where(Request.open_student_id.is_not(None))
+        student = session.scalars(select(Student).where(
+            Student.school_id == school.id, Student.registered.is_(True),
+            Student.status == "in_school", Student.problem.is_(False), Student.registry_kind != "L",
+            ~Student.id.in_(busy)).order_by(Student.id)).first()
+        sid, name, number, grade = student.id, student.name, student.registry_no, student.grade.number
+        classes = {c.id: c.grade.number for c in session.scalars(
+            select(SchoolClass).where(SchoolClass.school_id == school_of(session, receiving).id))}
+    certificate = tmp_path / "转学证明.pdf"
+    certificate.write_bytes(b"%PDF-1.4\n% transfer certificate, stamped\n")
+
+    browser.login("county2_school_registrar")
+    browser.menu("学籍管理", "转入申请")
+    browser.find("#transfer-in input[name=registry_no]").send_keys(number)
+    browser.submit_and_wait(browser.find("#lookup"))
+    card = browser.find("#found").text
+    assert name in card and "芙蓉区育英小学" in card
+    first = browser.find("#found select[name=target_class] option")
+    assert classes[int(first.get_attribute("value"))] == grade  # the student's grade comes first
+    browser.find("#found input[name=evidence]").send_keys(str(certificate))
+    browser.submit_and_wait(browser.find("#confirm"))
+    browser.find("#chain")
+    rid = int(browser.driver.current_url.rstrip("/").split("/")[-1])
+    target = None
+    with live.db() as session:
+        req = session.get(Request, rid)
+        assert req.kind == "transfer" and req.student_id == sid
+        target = req.target_class_id
+
+    for username in ("county2_registrar", "school_supervisor", "county_registrar"):
+        decide_from_inbox(browser, username, rid)
+    assert browser.find("#status").text == "已办结"
+    with live.db() as session:
+        moved = session.get(Student, sid)
+        assert (moved.class_id, moved.registry_no) == (target, number)
+        assert moved.school.code == receiving
+
+    switch_to(browser, "county2_school_registrar")
+    browser.open(f"/students/show/{sid}")
+    assert name in browser.find("body").text
 
 
 def test_a_registrar_imports_a_workbook_fixes_nothing_and_takes_the_valid_rows(browser, live):
@@ -388,7 +520,7 @@ def test_a_registrar_imports_a_workbook_fixes_nothing_and_takes_the_valid_rows(b
     path = write(Path(tempfile.mkdtemp()) / "三年级新生.xlsx", rows)
 
     browser.login("school_registrar")
-    browser.open("/imports/upload")
+    browser.menu("Excel 导入导出", "导入学生")
     browser.find("#file").send_keys(str(path))
     browser.submit_and_wait(browser.find("#check"))
     problems = browser.driver.execute_script(

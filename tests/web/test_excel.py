@@ -157,8 +157,15 @@ def test_commit_is_all_or_nothing_by_default_and_a_reimport_changes_nothing(ctx)
     again = _check(data)
     imports.commit(db.session, again, actor_of("school_registrar"), _now())
     assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
-    rows[0]["特长"] = "围棋"  # a corrected row updates its record
-    fixed = _check(_book(rows))
+    rows[0]["特长"] = "围棋"  # a corrected row waits while its review does, naming the request
+    held = _check(_book(rows))
+    assert held.rows_invalid == 1 and held.problems[0]["code"] == "under_review"
+    assert f"#{review.id}" in held.problems[0]["message"]
+    from app.services.requests import workflow
+
+    workflow.decide(db.session, review.id, actor_of("school_supervisor"), "return", _now(),
+                    comment="请核对特长")
+    fixed = _check(_book(rows))  # returned: the corrected row updates its record
     imports.commit(db.session, fixed, actor_of("school_registrar"), _now())
     assert (fixed.created, fixed.updated, fixed.unchanged) == (0, 1, 3)
     assert db.session.scalar(select(Student).where(Student.name == rows[0]["姓名"])).specialty == "围棋"
@@ -340,8 +347,9 @@ def test_the_template_has_drop_downs_text_columns_and_an_explanation(ctx, client
 def test_export_then_import_changes_nothing_and_is_logged(ctx, client_for):
     from app.services.record import students
 
-    edited, legacy = db.session.scalars(select(Student).where(Student.school_id == school(SCHOOL).id)
-                                        .order_by(Student.id).limit(2))
+    busy = select(Request.open_student_id).where(Request.open_student_id.is_not(None))
+    edited, legacy = db.session.scalars(select(Student).where(  # no review waits: edited directly
+        Student.school_id == school(SCHOOL).id, ~Student.id.in_(busy)).order_by(Student.id).limit(2))
     edited.former_name, edited.specialty = "", "  "  # what a form sends for a blank box
     students.prepare_update(db.session, edited, actor_of("school_registrar"), _now())
     db.session.commit()

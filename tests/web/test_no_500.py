@@ -66,9 +66,10 @@ def _message(r) -> str:
 
 
 def _own_student():
-    from factories import student_in
+    """One of the school's records that may be edited directly: none of its requests is open."""
+    from factories import registered_in
 
-    return student_in(school_code=OWN_SCHOOL)
+    return registered_in(OWN_SCHOOL)
 
 
 @pytest.mark.parametrize("username, base, view, column", [

@@ -38,7 +38,8 @@ def test_a_registrar_files_a_change_and_it_is_approved_through_the_inbox(ctx, cl
     assert db.session.get(Request, rid).status == "done"
     assert db.session.get(Student, student.id).ethnicity == "06"
     history = client_for("school_registrar").get(f"/students/show/{student.id}").get_data(as_text=True)
-    assert "request_approve" in history and "apply_change_field" in history
+    assert "核办通过" in history and "关键信息变更申请生效" in history  # in words (issue 10)
+    assert "request_approve" not in history and "apply_change_field" not in history
 
 
 def test_bulk_decisions_report_which_failed_and_why(ctx, client_for):

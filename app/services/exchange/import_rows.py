@@ -19,10 +19,12 @@ from ...models.base import keyring
 from ...policy import Facts, evaluate
 from ..common.actors import Actor
 from ..organisation import codes as code_tables
+from ..organisation import divisions
 from ..policy import rulesets as policy
 from ..record.identity import RESIDENT_ID
 from ..record.students import actor_facts, edited_items
 from ..record.validation import Context, family_values_problems, record_problems
+from ..requests import holds
 
 JOB_LEVEL = ("outside_window", "frozen", "switch_off")  # refuse the whole file, once
 
@@ -44,6 +46,13 @@ class Row:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def _division(value: str | None) -> str | None:
+    """A division named in a cell becomes its 12-digit code; anything else stays as written."""
+    if value and not value.isdigit():
+        return divisions.code_for_name(value) or value
+    return value
 
 
 @lru_cache(maxsize=65536)
@@ -71,6 +80,7 @@ class Checker:
                                                          Student.status.in_(policy.SEATED))
             .group_by(Student.class_id)).all())
         self.ruleset = policy.current(session)
+        self.held = holds.in_school(session, school.id)  # records under review wait for a return
         self.codes_chain = policy.codes_of(school)
         self.ring = keyring()
         self.in_file_ids: dict[str, int] = {}
@@ -109,9 +119,11 @@ class Checker:
             return lambda raw: cell.code(raw, labels)
         if kind == "phone":
             return lambda raw: cell.digits(raw, leading_zero=True)
+        if kind in ("region", "place"):  # a division's code, or its name (湖南省长沙市芙蓉区)
+            read = cell.digits if kind == "region" else cell.text
+            return lambda raw: _division(read(raw))
         simple = {"bool": cell.yes_no, "date": cell.day, "month": cell.month, "number": cell.number,
-                  "id_number": cell.id_number, "postcode": cell.digits, "region": cell.digits,
-                  "school": cell.digits}
+                  "id_number": cell.id_number, "postcode": cell.digits, "school": cell.digits}
         return simple.get(kind, cell.text)
 
     # -- the record --------------------------------------------------------------------------
@@ -154,7 +166,8 @@ class Checker:
                           stage=grade.stage if grade else None, status=student.status,
                           changed_fields=edited_items(row.changes),
                           class_size=self.seats.get(row.klass.id, 0) if moved else None,
-                          registered=bool(student.registered), **self.actor_facts)
+                          registered=bool(student.registered), **self.actor_facts,
+                          **holds.facts(self.held.get(student.id), self.session))
         else:
             return
         for v in evaluate(self.ruleset, facts).violations:

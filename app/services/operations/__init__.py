@@ -1,1 +1,1 @@
-"""Running the system: encryption keys and their rotation, the demo seed."""
+"""Running the system: encryption keys and their rotation, the database as a whole, the demo seed."""

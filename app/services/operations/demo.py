@@ -1,4 +1,4 @@
-"""The demo province: jurisdictions, schools, classes, ~3,000 plausible students, one account per role.
+"""The demo province: jurisdictions, schools, classes, ~3,000 plausible students, its accounts.
 
 Deterministic (seeded random), so every demo looks the same.  Every generated resident ID passes
 python-stdnum (area code valid in the birth year, right checksum), and agrees with the record.
@@ -22,7 +22,7 @@ from ...errors import Conflict
 from ...i18n import t
 from ...models import FamilyMember, Grade, Jurisdiction, RegistryNumber, School, SchoolClass, Student
 from ...models.school import GRADE_NAMES, STAGE_GRADES, stage_of_grade
-from ...security.roles import FUNCTIONS
+from ...security.roles import FUNCTION_ZH, FUNCTIONS
 from ..common.transaction import transactional
 from ..organisation.accounts import create_account
 from ..record.registry_numbers import j_number, series_of
@@ -232,15 +232,18 @@ def _pending_reviews(session: Session, school: School, students: list[Student], 
 
 
 def _accounts(session: Session, data: dict, password: str) -> list[str]:
+    """The demo's accounts, each named by its node and role (``芙蓉区育英小学学籍管理员``)."""
+    names = {j.code: j.name for j in session.scalars(select(Jurisdiction))}
+    names.update({s.code: s.name for s in session.scalars(select(School))})
     made = []
-    for level, where in data["accounts"].items():
-        prefix = {"province": "prov", "city": "city", "county": "county", "school": "school"}[level]
-        for function in FUNCTIONS:
-            suffix = "admin" if function == "sysadmin" else function
-            username = f"{prefix}_{suffix}"
-            create_account(session, username=username, password=password,
-                           roles=[f"{level}_{function}"], node_code=where.get("node"),
-                           school_code=where.get("school"), full_name=username)
+    for entry in data["accounts"]:
+        where = entry.get("node") or entry["school"]
+        for function in entry.get("functions", FUNCTIONS):
+            username = f"{entry['prefix']}_{'admin' if function == 'sysadmin' else function}"
+            user = create_account(session, username=username, password=password,
+                                  roles=[f"{entry['level']}_{function}"], node_code=entry.get("node"),
+                                  school_code=entry.get("school"))
+            user.first_name, user.last_name = f"{names[where]}{FUNCTION_ZH[function]}", ""
             made.append(username)
     return made
 

@@ -115,8 +115,8 @@ def create_account(session: Session, *, username: str, password: str, roles: lis
             if node_code else None)
     if (school_code and school is None) or (node_code and node is None):
         raise NotFound(t(f"找不到绑定的单位 {school_code or node_code}", f"no school or jurisdiction {school_code or node_code}"))
-    user = XuejiUser(username=username, first_name=full_name[:1] or username,
-                     last_name=full_name[1:] or "-", email=email or f"{username}@xueji.invalid",
+    user = XuejiUser(username=username, first_name=full_name.strip() or username, last_name="",
+                     email=email or f"{username}@xueji.invalid",
                      active=True, password=hash_password(password), password_changed_at=local_now(),
                      roles=role_rows, school=school, jurisdiction=node)
     problems = binding_problems(user)

@@ -53,6 +53,6 @@ def account_event(session: Session, actor: Actor | None, action: str, user,
     actor = actor or Actor.system()
     event = AuditEvent(user_id=actor.user_id, username=actor.username, action=action,
                        entity="account", entity_id=user.id, changes=changes or None,
-                       summary=(summary or f"{action} {user.username}")[:300], **_scope(user))
+                       summary=(summary or user.username)[:300], **_scope(user))
     session.add(event)
     return event

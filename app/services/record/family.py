@@ -11,6 +11,7 @@ from ...i18n import t
 from ...models import AuditEvent, FamilyMember
 from ..common.actors import Actor
 from ..common.transaction import transactional
+from ..requests.holds import require_editable
 from .validation import member_problems
 
 
@@ -56,6 +57,7 @@ def _audit(session: Session, actor: Actor, action: str, member: FamilyMember) ->
 def prepare_member(session: Session, member: FamilyMember, actor: Actor, *, adding: bool) -> None:
     """Validate an added or edited member; the family must keep a guardian."""
     _check(actor, member, "add" if adding else "edit")
+    require_editable(session, member.student)  # not behind the back of a request's reviewer
     problems = member_problems(session, member)
     others = [m for m in member.student.members if m is not member]
     if not member.is_guardian and not any(m.is_guardian for m in others):
@@ -82,6 +84,7 @@ def save_member(session: Session, member: FamilyMember, actor: Actor, *, adding:
 
 def prepare_delete(session: Session, member: FamilyMember, actor: Actor) -> None:
     _check(actor, member, "delete")
+    require_editable(session, member.student)
     others = [m for m in member.student.members if m is not member]
     if not others:
         raise ValidationFailed(t("至少须保留一名家庭成员", "a student keeps at least one family member"))

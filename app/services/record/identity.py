@@ -79,7 +79,8 @@ def gender_from_id(number: str) -> str:
 def region_problem(code: str) -> str | None:
     """12-digit statistical division code, whose first 6 digits are a known division."""
     if not re.fullmatch(r"[0-9]{12}", code or ""):
-        return t("须为12位行政区划代码", "must be the 12-digit division code")
+        return t("请选择省、市、县（或填写12位行政区划代码）",
+                 "choose the province, city and county (or give the 12-digit division code)")
     if not area_exists(code[:6]):
         return t(f"行政区划代码 {code[:6]} 不存在", f"unknown division {code[:6]}")
     return None

@@ -180,12 +180,15 @@ def edited_items(changes: dict) -> tuple[str, ...]:
 
 def _edit_decision(session: Session, student: Student, changes: dict, actor: Actor,
                    now: datetime) -> Decision:
+    from ..requests import holds  # a record under review waits for its reviewer (the rules say)
+
     moved = inspect(student).attrs.school_class.history.has_changes() or "class_id" in changes
     size = policy.seated(session, student.school_class.id) if moved and student.school_class else None
     return policy.decide(session, policy.facts(
         "edit_field", now, student.school, stage=student.grade.stage if student.grade else None,
         status=student.status, changed_fields=edited_items(changes), class_size=size,
-        registered=bool(student.registered), **actor_facts(actor)))
+        registered=bool(student.registered), **actor_facts(actor),
+        **holds.facts(holds.holding(session, student), session)))
 
 
 def prepare_update(session: Session, student: Student, actor: Actor, now: datetime) -> dict:

@@ -61,8 +61,8 @@ def format_problems(spec, value, ctx: Context, field: str | None = None) -> list
     kind, msg = spec.kind, None
     if kind == "code" and str(value) not in ctx.codes(spec.code_table):
         msg = t(f"{spec.header}的值 {value!r} 不在代码表中", f"{spec.label_en}: {value!r} is not a valid code")
-    elif kind == "region":
-        msg = region_problem(str(value))
+    elif kind == "region" or (kind == "place" and str(value).isdigit()):
+        msg = region_problem(str(value))  # a place given as a code must be a division's
     elif kind == "phone":
         msg = phone_problem(str(value))
     elif kind == "postcode":
@@ -129,12 +129,28 @@ def record_problems(values: Mapping, ctx: Context) -> list[Problem]:
         value = values.get(spec.name)
         if _blank(value):
             optional_id = spec.name == "id_number" and id_type == OTHER_ID
-            if spec.required and not optional_id:
+            school_of_class = spec.name == "school_code" and _blank(values.get("class_name"))
+            if spec.required and not (optional_id or school_of_class):  # the class names it
                 problems.append(Problem(t(f"{spec.header}为必填项", f"{spec.label_en} is required"),
                                         spec.name, "required"))
             continue
         problems += format_problems(spec, value, ctx)
     return problems + _identity_problems(values, ctx) + _agreement_problems(values, ctx)
+
+
+def required_items() -> frozenset[str]:
+    """The student items a blank record is refused for: what a form stars (asked of the checks
+    themselves, so a form never keeps a second list)."""
+    return _required(record_problems({}, Context(lambda _table: set(), date.min)))
+
+
+def required_member_items() -> frozenset[str]:
+    """The same for a family member who is given at all."""
+    return _required(member_values_problems({}, Context(lambda _table: set(), date.min)))
+
+
+def _required(problems: list[Problem]) -> frozenset[str]:
+    return frozenset(str(p.field) for p in problems if p.code == "required")
 
 
 def _identity_problems(values: Mapping, ctx: Context) -> list[Problem]:

@@ -19,6 +19,7 @@ def complete(session: Session, req: Request, actor, now: datetime) -> None:
     if kind.waits_for_pull(req):
         req.status = "awaiting_pull"  # the receiving school pulls the file (调档)
         req.holder_node, req.holder_role, req.due_on = parties.school_node(req.origin_school), "registrar", None
+        req.step_started_at = now
         notify_parties(session, req, "四方核办完成，待转入学校调档")
         return
     student = req.student

@@ -18,6 +18,7 @@ from ...errors import Conflict, Forbidden, ValidationFailed
 from ...i18n import t
 from ...models import Request, RequestStep, Student
 from ...models.base import local_now
+from ...models.requests import OPEN
 from ..common.actors import Actor
 from ..common.transaction import transaction, transactional
 from . import effects, kinds, parties
@@ -126,8 +127,9 @@ def _after(session, req, actor, verdict, now, comment, index, last) -> None:
         close(req, now)
         effects.rejected(session, req, actor, now)
         notify(session, parties.school_node(req.origin_school), req, f"未通过：{title(req)}：{comment}")
-    else:
+    else:  # the requesting school's registrars hold it now: it waits in their inbox
         req.holder_node, req.holder_role, req.due_on = parties.school_node(req.origin_school), "registrar", None
+        req.step_started_at = now
         notify(session, req.holder_node, req, f"被退回：{title(req)}：{comment}")
 
 
@@ -211,10 +213,11 @@ def cancel_open_registration(session: Session, student: Student, actor: Actor, n
 
 
 def inbox(session: Session, actor: Actor):
-    """What waits for this account, oldest first."""
+    """What waits for this account, oldest first: steps to decide, and its school's requests
+    returned for correction or waiting to be pulled (待办 of the requester)."""
     if actor.node is None:
         return []
     return session.scalars(select(Request).where(
-        Request.status == "pending", Request.holder_node == actor.node,
+        Request.status.in_(OPEN), Request.holder_node == actor.node,
         Request.holder_role.in_(actor.functions), actor.scope.clause(Request))
         .order_by(Request.step_started_at, Request.id)).all()

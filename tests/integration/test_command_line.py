@@ -1,0 +1,52 @@
+"""`python run.py` as an operator meets it: Xueji's commands only, each run in the app's context."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMANDS = {"db", "demo", "export", "import", "init", "keys", "problems", "routes", "rules", "seed",
+            "serve", "users"}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    """run.py in a process of its own, on the test configuration (no key file, an in-memory database)."""
+    env = {**os.environ, "XUEJI_ENV": "test", "TEST_DATABASE_URL": ""}
+    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False, env=env)
+
+
+def test_help_lists_xuejis_commands_and_no_flask_options():
+    result = _run("--help")
+    assert result.returncode == 0, result.stderr
+    listed = set(re.findall(r"^  ([a-z-]+)\s", result.stdout.split("Commands:")[1], re.M))
+    assert listed == COMMANDS
+    for noise in ("--app", "--env-file", "--debug", "--version", " shell ", " run "):
+        assert noise not in result.stdout, noise
+
+
+def test_an_unknown_command_is_a_usage_error():
+    result = _run("shell")
+    assert result.returncode == 2 and "No such command 'shell'" in result.stderr
+
+
+def test_db_stays_for_developers():
+    result = _run("db", "--help")
+    assert result.returncode == 0 and "upgrade" in result.stdout, result.stderr
+
+
+def test_export_as_a_school_registrar_names_the_school(app, tmp_path):
+    out = tmp_path / "mine.xlsx"
+    result = app.test_cli_runner().invoke(args=["export", "students", str(out), "--as", "school_registrar"])
+    assert result.exit_code == 0, result.output
+    assert "of 4301020001 芙蓉区育英小学 written" in result.output and "None" not in result.output
+
+
+def test_export_as_a_county_registrar_names_the_county(app, tmp_path):
+    out = tmp_path / "county.xlsx"
+    result = app.test_cli_runner().invoke(args=["export", "students", str(out), "--as", "county2_registrar"])
+    assert result.exit_code == 0 and "of 430202 荷塘区 written" in result.output, result.output
