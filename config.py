@@ -51,6 +51,9 @@ class Config:
     XUEJI_BLIND_INDEX_KEY = os.environ.get("XUEJI_BLIND_INDEX_KEY")
     # Without configured keys, generate and keep them in this file (development and demo only).
     XUEJI_KEY_FILE: str | None = str(INSTANCE_PATH / "keys.json")
+    # The reports' Ed25519 signing keys, one file per node (app.security.signing_keys): a directory
+    # outside the database and its backups.  Unset: <INSTANCE_DIR>/signing-keys, except production.
+    XUEJI_SIGNING_KEY_DIR: str | None = os.environ.get("XUEJI_SIGNING_KEY_DIR") or None
 
     # Flask-AppBuilder
     AUTH_TYPE = 1  # AUTH_DB
@@ -104,6 +107,9 @@ class Config:
     # this long in all; logout, a new password or deactivation ends every session and token.
     XUEJI_SESSION_IDLE_MINUTES = _int_env("XUEJI_SESSION_IDLE_MINUTES", 30)
     XUEJI_SESSION_MAX_HOURS = _int_env("XUEJI_SESSION_MAX_HOURS", 12)
+
+    # The monthly report: an account in use without a sign-in for this many days is dormant.
+    XUEJI_REPORT_DORMANT_DAYS = _int_env("XUEJI_REPORT_DORMANT_DAYS", 90)
 
     # Security headers (app.security.headers, flask-talisman); HTTPS redirects only in production.
     XUEJI_FORCE_HTTPS = False

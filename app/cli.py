@@ -176,11 +176,12 @@ def problems_detect() -> None:
 
 
 def _commands():
+    from .cli_reports import report_group
     from .cli_routes import routes_command
     from .cli_rules import rules_group
 
     return [init_command, seed_command, serve_command, demo_command, users_group, keys_group,
-            rules_group, problems_group, import_group, export_group, routes_command]
+            rules_group, problems_group, import_group, export_group, routes_command, report_group]
 
 
 

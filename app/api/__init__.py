@@ -7,9 +7,12 @@ def register_apis(appbuilder) -> None:
     """Every REST resource (app.web registers them after the pages)."""
     from .hierarchy import GradeApi, JurisdictionApi, SchoolApi, SchoolClassApi
     from .messages import MessageApi
+    from .report_signing import ReportSignoffApi
+    from .reports import ReportApi
     from .requests import RequestApi
+    from .statistics import StatisticsApi
     from .students import FamilyMemberApi, StudentApi
 
     for api in (JurisdictionApi, SchoolApi, GradeApi, SchoolClassApi, StudentApi, FamilyMemberApi,
-                RequestApi, MessageApi):
+                RequestApi, MessageApi, ReportSignoffApi, StatisticsApi, ReportApi):
         appbuilder.add_api(api)

@@ -7,6 +7,8 @@ from .imports import ImportJob
 from .jurisdiction import Jurisdiction
 from .problems import ProblemCase, ProblemMember
 from .registry_number import RegistryNumber
+from .report_signoff import ReportSignoff
+from .reports import ReportMonth, ReportSnapshot
 from .requests import Attachment, Notification, NotificationRead, Request, RequestStep
 from .rules import RuleSetVersion
 from .school import Grade, School, SchoolClass
@@ -16,5 +18,5 @@ from .user import XuejiUser
 __all__ = [
     "Attachment", "ExportLog", "ImportJob", "Notification", "NotificationRead", "ProblemCase", "ProblemMember", "Request", "RequestStep",
     "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Jurisdiction", "PersonalDataAccess",
-    "RegistryNumber", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
+    "RegistryNumber", "ReportMonth", "ReportSignoff", "ReportSnapshot", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
 ]

@@ -111,6 +111,9 @@ MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
         "read": {"registrar": _ALL, "supervisor": _ALL, "sysadmin": _ALL},
         "edit": {"sysadmin": _BUREAU},
     },
+    # the monthly report (月报), the school statistics and the watch lists: read-only figures
+    "Report": {"read": {"registrar": _ALL, "supervisor": _ALL},
+               "sign": {"supervisor": _ALL}},  # signing off one's own node's month (签发)
     "Account": {
         "read": {"sysadmin": _ALL},
         "add": {"sysadmin": _ALL},

@@ -181,6 +181,18 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("PolicyView.edit", "GET", BUREAU_SYSADMIN, ""),
     ("PolicyView.preview", "POST", BUREAU_SYSADMIN, ""),
     ("PolicyView.activate", "POST", BUREAU_SYSADMIN, ""),
+    # -- 月报: the node asked for must be the account's own or lie below it ---------------------
+    ("ReportView.monthly", "GET", READ, "Student"),  # counts of the node's students and requests
+    ("ReportView.monthly_json", "GET", READ, "Student"),  # the same report as JSON, for the charts
+    # -- signed reports: anyone checks a file; a node's supervisor signs its month off ----------
+    ("ReportVerifyView.index", "GET", ANYONE, ""),  # the form and the published public keys
+    ("ReportVerifyView.check", "POST", ANYONE, ""),  # an uploaded file -> its verdict
+    ("ReportSignoffView.sign", "POST", "supervisor@all", "ReportSignoff"),  # its own node only
+    ("ReportSignoffView.download", "GET", READ, "ReportSignoff"),  # signed xlsx / PDF
+    # -- 学校统计表 and 关注名单: the node asked for must lie in the account's jurisdiction ----------
+    ("StatisticsView.index", "GET", READ, "Student"),  # counts of the node's students and classes
+    ("StatisticsView.xlsx", "GET", READ, "Student"),  # the same table as a workbook
+    ("WatchView.index", "GET", READ, "Student"),  # who left and was received nowhere (masked), dropouts
     # -- REST API (JWT only) --------------------------------------------------------------------
     ("JurisdictionApi.get_list", "GET", "registrar,supervisor,sysadmin@bureau", "Jurisdiction"),
     ("JurisdictionApi.get", "GET", "registrar,supervisor,sysadmin@bureau", "Jurisdiction"),
@@ -220,6 +232,10 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("RequestApi.post", "POST", SCHOOL_REGISTRAR, "Student"),
     ("RequestApi.decide", "POST", READ, "Request"),  # also resubmit, cancel, pull (the requester's)
     ("RequestApi.lookup", "POST", SCHOOL_REGISTRAR, "Student"),  # exact look-up, logged
+    ("ReportSignoffApi.signoff", "POST", "supervisor@all", "ReportSignoff"),  # its own node only
+    ("ReportSignoffApi.signoff_state", "GET", READ, "ReportSignoff"),
+    ("StatisticsApi.table", "GET", READ, "Student"),  # 学校统计表 of ?node= inside the jurisdiction
+    ("ReportApi.monthly", "GET", READ, "Student"),  # 月报 of ?node=&month= inside the jurisdiction
 ]
 
 ROUTES: dict[str, Route] = {}

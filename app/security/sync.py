@@ -48,13 +48,23 @@ def opened_permission(appbuilder, item) -> tuple[str, str] | None:
     return None
 
 
+def opens_public_page(appbuilder, item) -> bool:
+    """Whether a menu item opens a page anyone may use (one that checks no permission, such as
+    the report verify page): every account finds it in its menu."""
+    view = getattr(item, "baseview", None)
+    if view is None:
+        return False
+    fn = getattr(view, view.default_view, None)
+    return fn is not None and not hasattr(fn, "_permission_name")
+
+
 def _menu_permissions(appbuilder, granted: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """menu_access on every menu item whose page the role may open, and on its category: each
     role's menu shows what it can do, and nothing that always fails."""
     out = set()
     for category in appbuilder.menu.get_list():
         for item in category.childs:
-            if opened_permission(appbuilder, item) in granted:
+            if opened_permission(appbuilder, item) in granted or opens_public_page(appbuilder, item):
                 out |= {("menu_access", item.name), ("menu_access", category.name)}
     return out
 

@@ -12,6 +12,7 @@ REGISTRY = ("Registry", t("学籍管理", "Registry"), "fa-id-card")
 EXCEL = ("Excel", t("Excel 导入导出", "Excel"), "fa-file-excel-o")
 ORGANISATION = ("Organisation", t("机构设置", "Organisation"), "fa-sitemap")
 SYSTEM = ("System", t("系统", "System"), "fa-cogs")
+REPORTS = ("Reports", t("统计报表", "Reports"), "fa-bar-chart")
 
 
 class _Menus:
@@ -74,3 +75,18 @@ def register_views(appbuilder) -> None:
     menu.view(PersonalDataAccessView, "PersonalDataLog", t("个人信息查看记录", "Personal data views"),
               "fa-eye", SYSTEM)
     menu.view(PolicyView, "Policy", t("政策规则", "Policy"), "fa-gavel", SYSTEM)
+    from .reports import ReportView
+
+    menu.view(ReportView, "MonthlyReport", t("月报", "Monthly report"), "fa-line-chart", REPORTS)
+    from .report_verify import ReportSignoffView, ReportVerifyView, may_sign_off
+
+    current_app.jinja_env.globals["may_sign_off"] = may_sign_off  # the report page's 签发 button
+
+    # the verify page is public (no permission): every account finds it (app/security/sync.py)
+    menu.view(ReportVerifyView, "ReportVerify", t("报表核验", "Check a report file"), "fa-check-square-o",
+              REPORTS)
+    appbuilder.add_view_no_menu(ReportSignoffView)  # 签发 and the signed files, from the report page
+    from .statistics import StatisticsView, WatchView
+
+    menu.view(StatisticsView, "SchoolStatistics", t("学校统计表", "School statistics"), "fa-table", REPORTS)
+    menu.view(WatchView, "WatchLists", t("关注名单", "Watch lists"), "fa-eye", REPORTS)

@@ -49,12 +49,14 @@ RESOURCE_WORDS = {
     "Request": ("业务办理", "requests"), "ProblemCase": ("问题学籍", "problem records"),
     "ImportJob": ("Excel 导入导出", "Excel import and export"), "Policy": ("政策规则", "policy"),
     "Account": ("账号", "accounts"),
+    "Report": ("统计报表", "reports"),
 }
 VERB_WORDS = {
     "read": ("查看", "see"), "add": ("新增", "add"), "edit": ("修改", "edit"),
     "delete": ("删除", "delete"), "approve_registration": ("注册核办", "approve registrations"),
     "personal_data": ("查看完整个人信息", "see personal data in full"),
     "decide": ("核办", "decide"), "export": ("导出", "export"),
+    "sign": ("签发", "sign off"),
 }
 
 

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = {"db", "demo", "export", "import", "init", "keys", "problems", "routes", "rules", "seed",
-            "serve", "users"}
+COMMANDS = {"db", "demo", "export", "import", "init", "keys", "problems", "report", "routes", "rules",
+            "seed", "serve", "users"}
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

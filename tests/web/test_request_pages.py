@@ -162,11 +162,17 @@ def test_a_transfer_shows_both_schools_and_each_side_what_it_may_see(ctx, client
     svc.cancel(db.session, req.id, actor_of("recv_reg_p"), NOW)
 
 
+def _row_of(html: str, rid: int) -> str:
+    """The text of the list row that links to request ``rid``."""
+    rows = (tr.split("</tr>")[0] for tr in html.split("<tr")[1:])
+    return next(text(tr) for tr in rows if f'/requests/show/{rid}"' in tr)
+
+
 def test_the_requests_list_names_who_holds_each_open_request(ctx, client_for):
     student = registered_in("4301020001")
     req = _file_change(student)
     page = client_for("county_registrar").get("/requests/list/?_flt_0_id=" + str(req.id))
-    row = text(page.get_data(as_text=True).split(f'>{req.id}<')[1].split("</tr>")[0])
+    row = _row_of(page.get_data(as_text=True), req.id)
     assert "芙蓉区育英小学 · 学籍主管领导" in row
     svc.decide(db.session, req.id, actor_of("school_supervisor"), "approve", NOW)
     page = client_for("county_registrar").get("/requests/list/?_flt_0_id=" + str(req.id))

@@ -15,7 +15,7 @@ from ...security.roles import ROLES
 from ..organisation import codes, divisions
 
 ENTITY_WORDS = {"student": t("学籍", "student record"), "family_member": t("家庭成员", "family member"),
-                "account": t("账号", "account")}
+                "account": t("账号", "account"), "report": t("统计报表", "report")}
 _RECORD = {
     "create": t("新建学籍", "record created"), "update": t("修改学籍信息", "record edited"),
     "delete": t("删除学籍", "record deleted"),
@@ -32,6 +32,10 @@ ACCOUNT_WORDS = {
     "change_password": t("修改本人密码", "own password changed"),
     "account_locked": t("账号锁定（密码错误次数过多）", "account locked (wrong passwords)"),
     "account_unlocked": t("解除账号锁定", "account unlocked"),
+}
+REPORT_WORDS = {  # app/services/reports/signing.py
+    "sign_off": t("月报签发", "monthly report signed off"),
+    "rotate_signing_key": t("更换报表签名密钥", "report signing key replaced"),
 }
 _STEPS = {
     "submit": t("提交申请", "request filed"), "approve": t("核办通过", "approved"),
@@ -69,6 +73,8 @@ _ITEMS = {
     "locked_at": t("锁定时间", "Locked at"), "username": t("用户名", "Username"),
     "first_name": t("姓名", "Name"), "last_name": t("姓名", "Name"),
     "email": t("电子邮箱", "E-mail"), "seq": t("序号", "No."),
+    "node": t("单位", "Unit"), "month": t("月份", "Month"), "key_id": t("签名密钥", "Signing key"),
+    "digest": t("数据摘要", "Digest"),
 }
 _CODED = {"status": "student_status", "registry_kind": "registry_kind"}
 _REFERENCES = {"school_id": School, "grade_id": Grade, "class_id": SchoolClass}
@@ -87,7 +93,7 @@ def action_words(action: str, entity: str | None = "student") -> str:
     if action.startswith("apply_"):
         return f"{kind_words(action[6:])}{' took effect' if english() else '生效'}"
     table = ACCOUNT_WORDS if entity == "account" else _RECORD
-    words = table.get(action)
+    words = table.get(action) or REPORT_WORDS.get(action)
     return str(words) if words is not None else action.replace("_", " ")
 
 

@@ -1,0 +1,143 @@
+"""``run.py report ...``: the monthly report (月报) of a node, printed in Chinese or as JSON, optionally
+written as xlsx and PDF; ``report close`` takes a month's end-of-month snapshot.  The signing and the
+school statistics commands attach themselves to this group (``app.cli_report_verify``,
+``app.cli_statistics``)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from . import clock
+from .errors import DomainError
+from .extensions import db
+
+
+def acting_as(username: str | None):
+    """The named account as the services see it (its own node and below); without --as, the
+    system, which reads every node."""
+    from .models import XuejiUser
+    from .services.common.actors import Actor
+
+    if not username:
+        return Actor.system("cli")
+    user = db.session.scalar(select(XuejiUser).where(XuejiUser.username == username))
+    if user is None:
+        raise click.ClickException(f"no account {username}")
+    return Actor.of(user)
+
+
+def _last_month() -> str:
+    from .services.reports.window import previous_month
+
+    return f"{previous_month(clock.today().replace(day=1)):%Y-%m}"
+
+
+def _write(kind: str, report, path: str) -> None:
+    """Write ``report`` with ``app.documents.report_<kind>`` (the files' writers), if installed."""
+    try:
+        writer = importlib.import_module(f"app.documents.report_{kind}")
+    except ImportError:
+        raise click.ClickException(f"this installation cannot write {kind} reports") from None
+    writer.write(report, Path(path))
+    click.echo(f"written to {path}")
+
+
+def _number(value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _change(value) -> str:
+    if value is None:
+        return "—"
+    return f"+{_number(value)}" if value > 0 else _number(value)
+
+
+def _print(report) -> None:
+    state = "实时" if report.live else f"截至 {report.as_of:%Y-%m-%d %H:%M}"
+    click.echo(f"{report.node_name}（{report.node_code}）{report.period} 月报  {state}  "
+               f"{'已签发' if report.status == 'signed' else '草稿'}")
+    if report.snapshot_taken_at:
+        click.echo(f"在籍与账号数取自 {report.snapshot_taken_at:%Y-%m-%d %H:%M} 的月末快照")
+    for f in report.figures:
+        flag = f"  ⚠ {f.flag_note}" if f.flagged else ""
+        unit = f" {f.unit}" if f.value is not None else ""
+        click.echo(f"{f.name}：{_number(f.value)}{unit}（上月 {_number(f.previous)}，"
+                   f"变化 {_change(f.change)}）{flag}")
+    if report.children:
+        click.echo("下级单位：")
+        for c in report.children:
+            click.echo(f"  {c.code} {c.name}：在籍 {_number(c.values.get('students_on_record'))}，"
+                       f"办结率 {_number(c.values.get('completion_share'))}%")
+
+
+@click.group("report")
+def report_group() -> None:
+    """Reports: the monthly report, month-end snapshots, signatures, school statistics."""
+
+
+@report_group.command("monthly")
+@click.option("--node", "node_code", default=None,
+              help="6-digit division code or 10-digit school code (default: the --as account's node).")
+@click.option("--month", default=None, help="YYYY-MM (default: last month).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--as", "username", default=None,
+              help="Account to act as: only its own node and below (default: the system, every node).")
+@click.option("--xlsx", type=click.Path(dir_okay=False), help="Also write the report as .xlsx here.")
+@click.option("--pdf", type=click.Path(dir_okay=False), help="Also write the report as PDF here.")
+@with_appcontext
+def monthly_command(node_code, month, as_json, username, xlsx, pdf) -> None:
+    """Print the monthly report of NODE for MONTH, as of the month's end."""
+    from .services.reports import monthly, plain
+
+    if not node_code and not username:
+        raise click.UsageError("pass --node CODE, or --as USERNAME for that account's own node")
+    try:
+        report = monthly.compute(db.session, acting_as(username), node_code, month or _last_month(),
+                                 now=clock.now())
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(plain.as_dict(report), ensure_ascii=False, indent=1, default=str))
+    else:
+        _print(report)
+    for kind, path in (("xlsx", xlsx), ("pdf", pdf)):
+        if path:
+            _write(kind, report, path)
+
+
+@report_group.command("close")
+@click.option("--month", default=None, help="YYYY-MM (default: last month).")
+@with_appcontext
+def close_command(month) -> None:
+    """Take MONTH's end-of-month snapshot (students on record, accounts), once: a month closed
+    before keeps the snapshot it has."""
+    from .services.reports import snapshot
+
+    chosen = month or _last_month()
+    try:
+        row = snapshot.close_month(db.session, chosen, now=clock.now(), by="cli")
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{row.month:%Y-%m} 月末快照：{row.taken_at:%Y-%m-%d %H:%M} 由 {row.taken_by} 取得")
+
+
+def _attach_others(group: click.Group) -> click.Group:
+    """The commands other modules keep for this group (signing, school statistics)."""
+    for name in ("app.cli_report_verify", "app.cli_statistics"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        module.attach(group)
+    return group
+
+
+_attach_others(report_group)
