@@ -129,15 +129,11 @@ def close_command(month) -> None:
     click.echo(f"{row.month:%Y-%m} 月末快照：{row.taken_at:%Y-%m-%d %H:%M} 由 {row.taken_by} 取得")
 
 
-def _attach_others(group: click.Group) -> click.Group:
-    """The commands other modules keep for this group (signing, school statistics)."""
-    for name in ("app.cli_report_verify", "app.cli_statistics"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        module.attach(group)
+def attach_modules(group: click.Group, *names: str) -> click.Group:
+    """Add the commands the modules ``names`` keep for ``group`` (each has ``attach(group)``)."""
+    for name in names:
+        importlib.import_module(name).attach(group)
     return group
 
 
-_attach_others(report_group)
+attach_modules(report_group, "app.cli_report_verify", "app.cli_statistics")  # signing, statistics

@@ -12,11 +12,18 @@ from .reports import ReportMonth, ReportSnapshot
 from .requests import Attachment, Notification, NotificationRead, Request, RequestStep
 from .rules import RuleSetVersion
 from .school import Grade, School, SchoolClass
+from .schoolyear import (
+    PromotionClassSnapshot,
+    PromotionRun,
+    PromotionSchool,
+    PromotionStudentSnapshot,
+)
 from .student import Student
 from .user import XuejiUser
 
 __all__ = [
     "Attachment", "ExportLog", "ImportJob", "Notification", "NotificationRead", "ProblemCase", "ProblemMember", "Request", "RequestStep",
     "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Jurisdiction", "PersonalDataAccess",
+    "PromotionClassSnapshot", "PromotionRun", "PromotionSchool", "PromotionStudentSnapshot",
     "RegistryNumber", "ReportMonth", "ReportSignoff", "ReportSnapshot", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
 ]

@@ -114,6 +114,8 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
 
     created_by_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
     graduated_at = Column(DateTime)
+    # 去向: where a graduate went on, filled in when the same person is enrolled elsewhere
+    destination = Column(String(200))
 
     members = relationship(
         "FamilyMember",

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from ..fields import STUDENT_FIELD_BY_NAME
 from .ruleset import Effective, RuleSet, Sourced
 from .schema import Range
-from .vocab import ACTION_SWITCH, ACTIONS, BUSINESSES, LEVEL_ZH, ROLE_ZH, STAGE_ZH, STEP_LEVEL_ZH
+from .vocab import ACTION_SWITCH, ACTIONS, BUSINESSES, FINAL_GRADE, LEVEL_ZH, ROLE_ZH, STAGE_ZH, STEP_LEVEL_ZH
 
 # actions a problem record may still take (the ones that resolve it)
 PROBLEM_RECORD_MAY = frozenset({"change_field", "delete_record", "edit_field"})
@@ -106,6 +106,7 @@ def evaluate(ruleset: RuleSet, facts: Facts) -> Decision:
     if facts.phase == "start":
         violations += _window(eff, facts)
     exception = _entry_age(eff, facts, violations, notes)
+    _carry_over(eff, facts, notes)
     # an exception path replaces the usual chain; the lower levels' extra steps still apply
     chain = exception + _extra(eff, facts) if exception else _chain(eff, facts)
     return Decision(facts.action, not violations, tuple(violations), tuple(chain),
@@ -225,11 +226,16 @@ def _window(eff: Effective, f: Facts) -> list[Violation]:
             out.append(Violation("outside_window", f"{BUSINESSES[business]}办理时间为 {opened}，"
                                                    f"{day} 不在其内", str(ranges[0].source)))
     for s in eff.freezes.get(business, []):
-        if _applies(s.value, f.codes) and _inside(s.value, day):
+        if _applies(s.value, f.codes) and _inside(s.value, day) and _graduating_if(s.value, f):
             why = f"（{s.value.reason}）" if s.value.reason else ""
             out.append(Violation("frozen", f"{BUSINESSES[business]}暂停办理：{_dates(s.value)}{why}；"
                                            "此前已发起的业务可以继续办结", str(s.source)))
     return out
+
+
+def _graduating_if(r: Range, f: Facts) -> bool:
+    """A freeze for graduating students holds only for a student of a stage's final grade."""
+    return not r.final_grade or (f.grade is not None and FINAL_GRADE.get(f.stage) == f.grade)
 
 
 def _entry_age(eff: Effective, f: Facts, violations: list[Violation],
@@ -250,6 +256,18 @@ def _entry_age(eff: Effective, f: Facts, violations: list[Violation],
     violations.append(Violation("entry_age", f"小学一年级新生须在 {deadline} 前年满 {age} 周岁",
                                 str(rule.source), "birth_date"))
     return []
+
+
+def _carry_over(eff: Effective, f: Facts, notes: list[str]) -> None:
+    """升级: whether open business and an unfinished graduation block the batch or are carried over."""
+    if f.action != "promote":
+        return
+    switch = eff.switches.get("promotion_carry_over")
+    where = f"（{switch.source}）" if switch else ""
+    if switch is not None and switch.value is True:
+        notes.append(f"规则允许带着未办结的业务和未毕业的毕业年级学生升级{where}")
+    else:
+        notes.append(f"升级前须办结辖区内学生的在办业务并完成毕业，否则拒绝执行{where}")
 
 
 def school_year_start(at: datetime) -> int:

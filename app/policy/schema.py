@@ -90,6 +90,7 @@ class Switches(Strict):
     enter_corrections: bool | None = None
     entry_age: EntryAge | None = None
     edit_under_review: bool | None = None
+    promotion_carry_over: bool | None = None
 
 
 def check_month_day(value: str) -> str:
@@ -113,6 +114,7 @@ class Range(Strict):
     end: Annotated[Union[date, str], Field(alias="to")]
     regions: list[str] = []
     reason: str | None = None
+    final_grade: bool = False  # a freeze: only for graduating students (their stage's final grade)
 
     @field_validator("start", "end", mode="before")
     @classmethod

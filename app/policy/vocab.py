@@ -4,6 +4,7 @@ from __future__ import annotations
 
 STAGES = ("preschool", "primary", "junior", "senior")
 COMPULSORY = ("primary", "junior")
+FINAL_GRADE = {"primary": 6, "junior": 9, "senior": 12}  # the grade a stage graduates from
 STAGE_ZH = {"preschool": "学前", "primary": "小学", "junior": "初中", "senior": "高中"}
 
 # rule-file levels, from the top; a file's level follows from its code's shape
@@ -52,6 +53,7 @@ ACTIONS = {
     "death": ("死亡", "change"),
     "graduate": ("毕业", "graduation"),
     "complete": ("结业", "graduation"),
+    "revoke_graduation": ("毕业撤销", None),
     "promote": ("升级", "promotion"),
     "enroll": ("招生录取", "enrollment"),
     "enroll_cross_province": ("毕业后跨省就学", "cross_province_enrollment"),
@@ -75,6 +77,7 @@ SWITCHES = {
     "enter_corrections": "bool",  # 数据质量核查：录入更正
     "entry_age": "entry_age",  # 入学年龄控制
     "edit_under_review": "bool",  # 审批期间允许直接修改学籍 (off: edits wait for a return)
+    "promotion_carry_over": "bool",  # 升级时带着未办结业务/未毕业学生执行 (off: they block it)
 }
 # what the policy page calls each switch (a switch without a name here shows its key)
 SWITCH_ZH = {
@@ -83,6 +86,7 @@ SWITCH_ZH = {
     "export_confirmation_forms": "数据质量核查：导出确认表",
     "enter_corrections": "数据质量核查：录入更正", "entry_age": "入学年龄控制",
     "edit_under_review": "审批期间允许直接修改学籍",
+    "promotion_carry_over": "升级时允许带着未办结业务执行",
 }
 # the forms of a transfer whose chain may differ (rule files' ``variants``)
 VARIANT_ZH = {"same_county": "同一县（区）内转学", "same_city": "同一市内跨县转学",

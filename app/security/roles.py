@@ -114,6 +114,9 @@ MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
     # the monthly report (月报), the school statistics and the watch lists: read-only figures
     "Report": {"read": {"registrar": _ALL, "supervisor": _ALL},
                "sign": {"supervisor": _ALL}},  # signing off one's own node's month (签发)
+    # the promotion batch (升级) of a bureau's node: its registrar runs and undoes it
+    "Promotion": {"read": {"registrar": _BUREAU, "supervisor": _BUREAU},
+                  "add": {"registrar": _BUREAU}},
     "Account": {
         "read": {"sysadmin": _ALL},
         "add": {"sysadmin": _ALL},

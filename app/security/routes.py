@@ -128,6 +128,11 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("RequestView.resubmit", "POST", SCHOOL_REGISTRAR, "Request"),
     ("RequestView.cancel", "POST", SCHOOL_REGISTRAR, "Request"),
     ("RequestView.pull", "POST", SCHOOL_REGISTRAR, "Request"),
+    ("GraduationView.index", "GET", SCHOOL_REGISTRAR, "Student"),  # 毕业: one's own school's cohort
+    ("GraduationView.run", "POST", SCHOOL_REGISTRAR, "Student"),
+    ("PromotionView.index", "GET", "registrar,supervisor@bureau", "PromotionRun"),  # 升级: blockers
+    ("PromotionView.run", "POST", "registrar@bureau", "PromotionRun"),  # of a node in one's subtree
+    ("PromotionView.undo", "POST", "registrar@bureau", "PromotionRun"),
     ("ProblemCaseView.list", "GET", READ, "ProblemCase"),
     ("ProblemCaseView.show", "GET", READ, "ProblemCase"),
     ("ProblemCaseView.evidence", "GET", READ, "ProblemCase"),

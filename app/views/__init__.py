@@ -54,6 +54,12 @@ def register_views(appbuilder) -> None:
     menu.view(RequestView, "Requests", t("业务办理", "Requests"), "fa-tasks", REGISTRY)
     menu.link("TransferIn", "RequestView.transfer_in", t("转入申请", "Receive a transfer"),
               "fa-sign-in", REGISTRY)
+    from .graduation import GraduationView
+
+    menu.view(GraduationView, "Graduation", t("毕业办理", "Graduation"), "fa-graduation-cap", REGISTRY)
+    from .schoolyear import PromotionView
+
+    menu.view(PromotionView, "Promotion", t("学年升级", "Promotion"), "fa-level-up", REGISTRY)
     menu.view(ProblemCaseView, "Problems", t("问题学籍", "Problem records"), "fa-exclamation-triangle",
               REGISTRY)
     menu.view(RegistryNumberView, "RegistryNumbers", t("学籍号记录", "Registry numbers"), "fa-hashtag",

@@ -50,6 +50,7 @@ RESOURCE_WORDS = {
     "ImportJob": ("Excel 导入导出", "Excel import and export"), "Policy": ("政策规则", "policy"),
     "Account": ("账号", "accounts"),
     "Report": ("统计报表", "reports"),
+    "Promotion": ("学年升级", "promotion"),
 }
 VERB_WORDS = {
     "read": ("查看", "see"), "add": ("新增", "add"), "edit": ("修改", "edit"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = {"db", "demo", "export", "import", "init", "keys", "problems", "report", "routes", "rules",
-            "seed", "serve", "users"}
+            "seed", "serve", "users", "year"}
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

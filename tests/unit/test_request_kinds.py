@@ -11,7 +11,7 @@ from app.services.requests import kinds
 
 # engine actions done without a request (a direct edit, a bulk job, a campaign), each on purpose:
 # a new engine action is either declared as a kind or added here
-NOT_REQUESTS = {"edit_field", "graduate", "complete", "promote", "enroll", "enroll_cross_province",
+NOT_REQUESTS = {"edit_field", "complete", "promote", "enroll", "enroll_cross_province",
                 "delete_record", "assign_class", "verify_data"}
 
 
@@ -41,11 +41,13 @@ def test_a_declaration_names_known_statuses_and_page_fields(kind):
 def test_the_derived_sets_are_the_ones_the_workflow_and_the_pages_used_to_list():
     assert kinds.REGISTRATIONS == ("register_new", "register_in_school", "register_returnee")
     assert kinds.OWN_STUDENT == ("change_field", "suspend", "resume", "repeat", "skip", "dropout",
-                                 "withdraw", "expel", "abroad", "death")
+                                 "withdraw", "expel", "abroad", "death",
+                                 "revoke_graduation")
     assert set(kinds.STARTABLE) == set(kinds.OWN_STUDENT) | {"transfer"}
     assert {n: k.status_after for n, k in kinds.KINDS.items() if k.status_after} == {
         "suspend": "suspended", "dropout": "dropout", "withdraw": "left_other",
-        "expel": "left_other", "abroad": "abroad", "death": "deceased", "resume": "in_school"}
+        "expel": "left_other", "abroad": "abroad", "death": "deceased", "resume": "in_school",
+        "graduate": "graduated", "revoke_graduation": "in_school"}
     assert {n for n, k in kinds.KINDS.items() if k.needs_class} == {"transfer", "skip"}
     assert not any(kinds.get(n).cancellable for n in kinds.REGISTRATIONS)
 

@@ -15,7 +15,8 @@ from ...security.roles import ROLES
 from ..organisation import codes, divisions
 
 ENTITY_WORDS = {"student": t("学籍", "student record"), "family_member": t("家庭成员", "family member"),
-                "account": t("账号", "account"), "report": t("统计报表", "report")}
+                "account": t("账号", "account"), "report": t("统计报表", "report"),
+                "promotion_run": t("升级批次", "promotion run"), "school": t("学校", "school")}
 _RECORD = {
     "create": t("新建学籍", "record created"), "update": t("修改学籍信息", "record edited"),
     "delete": t("删除学籍", "record deleted"),
@@ -23,6 +24,9 @@ _RECORD = {
     "add_member": t("新增家庭成员", "family member added"),
     "update_member": t("修改家庭成员", "family member edited"),
     "delete_member": t("删除家庭成员", "family member deleted"),
+    # the promotion batch (app/services/schoolyear/promotion.py)
+    "promote": t("学年升级", "promoted a grade"), "promote_start": t("开始学年升级", "promotion started"),
+    "promote_undo": t("撤销学年升级", "promotion undone"),
 }
 ACCOUNT_WORDS = {
     "create": t("新建账号", "account created"), "update": t("修改账号", "account edited"),
@@ -52,7 +56,7 @@ KIND_EN = {
     "death": "death", "graduate": "graduation", "complete": "completion", "promote": "promotion",
     "enroll": "enrolment", "enroll_cross_province": "cross-province enrolment",
     "delete_record": "record deletion", "assign_class": "class placement",
-    "verify_data": "data-quality check",
+    "verify_data": "data-quality check", "revoke_graduation": "graduation rollback",
 }
 CHANNEL_WORDS = {
     "web": t("学籍页面", "record page"), "api": t("接口", "REST API"),

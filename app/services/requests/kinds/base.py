@@ -45,7 +45,8 @@ class Kind:
     def facts(self, student: Student, origin: School, payload: dict,
               target_class: SchoolClass | None) -> dict:
         """What the engine hears about this request beyond the student's status and record."""
-        return {"stage": student.grade.stage if student.grade else None}
+        return {"stage": student.grade.stage if student.grade else None,
+                "grade": student.grade.number if student.grade else None}
 
     def variant(self, student: Student, origin: School) -> str | None:
         """Which form of the kind this is (a transfer's distance); most kinds have one form."""
