@@ -16,7 +16,7 @@ from ..security.scoping import SCOPED
 from ..services.common.transaction import transaction
 from ..web.common import scoped_relations
 from ..web.data import XuejiInterface, sortable
-from ..web.labels import Formatters, form_field, problem_text
+from ..web.labels import Formatters, flash_problems, form_field, problem_text
 from .display import titled
 
 
@@ -149,8 +149,7 @@ class ScopedModelView(ModelView):
                 self.pre_delete(item)
                 self.datamodel.delete(item)
         except DomainError as exc:
-            for problem in exc.problems:
-                flash(problem_text(problem), "danger")
+            flash_problems(exc)
         else:
             self.post_delete(item)
             flash(self.delete_row_message, "success")

@@ -21,7 +21,7 @@ from ..services.exchange import confirm_forms, exports, imports
 from ..services.exchange.import_report import annotated
 from ..services.record import personal_data
 from ..web.common import actor, attachment, find_or_404, interface, now
-from ..web.labels import problem_text
+from ..web.labels import flash_problems
 from .base import ScopedModelView
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -199,8 +199,7 @@ class ImportView(ScopedModelView):
         try:
             data = (confirm_forms.forms_pdf if pdf else confirm_forms.forms_xlsx)(db.session, actor(), school, now())
         except DomainError as exc:
-            for problem in exc.problems:
-                flash(problem_text(problem), "danger")
+            flash_problems(exc)
             return redirect(url_for("ImportView.exports"))  # the page the form was on
         name = f"确认表-{school.code}.{'pdf' if pdf else 'xlsx'}"
         return attachment(data, name, "application/pdf" if pdf else XLSX)

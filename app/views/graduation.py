@@ -12,7 +12,7 @@ from ..i18n import t
 from ..policy.vocab import STAGE_ZH
 from ..services.schoolyear import graduation
 from ..web.common import actor, now
-from ..web.labels import problem_text
+from ..web.labels import flash_problems, problem_text
 
 
 class GraduationView(BaseView):
@@ -45,8 +45,7 @@ class GraduationView(BaseView):
         try:
             outcome = graduation.graduate(db.session, actor(), self._school_id(), now())
         except DomainError as exc:
-            for problem in exc.problems:
-                flash(problem_text(problem), "danger")
+            flash_problems(exc)
             return redirect(url_for("GraduationView.index"))
         for problem in outcome.refused:
             flash(problem_text(problem), "danger")

@@ -11,7 +11,7 @@ from ..i18n import t
 from ..models import ProblemCase
 from ..services.record import problems as svc
 from ..web.common import actor, interface, now
-from ..web.labels import problem_text
+from ..web.labels import flash_problems
 from .base import ScopedModelView
 
 KIND = {"invalid_id": t("身份证号错误", "invalid ID"), "duplicate_id": t("有身份证号重复", "duplicate ID"),
@@ -49,8 +49,7 @@ class ProblemCaseView(ScopedModelView):
             fn()
             flash(t("已处理", "done"), "success")
         except DomainError as exc:
-            for problem in exc.problems:
-                flash(problem_text(problem), "danger")
+            flash_problems(exc)
         return redirect(url_for("ProblemCaseView.show", pk=pk))
 
     @expose("/<int:pk>/confirm/<int:mid>", methods=["POST"])

@@ -17,7 +17,7 @@ from ..fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS, STUDENT_FIELD_BY_NAME
 from ..i18n import t
 from ..models import Student
 from ..services.record import personal_data
-from ..services.record.history_words import action_words
+from ..services.record.history_words import action_words, kind_words
 from ..services.requests import holds, kinds
 from ..web.labels import FORMATTERS, LABELS, code_formatter, label_of, yes_no
 from .student_form import MEMBERS_TITLE, SECTIONS
@@ -36,8 +36,8 @@ RECORDS_SHOWN = 500  # an import's review lists its records up to this many
 
 
 def kind_label(kind: str) -> str:
-    """What users read for a request kind."""
-    return kinds.label(kind)
+    """What users read for a request kind, in their language."""
+    return kind_words(kind)
 
 
 def step_words(action: str) -> str:

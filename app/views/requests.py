@@ -16,7 +16,7 @@ from ..services.policy import rulesets as policy
 from ..services.requests import attachments, kinds, messages, transfers
 from ..services.requests import workflow as svc
 from ..web.common import actor, attachment, fetch_or_404, interface, now
-from ..web.labels import problem_text
+from ..web.labels import flash_problems
 from ..web.pickers import class_choices
 from .base import ScopedModelView
 from .inbox import InboxView
@@ -29,11 +29,6 @@ STARTABLE = kinds.OWN_STUDENT  # a transfer is filed on the receiving page (tran
 def _asked(names=STARTABLE) -> dict[str, list[str]]:
     """Each field of the filing page, with the kinds offered that ask for it (their declarations)."""
     return {field: [n for n in names if field in kinds.get(n).asks] for field in kinds.FIELDS}
-
-
-def _flash(exc: DomainError) -> None:
-    for problem in exc.problems:  # the item in words (编入班级：…), never its field name
-        flash(problem_text(problem), "danger")
 
 
 def _files() -> list:
@@ -84,7 +79,7 @@ class RequestView(ScopedModelView):
             fn()
             flash(done, "success")
         except DomainError as exc:
-            _flash(exc)
+            flash_problems(exc)
         return redirect(url_for("RequestView.show", pk=pk))
 
     @expose("/<int:pk>/decide", methods=["POST"])
@@ -139,7 +134,7 @@ class RequestView(ScopedModelView):
                 flash(t(f"已提交业务 #{req.id}", f"request {req.id} filed"), "success")
                 return redirect(url_for("RequestView.show", pk=req.id))
             except DomainError as exc:
-                _flash(exc)
+                flash_problems(exc)
         return self.render_template("xueji/request_new.html", student=student, kinds=STARTABLE,
                                     asked=_asked(), kind_label=kind_label, **_form_context(student))
 
@@ -156,7 +151,7 @@ class RequestView(ScopedModelView):
                 found = transfers.lookup(db.session, who, registry_no=form.get("registry_no"),
                                          id_number=form.get("id_number"), name=form.get("name"))
             except DomainError as exc:
-                _flash(exc)
+                flash_problems(exc)
         confirmed = found is not None and form.get("confirm")
         if confirmed and form.get("found", type=int) != found.id:
             flash(t("查找结果与确认的学生不一致，请核对后重新确认", "the record found is not the one "
@@ -169,7 +164,7 @@ class RequestView(ScopedModelView):
                 flash(t(f"已提交转学申请 #{req.id}", f"transfer request {req.id} filed"), "success")
                 return redirect(url_for("RequestView.show", pk=req.id))
             except DomainError as exc:
-                _flash(exc)
+                flash_problems(exc)
         classes = class_choices(who.school_id, found.grade.number if found and found.grade else None)
         return self.render_template("xueji/transfer_in.html", found=found and transfers.card(found),
                                     classes=classes, form=form)

@@ -11,7 +11,7 @@ from ..extensions import db
 from ..i18n import t
 from ..services.schoolyear import promotion
 from ..web.common import actor, now
-from ..web.labels import problem_text
+from ..web.labels import flash_problems, problem_text, problems_text
 
 
 def _node() -> str:
@@ -33,7 +33,7 @@ class PromotionView(BaseView):
         try:
             plan = promotion.plan(db.session, actor(), code, now())
         except DomainError as exc:
-            error = "；".join(problem_text(p) for p in exc.problems)
+            error = problems_text(exc)
         runs = promotion.runs(db.session, actor(), plan.node_code if plan else None)
         may_run = any(r.function == "registrar" for r in actor().roles)
         return self.render_template("xueji/year_promote.html", plan=plan, code=code, error=error,
@@ -46,8 +46,7 @@ class PromotionView(BaseView):
         try:
             outcome = promotion.promote(db.session, actor(), code, now())
         except DomainError as exc:
-            for problem in exc.problems:
-                flash(problem_text(problem), "danger")
+            flash_problems(exc)
             return redirect(url_for("PromotionView.index", node=code))
         r = outcome.run
         if outcome.already:
@@ -66,8 +65,7 @@ class PromotionView(BaseView):
         try:
             out = promotion.undo(db.session, actor(), run_id, now())
         except DomainError as exc:
-            for problem in exc.problems:
-                flash(problem_text(problem), "danger")
+            flash_problems(exc)
             return redirect(url_for("PromotionView.index", node=code))
         flash(t(f"已撤销升级批次 {run_id}：恢复 {out['students_restored']} 名学生、"
                 f"{out['classes_restored']} 个班",

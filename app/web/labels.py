@@ -162,6 +162,14 @@ def problem_text(problem) -> str:
     return f"{label}：{message}{where}"
 
 
+def flash_problems(exc) -> None:
+    """Every problem of a refusal as a message on the next page, each in words."""
+    from flask import flash
+
+    for problem in exc.problems:
+        flash(problem_text(problem), "danger")
+
+
 def problems_text(exc) -> str:
     """Every problem of a refusal, each in words, in one line."""
     return "；".join(problem_text(p) for p in exc.problems)

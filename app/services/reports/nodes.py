@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from ...errors import Forbidden, NotFound, ValidationFailed
 from ...i18n import t
 from ...models import Jurisdiction, School
+from ...security.roles import LEVELS
 from ..common.actors import Actor
 
-LEVELS = ("province", "city", "county", "school")
 CHILD_LEVEL = {"province": "city", "city": "county", "county": "school"}
 
 
@@ -37,6 +37,11 @@ class Node:
     @property
     def child_level(self) -> str | None:
         return CHILD_LEVEL.get(self.level)
+
+    @property
+    def id(self) -> int | None:
+        """A school node's school id (what a scope compares a school by)."""
+        return self.school_id
 
     def key(self):
         """The value of this node's own column (see ``columns``): its code, or a school's id."""
@@ -106,15 +111,11 @@ def own(session: Session, actor: Actor) -> Node | None:
 
 
 def contains(actor: Actor, node: Node) -> bool:
-    """Whether ``node`` is the actor's own node or lies below it."""
-    scope = actor.scope
-    if scope.level == "system":
-        return True
-    if scope.level == "school":
-        return node.level == "school" and node.school_id == scope.school_id
-    if scope.level not in ("province", "city", "county"):
-        return False
-    return getattr(node, f"{scope.level}_code") == scope.code
+    """Whether ``node`` is the actor's own node or lies below it (the scope's own test: a node
+    answers it as the school or the jurisdiction it stands for)."""
+    if node.level == "school":
+        return actor.scope.contains_school(node)
+    return actor.scope.contains_jurisdiction(node)
 
 
 def readable(session: Session, actor: Actor, code: str) -> Node:

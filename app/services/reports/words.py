@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from ...i18n import t
 from ...models.school import GRADE_NAMES
-from ..record.history_words import KIND_EN
-from ..requests import kinds
+from ..record.history_words import kind_words
 
 STAGE = {"preschool": ("学前", "Preschool"), "primary": ("小学", "Primary"),
          "junior": ("初中", "Junior secondary"), "senior": ("高中", "Senior secondary")}
@@ -46,5 +45,5 @@ def level(code: str) -> str:
 
 def kind(name: str) -> str:
     """A request kind's label, as its declaration names it."""
-    english = KIND_EN.get(name, name.replace("_", " "))
-    return words(kinds.label(name), english[:1].upper() + english[1:])
+    text = kind_words(name)
+    return text[:1].upper() + text[1:]

@@ -158,12 +158,19 @@ def _submitted(session, req: Request, actor: Actor, now: datetime, origin: Schoo
     return req
 
 
+def open_review(session: Session, student: Student, actor: Actor, now: datetime,
+                decision: Decision, kind: str, summary: str) -> Request:
+    """A review of ``kind`` the system opens for a student of its own school, under the chain
+    ``decision`` resolved, submitted (inside the caller's transaction)."""
+    school = student.school
+    req = _new(session, kind, student, actor, now, decision, school, summary=summary)
+    return _submitted(session, req, actor, now, school)
+
+
 def open_registration(session: Session, student: Student, actor: Actor, now: datetime,
                       decision: Decision, kind: str) -> Request:
     """The registration review that every new record starts (inside the caller's transaction)."""
-    school = student.school
-    req = _new(session, kind, student, actor, now, decision, school, summary="新生/在校生注册核办")
-    return _submitted(session, req, actor, now, school)
+    return open_review(session, student, actor, now, decision, kind, "新生/在校生注册核办")
 
 
 def open_batch_registration(session: Session, job, actor: Actor, now: datetime) -> Request:

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session
 
-from ...errors import Forbidden, NotFound, Problem
+from ...errors import Forbidden, Problem
 from ...i18n import t
 from ...models import Grade, Request, School, SchoolClass, Student
 from ...policy.vocab import COMPULSORY, FINAL_GRADE, STAGE_ZH
@@ -78,9 +78,8 @@ class Outcome:
 
 
 def _school_for(session: Session, actor: Actor, school_id: int) -> School:
-    school = session.get(School, school_id)
-    if school is None or not actor.sees_school(school):
-        raise NotFound(t("学校不存在或不在管辖范围内", "no such school in your jurisdiction"), "school")
+    school = actor.fetch(session, School, school_id,
+                         t("学校不存在或不在管辖范围内", "no such school in your jurisdiction"), field="school")
     if not actor.is_system and actor.school_id != school.id:
         raise Forbidden(t("毕业由学校办理", "the school itself graduates its students"))
     actor.require("Request", "add")
@@ -180,9 +179,8 @@ def _open_reviews(session: Session, school: School, grade: Grade, able: set[int]
         Student.school_id == school.id, Student.grade_id == grade.id, Student.id.in_(able),
         Student.status == "in_school", ~_open_request())).all()
     for student in students:
-        req = starting._new(session, "graduate", student, actor, now, decision, school,
-                            summary=f"{STAGE_ZH[grade.stage]}毕业审核")
-        starting._submitted(session, req, actor, now, school)
+        starting.open_review(session, student, actor, now, decision, "graduate",
+                             f"{STAGE_ZH[grade.stage]}毕业审核")
     session.flush()
     return len(students)
 
