@@ -176,14 +176,16 @@ def problems_detect() -> None:
 
 
 def _commands():
+    from .cli_campaign import campaign_group
     from .cli_reports import report_group
+    from .cli_requests import requests_group
     from .cli_routes import routes_command
     from .cli_rules import rules_group
     from .cli_year import year_group
 
     return [init_command, seed_command, serve_command, demo_command, users_group, keys_group,
             rules_group, problems_group, import_group, export_group, routes_command, report_group,
-            year_group]
+            year_group, requests_group, campaign_group]
 
 
 

@@ -52,9 +52,14 @@ def _facts_help() -> str:
     return "Action: " + ", ".join(ACTIONS)
 
 
-@rules_group.command("explain", help="Print the decision the rules make for a case.\n\n" + _facts_help())
-@click.option("--school", "school_code", required=True, help="10-digit school code.")
-@click.option("--action", required=True, type=click.Choice(list(ACTIONS)))
+@rules_group.command("explain", help="Print the decision the rules make for a case.\n\n"
+                     "With TOPIC (promotion, graduate, complete): the rules of that school-year "
+                     "business at --node (or --school): windows, freezes, conditions, the "
+                     "carry-over switch and the chain, each with its file:line.\n\n" + _facts_help())
+@click.argument("topic", required=False, type=click.Choice(["promotion", "graduate", "complete"]))
+@click.option("--node", "node_code", help="TOPIC: a 6-digit division or 10-digit school code.")
+@click.option("--school", "school_code", help="10-digit school code.")
+@click.option("--action", type=click.Choice(list(ACTIONS)))
 @click.option("--stage", type=click.Choice(list(STAGES)), help="Default: the school's first stage.")
 @click.option("--at", "at", help="ISO date-time (default: now, or XUEJI_FIXED_NOW).")
 @click.option("--status", default="in_school", show_default=True)
@@ -70,11 +75,18 @@ def _facts_help() -> str:
               help="Evaluate a draft rule directory instead of the rules in force.")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def rules_explain(school_code, action, stage, at, status, fields, class_size, birth_date,
-                  registry_kind, variant, phase, open_request, rules_dir, as_json) -> None:
+def rules_explain(topic, node_code, school_code, action, stage, at, status, fields, class_size,
+                  birth_date, registry_kind, variant, phase, open_request, rules_dir, as_json) -> None:
     from .models import School
     from .services.policy import rulesets as policy
 
+    if topic is not None:
+        from .cli_rules_year import explain_topic
+
+        explain_topic(topic, node_code or school_code, stage, at, rules_dir, as_json)
+        return
+    if not school_code or not action:
+        raise click.UsageError("--school and --action are needed (or a TOPIC)")
     school = db.session.scalar(select(School).where(School.code == school_code))
     if school is None:
         raise click.ClickException(f"no school {school_code}")
@@ -89,8 +101,9 @@ def rules_explain(school_code, action, stage, at, status, fields, class_size, bi
                   birth_date=date.fromisoformat(birth_date) if birth_date else None,
                   registry_kind=registry_kind, variant=variant, open_request=open_request)
     decision = evaluate(ruleset, facts)
+    waiting = _waiting(ruleset, facts, decision)
     if as_json:
-        click.echo(json.dumps(decision.as_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(decision.as_dict() | waiting, ensure_ascii=False, indent=2))
         return
     click.echo(f"{school.name} ({school.code}) · {ACTIONS[action][0]} ({action}) · {when:%Y-%m-%d %H:%M}"
                f" · rule set {'v%s' % ruleset.version if ruleset.version else rules_dir or 'files'}")
@@ -101,6 +114,37 @@ def rules_explain(school_code, action, stage, at, status, fields, class_size, bi
         click.echo(f"  · {note}")
     for n, step in enumerate(decision.approval_chain, start=1):
         click.echo(f"  {n}. {step.label} ({step.role}@{step.level}, {step.days} 个工作日)  {step.source}")
+    _echo_waiting(waiting)
+
+
+def _waiting(ruleset, facts, decision) -> dict:
+    """Whether a refused filing may queue for its window, and how overdue steps escalate."""
+    from .policy.deferral import escalation_for, queue_option, queue_policy, window_lines
+
+    eff = ruleset.effective(*facts.codes)
+    rule = escalation_for(eff, facts.action)
+    return {"queue": queue_policy(eff, facts.action).as_dict()
+            | {"windows": list(window_lines(eff, facts.action, facts.codes))}
+            | {"now": queue_option(ruleset, facts, decision).as_dict()},
+            "escalation": rule.as_dict() if rule else None}
+
+
+def _echo_waiting(waiting: dict) -> None:
+    queue, now, rule = waiting["queue"], waiting["queue"]["now"], waiting["escalation"]
+    if not queue["applies"]:
+        click.echo("  排队 queue: 不适用（该业务没有办理时间限制）")
+    elif not queue["allowed"]:
+        click.echo(f"  排队 queue: 不允许  {queue['source']}")
+    else:
+        where = ", ".join(queue["windows"]) + (f"; {queue['source']}" if queue["source"] else "")
+        state = (f"可以排队，{now['opens_on']} 开放时自动提交" if now["possible"]
+                 else f"此刻不需要或不能排队：{now['reason']}")
+        click.echo(f"  排队 queue: 窗口关闭时可排队等待（{state}）  {where}")
+    if rule is None:
+        click.echo("  强制干预 escalation: 无")
+    else:
+        click.echo(f"  强制干预 escalation: {rule['label']}（after_days={rule['after_days']}, "
+                   f"to={rule['to']}）  {rule['source']}")
 
 
 @rules_group.command("activate")

@@ -37,7 +37,8 @@ def promote_command(node_code, dry_run, undo_run, username, as_json) -> None:
         if undo_run is not None:
             out = promotion.undo(db.session, actor, undo_run, now)
             _emit(out, as_json, f"已撤销升级批次 {out['run']}：恢复 {out['students_restored']} 名学生、"
-                                f"{out['classes_restored']} 个班")
+                                f"{out['classes_restored']} 个班；升级后已离校的 {out['students_left']} "
+                                f"名学生未恢复，{out['students_unseated']} 名新转入学生移出所在班级")
             return
         if dry_run:
             p = promotion.plan(db.session, actor, node_code, now)
@@ -97,4 +98,5 @@ def _print_plan(p) -> None:
     click.echo(f"合计待升级 {p.students} 名学生")
 
 
-attach_modules(year_group, "app.cli_year_graduation")
+attach_modules(year_group, "app.cli_year_plan")
+attach_modules(year_group, "app.cli_year_graduation", "app.cli_year_admissions")

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from ..errors import DomainError, Problem
 from ..extensions import db
 from ..i18n import t
-from ..models import Request, Student
+from ..models import QueuedRequest, Request, Student
 from ..services.record import students
-from ..services.requests import holds, kinds, transfers
+from ..services.requests import holds, kinds, queue, transfers
 from ..services.requests import workflow as svc
 from ..web.common import actor, now
 
@@ -91,6 +91,7 @@ class Filing(Strict):
     note = _text(500, allow_none=True)
     target_class_id = Whole(allow_none=True)
     evidence = _evidence()
+    queue = fields.Boolean(strict=True)  # 窗口开放时自动提交: queue what a closed window refuses
 
 
 class Decision(Strict):
@@ -126,7 +127,8 @@ def _dump(req: Request) -> dict:
                                                                        req.holder_role)),
             "due_on": req.due_on.isoformat() if req.due_on else None,
             "chain": req.chain, "reason": req.reason, "note": req.note,
-            "created_at": req.created_at.isoformat(),
+            "created_at": req.created_at.isoformat(), "escalation": req.escalation
+            if req.escalated_node or (req.escalation or {}).get("round") == req.round else None,
             "steps": [{"action": s.action, "step": s.step, "round": s.round, "actor": s.actor_name,
                        "at": s.at.isoformat(), "comment": s.comment} for s in req.steps],
             "attachments": [{"id": a.id, "filename": a.filename, "size": a.size}
@@ -202,16 +204,22 @@ class RequestApi(BaseApi):
 
         A transfer names its student by the exact look-up instead of ``student_id`` (refused):
         {kind: "transfer", registry_no, ...} or {kind: "transfer", id_number, name, ...}; the
-        look-up is logged, as ``/transfer-lookup`` logs it.  ``target_class_id`` is a class of
-        the filing school."""
+        look-up is logged, as ``/transfer-lookup`` logs it.  A graduate of another province going
+        on to the filing school (毕业后跨省就学) is {kind: "enroll_cross_province", registry_no,
+        target_class_id, evidence?}: the registry number alone.  ``target_class_id`` is a class of
+        the filing school.  ``queue: true``: when only a closed window refuses it, it is queued and
+        submitted when the window opens (201 with ``queued: true``; see /api/v1/queued_request/)."""
         def run():
             data, who = _load(Filing, self._json()), actor()
             student = _student(data, who)
             klass = svc.own_class(db.session, who, data.get("target_class_id"), "target_class_id")
-            req = svc.start(db.session, kind=data["kind"], student=student, actor=who,
-                            now=now(), payload=data.get("payload") or {}, reason=data.get("reason"),
-                            note=data.get("note"), target_class=klass,
-                            files=_files(data.get("evidence")))
+            filer = queue.file if data.get("queue") else svc.start
+            req = filer(db.session, kind=data["kind"], student=student, actor=who,
+                        now=now(), payload=data.get("payload") or {}, reason=data.get("reason"),
+                        note=data.get("note"), target_class=klass,
+                        files=_files(data.get("evidence")))
+            if isinstance(req, QueuedRequest):  # the window is closed: it waits in the queue
+                return {"id": req.id, "queued": True, "result": queue.as_dict(req)}
             return {"id": req.id, "result": _dump(req)}
         return self._run(run, 201)
 
@@ -254,13 +262,14 @@ class RequestApi(BaseApi):
 def _student(data: dict, who) -> Student:
     """The request's student: a transfer's through the exact look-up (logged), any other kind's
     by id inside the account's jurisdiction.  The kind is one a school may start (422 if not)."""
-    if kinds.startable(data["kind"]).from_other_school:
+    declared = kinds.startable(data["kind"])
+    if declared.from_other_school:
         if "student_id" in data:
             raise BadInput(t("转学申请凭学籍号，或身份证件号与姓名查找学生，不接受 student_id",
                              "a transfer names its student by registry_no, or id_number and name, "
                              "never by student_id"), "student_id")
-        return transfers.lookup(db.session, who, registry_no=data.get("registry_no"),
-                                id_number=data.get("id_number"), name=data.get("name"))
+        return transfers.lookup_for(db.session, who, declared, registry_no=data.get("registry_no"),
+                                    id_number=data.get("id_number"), name=data.get("name"))
     extra = [key for key in LOOKUP_KEYS if key in data]
     if extra:
         raise BadInput(t(f"只有转学申请凭 {extra[0]} 查找学生", f"only a transfer is filed by {extra[0]}"),

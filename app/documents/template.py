@@ -22,11 +22,13 @@ KIND_ZH = {"text": "文本", "code": "从下拉列表选择", "bool": "是 / 否
            "email": "电子信箱", "url": "网址", "class": "本校班级名称", "school": "10 位学校标识码"}
 
 
-def build(labels: dict[str, list[str]], classes: list[str] | None = None) -> bytes:
-    """The workbook: 学生信息 (to fill), 填写说明 (how), 代码 (the lists, hidden)."""
+def build(labels: dict[str, list[str]], classes: list[str] | None = None, *, title: str = "学生信息",
+          notes: tuple[str, ...] = ()) -> bytes:
+    """The workbook: 学生信息 (to fill; ``title`` names it), 填写说明 (how, with ``notes`` first),
+    代码 (the lists, hidden)."""
     book = Workbook()
     sheet = book.active
-    sheet.title = "学生信息"
+    sheet.title = title
     lists = book.create_sheet("代码")
     _lists(book, lists, labels, classes or [])
     for i, column in enumerate(COLUMNS, start=1):
@@ -47,7 +49,7 @@ def build(labels: dict[str, list[str]], classes: list[str] | None = None) -> byt
             check.add(f"{letter}2:{letter}{ROWS + 1}")
             sheet.add_data_validation(check)
     sheet.freeze_panes = "C2"
-    _explain(book.create_sheet("填写说明", 1), labels)
+    _explain(book.create_sheet("填写说明", 1), labels, notes)
     lists.sheet_state = "hidden"
     buffer = io.BytesIO()
     book.save(buffer)
@@ -76,7 +78,7 @@ def _lists(book, sheet, labels: dict[str, list[str]], classes: list[str]) -> Non
             f"list_{table}", attr_text=f"'代码'!${letter}$2:${letter}${last}")
 
 
-def _explain(sheet, labels: dict[str, list[str]]) -> None:
+def _explain(sheet, labels: dict[str, list[str]], notes: tuple[str, ...] = ()) -> None:
     sheet.append(["列", "表头", "必填", "填写要求", "可选值（节选）"])
     for cell in sheet[1]:
         cell.font = HEAD
@@ -89,7 +91,7 @@ def _explain(sheet, labels: dict[str, list[str]]) -> None:
             rule = f"文本，最长 {spec.max_length} 字"
         sheet.append([get_column_letter(i), column.header, required, rule, options])
     sheet.append([])
-    for line in ("成员2可整行不填（单亲家庭、一名监护人即可）。",
+    for line in (*notes, "成员2可整行不填（单亲家庭、一名监护人即可）。",
                  "身份证件号、联系电话请保持文本格式，勿让 Excel 转为数字（否则末几位会丢失）。",
                  "随班就读须与残疾类型一致：非随班就读对应无残疾，视力/听力/智力对应相应残疾。",
                  "学生身份证件类型为“其他”时，须填写家庭成员的身份证件号。"):

@@ -1,11 +1,15 @@
 """All models, imported here so the one metadata knows every table."""
 
+from .admissions import Admission
 from .audit import AuditEvent, ExportLog, PersonalDataAccess
 from .codes import CodeItem
+from .enrollment import EnrollmentPlan, EnrollmentPlanChange, EnrollmentPlanClass
 from .family import FamilyMember
 from .imports import ImportJob
 from .jurisdiction import Jurisdiction
 from .problems import ProblemCase, ProblemMember
+from .quality import QualityCampaign, QualityForm
+from .queue import QueuedAttachment, QueuedRequest
 from .registry_number import RegistryNumber
 from .report_signoff import ReportSignoff
 from .reports import ReportMonth, ReportSnapshot
@@ -22,8 +26,11 @@ from .student import Student
 from .user import XuejiUser
 
 __all__ = [
+    "Admission",
     "Attachment", "ExportLog", "ImportJob", "Notification", "NotificationRead", "ProblemCase", "ProblemMember", "Request", "RequestStep",
+    "EnrollmentPlan", "EnrollmentPlanChange", "EnrollmentPlanClass",
+    "QualityCampaign", "QualityForm",
     "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Jurisdiction", "PersonalDataAccess",
-    "PromotionClassSnapshot", "PromotionRun", "PromotionSchool", "PromotionStudentSnapshot",
+    "PromotionClassSnapshot", "QueuedAttachment", "QueuedRequest", "PromotionRun", "PromotionSchool", "PromotionStudentSnapshot",
     "RegistryNumber", "ReportMonth", "ReportSignoff", "ReportSnapshot", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
 ]

@@ -43,6 +43,8 @@ class ImportJob(RowUidMixin, Model):
     message = Column(String(500))
     problems = Column(JSON)  # [{row, column, message, code}] (the first thousands)
     request_id = Column(Integer)  # the batch registration review (no FK: it would close a cycle)
+    # students: the template of records; admissions: an admission list (录取名单, its own commit)
+    purpose = Column(String(20), nullable=False, default="students", server_default="students")
 
     def __repr__(self) -> str:
         return f"#{self.id} {self.filename}"

@@ -86,6 +86,11 @@ class Request(RowUidMixin, Model):
     created_at = Column(DateTime, nullable=False, default=local_now)
     updated_at = Column(DateTime, nullable=False, default=local_now, onupdate=local_now)
     closed_at = Column(DateTime)
+    # 强制干预: the party an overdue step went to (cleared when the step is decided), and the record
+    # of the last escalation: {round, step, at, to, role, label, source, due_on, after_days, from}
+    escalated_node = Column(String(20), index=True)
+    escalated_role = Column(String(20))
+    escalation = Column(JSON)
 
     steps = relationship("RequestStep", back_populates="request", order_by="RequestStep.id")
     attachments = relationship("Attachment", back_populates="request", order_by="Attachment.id")

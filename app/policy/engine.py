@@ -5,19 +5,30 @@ The engine never reads the clock or a database: callers gather the facts (the ti
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from ..fields import STUDENT_FIELD_BY_NAME
 from .ruleset import Effective, RuleSet, Sourced
 from .schema import Range
-from .vocab import ACTION_SWITCH, ACTIONS, BUSINESSES, FINAL_GRADE, LEVEL_ZH, ROLE_ZH, STAGE_ZH, STEP_LEVEL_ZH
+from .vocab import (
+    ACTION_SWITCH,
+    ACTIONS,
+    BUSINESSES,
+    CAMPAIGN_SWITCHES,
+    FINAL_GRADE,
+    LEVEL_ZH,
+    ROLE_ZH,
+    STAGE_ZH,
+    STEP_LEVEL_ZH,
+)
 
 # actions a problem record may still take (the ones that resolve it)
 PROBLEM_RECORD_MAY = frozenset({"change_field", "delete_record", "edit_field"})
 # actions refused while other business is in progress (national error code 2002)
 EXCLUSIVE = frozenset({"transfer", "suspend", "resume", "repeat", "skip", "dropout", "withdraw",
-                       "expel", "abroad", "death", "graduate", "complete", "change_field"})
+                       "expel", "abroad", "death", "graduate", "complete", "change_field",
+                       "enroll_cross_province"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,7 @@ class Facts:
     registered: bool = True  # before registration review ends, the school may still correct items
     open_request: str | None = None  # status of the request open on the student (pending, returned...)
     open_request_ref: str = ""  # how users name that request: number, kind, where it stands
+    campaign: str = ""  # the open data-quality campaign covering the school, as users name it
 
 
 @dataclass(frozen=True)
@@ -105,8 +117,10 @@ def evaluate(ruleset: RuleSet, facts: Facts) -> Decision:
     violations += _under_review(eff, facts, notes)
     if facts.phase == "start":
         violations += _window(eff, facts)
+    violations = _campaign(facts, violations, notes)
     exception = _entry_age(eff, facts, violations, notes)
     _carry_over(eff, facts, notes)
+    _conditions_note(eff, facts, notes)
     # an exception path replaces the usual chain; the lower levels' extra steps still apply
     chain = exception + _extra(eff, facts) if exception else _chain(eff, facts)
     return Decision(facts.action, not violations, tuple(violations), tuple(chain),
@@ -142,8 +156,8 @@ def _status(eff: Effective, f: Facts) -> list[Violation]:
 
 def _switch(eff: Effective, f: Facts) -> list[Violation]:
     name = ACTION_SWITCH.get(f.action)
-    if name is None or name == "delete_formal_record":
-        return []
+    if name is None or name == "delete_formal_record" or (f.campaign and name in CAMPAIGN_SWITCHES):
+        return []  # (an open campaign turns its switches on: see _campaign)
     switch = eff.switches.get(name)
     if switch is not None and switch.value is False:
         return [Violation("switch_off", f"{ACTIONS[f.action][0]}功能未开放", str(switch.source))]
@@ -219,7 +233,8 @@ def _window(eff: Effective, f: Facts) -> list[Violation]:
         return []
     day = f.at.date()
     out = []
-    for layer in eff.windows.get(business, []):
+    opened_by_campaign = f.campaign and ACTION_SWITCH.get(f.action) in CAMPAIGN_SWITCHES
+    for layer in [] if opened_by_campaign else eff.windows.get(business, []):
         ranges = [s for s in layer if _applies(s.value, f.codes)]
         if ranges and not any(_inside(s.value, day) for s in ranges):
             opened = "；".join(_dates(s.value) for s in ranges)
@@ -231,6 +246,18 @@ def _window(eff: Effective, f: Facts) -> list[Violation]:
             out.append(Violation("frozen", f"{BUSINESSES[business]}暂停办理：{_dates(s.value)}{why}；"
                                            "此前已发起的业务可以继续办结", str(s.source)))
     return out
+
+
+def _campaign(f: Facts, violations: list[Violation], notes: list[str]) -> list[Violation]:
+    """数据质量核查: an open campaign covering the school stands for the switch and the window of
+    its businesses; without one, a refusal by either says so (the rule file's line stays cited)."""
+    if ACTION_SWITCH.get(f.action) not in CAMPAIGN_SWITCHES:
+        return violations
+    if f.campaign:
+        notes.append(f"{f.campaign}进行中：本校可办理{ACTIONS[f.action][0]}")
+        return violations
+    return [replace(v, message=f"{v.message}；本校不在进行中的数据质量核查活动范围内")
+            if v.code in ("switch_off", "outside_window") else v for v in violations]
 
 
 def _graduating_if(r: Range, f: Facts) -> bool:
@@ -268,6 +295,31 @@ def _carry_over(eff: Effective, f: Facts, notes: list[str]) -> None:
         notes.append(f"规则允许带着未办结的业务和未毕业的毕业年级学生升级{where}")
     else:
         notes.append(f"升级前须办结辖区内学生的在办业务并完成毕业，否则拒绝执行{where}")
+
+
+def graduation_conditions(eff: Effective, stage: str | None) -> dict[str, str]:
+    """毕业条件 of a stage: {record item a graduate must have: the rule's file:line}."""
+    action = eff.actions.get("graduate")
+    if action is None or stage is None:
+        return {}
+    return {name: str(source) for name, source in action.conditions.get(stage, {}).items()}
+
+
+def conditions_text(required: dict[str, str]) -> str:
+    """The conditions as one line: each item's header, then where each was required."""
+    items = "、".join(_header(n) for n in required)
+    return f"须有 {items}（{'，'.join(dict.fromkeys(required.values()))}）"
+
+
+def _conditions_note(eff: Effective, f: Facts, notes: list[str]) -> None:
+    if f.action not in ("graduate", "complete"):
+        return
+    required = graduation_conditions(eff, f.stage)
+    stage = STAGE_ZH.get(f.stage or "", "")
+    if required:
+        notes.append(f"{stage}毕业条件：{conditions_text(required)}；不满足者不能毕业，可办理结业")
+    elif f.action == "graduate":
+        notes.append(f"{stage}毕业条件：规则未另设（在校、无在办业务、非问题学籍即可毕业）")
 
 
 def school_year_start(at: datetime) -> int:

@@ -53,11 +53,16 @@ class EffectiveAction:
     reasons: Sourced | None = None
     evidence: Sourced | None = None
     requires_status: Sourced | None = None
+    queue: Sourced | None = None  # bool: may a request filed outside its window wait for it
+    escalate: Sourced | None = None  # schema.Escalate of this action (else Effective.escalation)
+    # graduate: stage -> {record item a graduate must have: where it was required}
+    conditions: dict[str, dict[str, Source]] = field(default_factory=dict)
 
     def copy(self) -> "EffectiveAction":
         return replace(self, allowed=dict(self.allowed), locked=dict(self.locked),
                        stage_chain=dict(self.stage_chain), variants=dict(self.variants),
-                       extra=list(self.extra))
+                       extra=list(self.extra),
+                       conditions={k: dict(v) for k, v in self.conditions.items()})
 
 
 @dataclass
@@ -76,6 +81,7 @@ class Effective:
     actions: dict[str, EffectiveAction] = field(default_factory=dict)
     holidays: frozenset = frozenset()
     workdays: frozenset = frozenset()
+    escalation: Sourced | None = None  # schema.Escalate: the default escalation of every action
 
     def copy(self) -> "Effective":
         return Effective(self.files, dict(self.controlled), dict(self.controlled_locks),
@@ -83,7 +89,7 @@ class Effective:
                          dict(self.switches), {k: [list(x) for x in v] for k, v in self.windows.items()},
                          {k: list(v) for k, v in self.freezes.items()},
                          {k: a.copy() for k, a in self.actions.items()}, self.holidays,
-                         self.workdays)
+                         self.workdays, escalation=self.escalation)
 
 
 class RuleSetInvalid(Exception):
@@ -253,7 +259,7 @@ def _merge_actions(eff: Effective, f: LoadedFile, problems: list[Problem]) -> No
 
 
 def _define_action(cur: EffectiveAction, a: Action, f: LoadedFile, path, problems) -> None:
-    for key in ("label", "reasons", "evidence", "requires_status"):
+    for key in ("label", "reasons", "evidence", "requires_status", "queue", "escalate"):
         value = getattr(a, key)
         if value is not None:
             setattr(cur, key, Sourced(tuple(value) if isinstance(value, list) else value,
@@ -276,7 +282,27 @@ def _define_action(cur: EffectiveAction, a: Action, f: LoadedFile, path, problem
                 cur.stage_chain[stage] = _sourced_steps(f, spath + ("chain",), rule.chain)
             if rule.locked:
                 cur.locked[stage] = f.source(spath + ("locked",))
+            if _conditions_fit(cur, rule, f, spath, problems):  # a province's list replaces
+                cur.conditions[stage] = _required(f, spath, rule)
     _add_extra(cur, a, f, path)
+
+
+def _conditions_fit(cur: EffectiveAction, rule, f: LoadedFile, spath, problems) -> bool:
+    """Graduation conditions belong to ``graduate`` only (elsewhere the file check reports them)."""
+    return not isinstance(rule, bool) and rule.conditions is not None and cur.name == "graduate"
+
+
+def _conditions_problems(f: LoadedFile) -> list[Problem]:
+    return [f.problem(("actions", name, "stages", stage, "conditions"),
+                      "conditions apply to graduate only")
+            for name, action in f.rules.actions.items() if name != "graduate"
+            for stage, rule in action.stages.items()
+            if not isinstance(rule, bool) and rule.conditions is not None]
+
+
+def _required(f: LoadedFile, spath, rule) -> dict[str, Source]:
+    path = spath + ("conditions", "required_fields")
+    return {name: f.source(path + (i,)) for i, name in enumerate(rule.conditions.required_fields)}
 
 
 def _tighten_action(cur: EffectiveAction, a: Action, f: LoadedFile, path, problems) -> None:
@@ -291,6 +317,7 @@ def _tighten_action(cur: EffectiveAction, a: Action, f: LoadedFile, path, proble
         before = tuple(cur.evidence.value) if cur.evidence else ()
         cur.evidence = Sourced(before + tuple(e for e in a.evidence if e not in before),
                                f.source(path + ("evidence",)))
+    _tighten_deferral(cur, a, f, path, problems)
     for stage, rule in a.stages.items():
         spath = path + ("stages", stage)
         allowed = rule if isinstance(rule, bool) else rule.allowed
@@ -304,7 +331,43 @@ def _tighten_action(cur: EffectiveAction, a: Action, f: LoadedFile, path, proble
                                              f"allowed for {stage} at {cur.allowed[stage].source}"))
         elif allowed is False:
             cur.allowed[stage] = Sourced(False, f.source(spath))
+        if stage not in cur.locked and _conditions_fit(cur, rule, f, spath, problems):
+            above = cur.conditions.get(stage, {})  # lower levels add conditions, never drop one
+            added = _required(f, spath, rule)
+            cur.conditions[stage] = {**above, **{k: v for k, v in added.items() if k not in above}}
     _add_extra(cur, a, f, path)
+
+
+def _tighten_deferral(cur: EffectiveAction, a: Action, f: LoadedFile, path, problems) -> None:
+    """A city or county may forbid queuing and escalate sooner, never the other way."""
+    if a.queue is not None:
+        if a.queue and cur.queue is not None and cur.queue.value is False:
+            problems.append(f.problem(path + ("queue",), f"a {f.level} may only tighten: queuing "
+                                                         f"{cur.name} is off at {cur.queue.source}"))
+        else:
+            cur.queue = Sourced(a.queue, f.source(path + ("queue",)))
+    if a.escalate is not None:
+        above = cur.escalate
+        if above is not None and a.escalate.after_days > above.value.after_days:
+            problems.append(f.problem(path + ("escalate", "after_days"),
+                                      f"a {f.level} may only escalate sooner than "
+                                      f"{above.value.after_days} days set at {above.source}"))
+        else:
+            cur.escalate = Sourced(a.escalate, f.source(path + ("escalate",)))
+
+
+def _merge_escalation(eff: Effective, f: LoadedFile, problems: list[Problem]) -> None:
+    """The default escalation: national and province set it, lower levels only shorten it."""
+    rule = f.rules.escalation
+    if rule is None:
+        return
+    above = eff.escalation
+    if f.level in ("city", "county") and above is not None and rule.after_days > above.value.after_days:
+        problems.append(f.problem(("escalation", "after_days"),
+                                  f"a {f.level} may only escalate sooner than "
+                                  f"{above.value.after_days} days set at {above.source}"))
+        return
+    eff.escalation = Sourced(rule, f.source(("escalation",)))
 
 
 def _add_extra(cur: EffectiveAction, a: Action, f: LoadedFile, path) -> None:
@@ -324,6 +387,7 @@ def merge(eff: Effective, f: LoadedFile, problems: list[Problem]) -> Effective:
     _merge_switches(out, f, problems)
     _merge_windows(out, f, problems)
     _merge_actions(out, f, problems)
+    _merge_escalation(out, f, problems)
     if f.rules.calendar is not None:  # every level's holidays and make-up days add up
         out.holidays = out.holidays | frozenset(f.rules.calendar.holidays)
         out.workdays = out.workdays | frozenset(f.rules.calendar.workdays)
@@ -390,6 +454,7 @@ def _file_problems(f: LoadedFile) -> list[Problem]:
                                                  "(province 430000, city 430100, county 430102)"))
         elif stem != code:
             problems.append(f.problem(("code",), f"the file for {code} must be named {code}.yaml"))
+    problems.extend(_conditions_problems(f))
     spec = f.rules.controlled_fields
     if spec is not None:
         for key in ("add", "remove", "locked"):

@@ -37,10 +37,20 @@ class Step(Strict):
     days: int = Field(default=10, ge=1, le=60)
 
 
+RecordItem = Literal[tuple(STUDENT_FIELD_BY_NAME)]  # type: ignore[valid-type]
+
+
+class Conditions(Strict):
+    """毕业条件 (graduate only): the record's items a graduate must have filled in (app/fields.py)."""
+
+    required_fields: list[RecordItem] = Field(min_length=1)
+
+
 class StageRule(Strict):
     allowed: bool | None = None
     chain: list[Step] | None = None
     locked: bool = False  # lower levels may not change this stage's rule
+    conditions: Conditions | None = None  # graduate: what the stage's graduates must have
 
 
 def _stage_kind(value) -> str:
@@ -52,6 +62,14 @@ StageValue = Annotated[Union[Annotated[bool, Tag("flag")], Annotated[StageRule, 
                        Discriminator(_stage_kind)]
 
 
+class Escalate(Strict):
+    """强制干预: a step overdue ``after_days`` working days past its deadline goes to ``to`` (a role)
+    of the level above the party holding it."""
+
+    after_days: int = Field(default=5, ge=0, le=60)
+    to: Role = "supervisor"
+
+
 class Action(Strict):
     label: str | None = None
     stages: dict[Stage, StageValue] = {}
@@ -61,6 +79,8 @@ class Action(Strict):
     chain: list[Step] | None = None
     variants: dict[Literal["same_county", "same_city", "cross_province"], list[Step]] = {}
     extra_steps: list[Step] = []
+    queue: bool | None = None  # false: a request filed outside its window may not wait for it
+    escalate: Escalate | None = None  # this action's escalation (else the file's `escalation`)
 
 
 class Cap(Strict):
@@ -175,3 +195,4 @@ class RuleFile(Strict):
     windows: dict[Business, list[Range]] = {}
     freezes: dict[Business, list[Range]] = {}
     calendar: Calendar | None = None
+    escalation: Escalate | None = None  # the default escalation of every action below

@@ -32,6 +32,7 @@ BUSINESSES = {
     "enrollment": "招生",
     "cross_province_enrollment": "毕业后跨省就学",
     "data_verification": "数据质量核查",
+    "enrollment_plan": "招生计划",
 }
 
 # action -> (Chinese name, business whose window applies, or None)
@@ -60,6 +61,9 @@ ACTIONS = {
     "delete_record": ("删除学籍", None),
     "assign_class": ("编入班级", None),
     "verify_data": ("数据质量核查", "data_verification"),
+    "enter_corrections": ("数据质量核查登记（录入更正）", "data_verification"),
+    "plan_enrollment": ("核定招生计划", "enrollment_plan"),
+    "change_enrollment_plan": ("招生计划变更申请", "enrollment_plan"),
 }
 
 STUDENT_STATUSES = (
@@ -88,13 +92,16 @@ SWITCH_ZH = {
     "edit_under_review": "审批期间允许直接修改学籍",
     "promotion_carry_over": "升级时允许带着未办结业务执行",
 }
+# switches an open data-quality campaign (数据质量核查活动) turns on for the schools it covers,
+# together with the data_verification window: the province opens them per region and date range
+CAMPAIGN_SWITCHES = ("export_confirmation_forms", "enter_corrections")
 # the forms of a transfer whose chain may differ (rule files' ``variants``)
 VARIANT_ZH = {"same_county": "同一县（区）内转学", "same_city": "同一市内跨县转学",
               "cross_province": "跨省转学"}
 # switches whose action is refused while the switch is off
 ACTION_SWITCH = {"register_new": "register_new", "register_in_school": "register_in_school",
                  "register_returnee": "register_returnee", "delete_record": "delete_formal_record",
-                 "verify_data": "export_confirmation_forms"}
+                 "verify_data": "export_confirmation_forms", "enter_corrections": "enter_corrections"}
 
 # the decision's violation codes, stable for callers and tests
 CODES = (

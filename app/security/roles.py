@@ -114,9 +114,22 @@ MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
     # the monthly report (月报), the school statistics and the watch lists: read-only figures
     "Report": {"read": {"registrar": _ALL, "supervisor": _ALL},
                "sign": {"supervisor": _ALL}},  # signing off one's own node's month (签发)
+    # admission lists (录取名单): a school registrar uploads and commits its own; the lowest bureau
+    # over the schools of a duplicate admission resolves it
+    "Admission": {"add": {"registrar": _SCHOOL},
+                  "resolve": {"registrar": _BUREAU}},
     # the promotion batch (升级) of a bureau's node: its registrar runs and undoes it
     "Promotion": {"read": {"registrar": _BUREAU, "supervisor": _BUREAU},
                   "add": {"registrar": _BUREAU}},
+    # 招生计划: bureaus' registrars set, apply and decide; a school's registrar asks for a change
+    "EnrollmentPlan": {"read": {"registrar": _ALL, "supervisor": _ALL},
+                       "edit": {"registrar": _BUREAU},
+                       "add": {"registrar": _SCHOOL}},
+    # 数据质量核查: the province opens and closes campaigns; every level follows the progress;
+    # a school's registrar marks its forms and uploads the signed ones
+    "QualityCampaign": {"read": {"registrar": _ALL, "supervisor": _ALL, "sysadmin": {"province"}},
+                        "add": {"registrar": {"province"}, "sysadmin": {"province"}},
+                        "mark": {"registrar": _SCHOOL}},
     "Account": {
         "read": {"sysadmin": _ALL},
         "add": {"sysadmin": _ALL},

@@ -65,6 +65,8 @@ BUREAU_SYSADMIN = "sysadmin@bureau"
 ORGANISATION = "registrar,supervisor,sysadmin@all"  # schools, grades, classes: everyone reads
 SCHOOL_EDIT = "registrar@school+sysadmin@all"  # grades and classes
 LOGS = "supervisor,sysadmin@all"
+QUALITY_READ = "registrar,supervisor@all+sysadmin@province"  # 数据质量核查: campaigns and progress
+QUALITY_OPEN = "registrar,sysadmin@province"
 
 _ROWS: list[tuple[str, str, str, str]] = [
     # endpoint                              methods      who                     scoped
@@ -128,11 +130,20 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("RequestView.resubmit", "POST", SCHOOL_REGISTRAR, "Request"),
     ("RequestView.cancel", "POST", SCHOOL_REGISTRAR, "Request"),
     ("RequestView.pull", "POST", SCHOOL_REGISTRAR, "Request"),
+    ("QueuedView.index", "GET", READ, "QueuedRequest"),  # 排队业务: filed outside their window
+    ("QueuedView.cancel", "POST", SCHOOL_REGISTRAR, "QueuedRequest"),  # the filing school's own
+    ("CrossProvinceView.index", "GET POST", SCHOOL_REGISTRAR, "Student"),  # by registry no., logged
     ("GraduationView.index", "GET", SCHOOL_REGISTRAR, "Student"),  # 毕业: one's own school's cohort
     ("GraduationView.run", "POST", SCHOOL_REGISTRAR, "Student"),
+    ("GraduationView.complete", "POST", SCHOOL_REGISTRAR, "Student"),  # 结业 of ticked students
     ("PromotionView.index", "GET", "registrar,supervisor@bureau", "PromotionRun"),  # 升级: blockers
     ("PromotionView.run", "POST", "registrar@bureau", "PromotionRun"),  # of a node in one's subtree
     ("PromotionView.undo", "POST", "registrar@bureau", "PromotionRun"),
+    ("EnrollmentPlanView.index", "GET", READ, "EnrollmentPlan"),  # 招生计划: one's own or below
+    ("EnrollmentPlanView.set_plan", "POST", "registrar@bureau", "EnrollmentPlan"),
+    ("EnrollmentPlanView.apply", "POST", "registrar@bureau", "EnrollmentPlan"),
+    ("EnrollmentPlanView.decide", "POST", "registrar@bureau", "EnrollmentPlanChange"),
+    ("EnrollmentPlanView.request_change", "POST", SCHOOL_REGISTRAR, "EnrollmentPlan"),  # its own
     ("ProblemCaseView.list", "GET", READ, "ProblemCase"),
     ("ProblemCaseView.show", "GET", READ, "ProblemCase"),
     ("ProblemCaseView.evidence", "GET", READ, "ProblemCase"),
@@ -140,6 +151,16 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("ProblemCaseView.withdraw", "POST", "registrar@all", "ProblemCase"),
     ("ProblemCaseView.arbitrate", "POST", "registrar@all", "ProblemCase"),
     ("ProblemCaseView.detect", "POST", "registrar@all", "ProblemCase"),
+    # -- 数据质量核查: the province opens campaigns, every level reads progress, schools mark ------
+    ("QualityView.index", "GET", QUALITY_READ, "QualityCampaign"),  # those of or over one's node
+    ("QualityView.progress", "GET", QUALITY_READ, "QualityCampaign"),  # ?node= inside both
+    ("QualityView.open", "POST", QUALITY_OPEN, "QualityCampaign"),  # a division of one's province
+    ("QualityView.close", "POST", QUALITY_OPEN, "QualityCampaign"),
+    ("QualityView.school", "GET", SCHOOL_REGISTRAR, "QualityForm"),  # one's own school's classes
+    ("QualityView.mark", "POST", SCHOOL_REGISTRAR, "QualityForm"),
+    ("QualityView.upload", "POST", SCHOOL_REGISTRAR, "QualityForm"),
+    ("QualityView.scan", "GET", SCHOOL_REGISTRAR, "QualityForm"),  # a signed form's photo, logged
+    ("QualityView.printable", "GET", SCHOOL_REGISTRAR, "Student"),  # one class's forms
     # -- Excel in and out -----------------------------------------------------------------------
     ("ImportView.list", "GET", "registrar@all", "ImportJob"),
     ("ImportView.template", "GET", "registrar@all", "School"),
@@ -151,6 +172,13 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("ImportView.students_xlsx", "GET", READ, "Student"),
     ("ImportView.confirmation", "GET", READ, "Student"),
     ("ImportView.exports", "GET", READ, "School"),  # the page of both: which school, which format
+    ("AdmissionView.index", "GET", SCHOOL_REGISTRAR, "ImportJob"),  # 导入录取名单: one's own lists
+    ("AdmissionView.template", "GET", SCHOOL_REGISTRAR, "School"),
+    ("AdmissionView.upload", "POST", SCHOOL_REGISTRAR, "School"),  # into one's own school only
+    ("AdmissionView.job", "GET", SCHOOL_REGISTRAR, "ImportJob"),
+    ("AdmissionView.commit", "POST", SCHOOL_REGISTRAR, "ImportJob"),
+    ("AdmissionView.duplicates", "GET", "registrar@bureau", "Admission"),  # 重复录取 it decides
+    ("AdmissionView.resolve", "POST", "registrar@bureau", "Admission"),
     # -- organisation ---------------------------------------------------------------------------
     ("JurisdictionView.list", "GET", "registrar,supervisor,sysadmin@bureau", "Jurisdiction"),
     ("JurisdictionView.show", "GET", "registrar,supervisor,sysadmin@bureau", "Jurisdiction"),
@@ -237,10 +265,39 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("RequestApi.post", "POST", SCHOOL_REGISTRAR, "Student"),
     ("RequestApi.decide", "POST", READ, "Request"),  # also resubmit, cancel, pull (the requester's)
     ("RequestApi.lookup", "POST", SCHOOL_REGISTRAR, "Student"),  # exact look-up, logged
+    ("QueuedRequestApi.get_list", "GET", READ, "QueuedRequest"),  # 排队业务 (?status=)
+    ("QueuedRequestApi.get", "GET", READ, "QueuedRequest"),
+    ("QueuedRequestApi.cancel", "POST", SCHOOL_REGISTRAR, "QueuedRequest"),  # the filing school's
     ("ReportSignoffApi.signoff", "POST", "supervisor@all", "ReportSignoff"),  # its own node only
     ("ReportSignoffApi.signoff_state", "GET", READ, "ReportSignoff"),
     ("StatisticsApi.table", "GET", READ, "Student"),  # 学校统计表 of ?node= inside the jurisdiction
     ("ReportApi.monthly", "GET", READ, "Student"),  # 月报 of ?node=&month= inside the jurisdiction
+    ("AdmissionApi.upload", "POST", SCHOOL_REGISTRAR, "ImportJob"),  # 录取名单: check, commit
+    ("AdmissionApi.show", "GET", SCHOOL_REGISTRAR, "ImportJob"),
+    ("AdmissionApi.commit", "POST", SCHOOL_REGISTRAR, "ImportJob"),
+    ("AdmissionApi.duplicates", "GET", "registrar@bureau", "Admission"),
+    ("AdmissionApi.resolve", "POST", "registrar@bureau", "Admission"),
+    ("QualityApi.listing", "GET", QUALITY_READ, "QualityCampaign"),
+    ("QualityApi.open", "POST", QUALITY_OPEN, "QualityCampaign"),
+    ("QualityApi.close", "POST", QUALITY_OPEN, "QualityCampaign"),
+    ("QualityApi.progress", "GET", QUALITY_READ, "QualityCampaign"),
+    ("QualityApi.sheet", "GET", SCHOOL_REGISTRAR, "QualityForm"),
+    ("QualityApi.mark", "POST", SCHOOL_REGISTRAR, "QualityForm"),
+    ("QualityApi.scan", "POST", SCHOOL_REGISTRAR, "QualityForm"),
+    ("GraduationApi.cohort", "GET", SCHOOL_REGISTRAR, "Student"),  # 毕业: one's own school's cohort
+    ("GraduationApi.graduate", "POST", SCHOOL_REGISTRAR, "Student"),
+    ("GraduationApi.complete", "POST", SCHOOL_REGISTRAR, "Student"),  # 结业, per-student results
+    ("PromotionApi.plan", "GET", "registrar,supervisor@bureau", "PromotionRun"),  # 升级 of a node
+    ("PromotionApi.runs", "GET", "registrar,supervisor@bureau", "PromotionRun"),  # in one's subtree
+    ("PromotionApi.run", "POST", "registrar@bureau", "PromotionRun"),
+    ("PromotionApi.undo", "POST", "registrar@bureau", "PromotionRun"),
+    ("EnrollmentPlanApi.listing", "GET", READ, "EnrollmentPlan"),  # 招生计划 (?year=&school=)
+    ("EnrollmentPlanApi.get", "GET", READ, "EnrollmentPlan"),
+    ("EnrollmentPlanApi.set_plan", "POST", "registrar@bureau", "EnrollmentPlan"),
+    ("EnrollmentPlanApi.apply", "POST", "registrar@bureau", "EnrollmentPlan"),
+    ("EnrollmentPlanApi.change_list", "GET", READ, "EnrollmentPlanChange"),
+    ("EnrollmentPlanApi.request_change", "POST", SCHOOL_REGISTRAR, "EnrollmentPlan"),  # its own
+    ("EnrollmentPlanApi.decide", "POST", "registrar@bureau", "EnrollmentPlanChange"),
 ]
 
 ROUTES: dict[str, Route] = {}

@@ -54,13 +54,30 @@ def register_views(appbuilder) -> None:
     menu.view(RequestView, "Requests", t("业务办理", "Requests"), "fa-tasks", REGISTRY)
     menu.link("TransferIn", "RequestView.transfer_in", t("转入申请", "Receive a transfer"),
               "fa-sign-in", REGISTRY)
+    from .queued import QueuedView
+
+    menu.view(QueuedView, "QueuedRequests", t("排队业务", "Queued requests"), "fa-clock-o", REGISTRY)
+    from .cross_province import CrossProvinceView
+
+    menu.view(CrossProvinceView, "CrossProvinceIn", t("毕业后跨省就学", "Graduates from other provinces"),
+              "fa-exchange", REGISTRY)
     from .graduation import GraduationView
 
     menu.view(GraduationView, "Graduation", t("毕业办理", "Graduation"), "fa-graduation-cap", REGISTRY)
     from .schoolyear import PromotionView
 
     menu.view(PromotionView, "Promotion", t("学年升级", "Promotion"), "fa-level-up", REGISTRY)
+    from .plans import EnrollmentPlanView
+
+    menu.view(EnrollmentPlanView, "EnrollmentPlans", t("招生计划", "Enrollment plans"), "fa-calendar-plus-o",
+              REGISTRY)
     menu.view(ProblemCaseView, "Problems", t("问题学籍", "Problem records"), "fa-exclamation-triangle",
+              REGISTRY)
+    from .quality import QualityView
+
+    menu.view(QualityView, "QualityCampaigns", t("数据质量核查", "Data-quality verification"), "fa-check-circle",
+              REGISTRY)
+    menu.link("QualityMarks", "QualityView.school", t("核查登记", "Mark the forms"), "fa-check-square",
               REGISTRY)
     menu.view(RegistryNumberView, "RegistryNumbers", t("学籍号记录", "Registry numbers"), "fa-hashtag",
               REGISTRY)
@@ -70,6 +87,11 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(DivisionView)  # the forms' division picker asks it (engineer C)
     menu.view(ImportView, "Imports", t("导入记录", "Imports"), "fa-list", EXCEL)
     menu.link("ImportUpload", "ImportView.upload", t("导入学生", "Import students"), "fa-upload", EXCEL)
+    from .admissions import AdmissionView
+
+    menu.view(AdmissionView, "Admissions", t("导入录取名单", "Import admission lists"), "fa-graduation-cap", EXCEL)
+    menu.link("DuplicateAdmissions", "AdmissionView.duplicates", t("重复录取", "Duplicate admissions"),
+              "fa-clone", EXCEL)
     menu.link("Exports", "ImportView.exports", t("导出学生与确认表", "Export students and forms"),
               "fa-download", EXCEL)
     menu.view(JurisdictionView, "Jurisdictions", t("行政区划", "Jurisdictions"), "fa-map", ORGANISATION)

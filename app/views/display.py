@@ -51,6 +51,9 @@ RESOURCE_WORDS = {
     "Account": ("账号", "accounts"),
     "Report": ("统计报表", "reports"),
     "Promotion": ("学年升级", "promotion"),
+    "EnrollmentPlan": ("招生计划", "enrollment plans"),
+    "QualityCampaign": ("数据质量核查", "data-quality verification"),
+    "Admission": ("录取名单", "admission lists"),
 }
 VERB_WORDS = {
     "read": ("查看", "see"), "add": ("新增", "add"), "edit": ("修改", "edit"),
@@ -58,6 +61,8 @@ VERB_WORDS = {
     "personal_data": ("查看完整个人信息", "see personal data in full"),
     "decide": ("核办", "decide"), "export": ("导出", "export"),
     "sign": ("签发", "sign off"),
+    "mark": ("核查登记", "mark confirmation forms"),
+    "resolve": ("裁定重复录取", "resolve duplicate admissions"),
 }
 
 

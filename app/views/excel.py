@@ -29,6 +29,8 @@ STATUS = {"uploaded": t("已上传", "uploaded"), "checking": t("检查中", "ch
           "checked": t("已检查", "checked"), "committing": t("导入中", "importing"),
           "done": t("已完成", "done"), "refused": t("已拒绝", "refused"), "failed": t("中断", "failed")}
 
+PURPOSE = {"students": t("学生信息", "students"), "admissions": t("录取名单", "admission list")}
+
 
 def _download_file(write, name: str) -> Response:
     """Write a large workbook to a temporary file (flat memory) and stream it; the file goes away
@@ -93,20 +95,20 @@ class ImportView(ScopedModelView):
     list_title = t("导入记录", "Imports")
     noun = t("导入任务", "import")
     show_title = t("导入任务", "Import")
-    list_columns = ["id", "filename", "status", "rows_total", "rows_valid", "rows_invalid", "created",
+    list_columns = ["id", "purpose", "filename", "status", "rows_total", "rows_valid", "rows_invalid", "created",
                     "updated", "unchanged", "created_by", "created_at"]
     base_order = ("id", "desc")
     search_columns = ["filename", "status", "created_by", "created_at"]
     show_columns = ["id", "filename", "status", "mode", "rows_total", "rows_valid", "rows_invalid",
                     "rows_done", "created", "updated", "unchanged", "message", "created_by", "created_at"]
-    label_columns = {"id": "#", "filename": t("文件", "File"), "status": t("状态", "Status"),
+    label_columns = {"id": "#", "purpose": t("类型", "Kind"), "filename": t("文件", "File"), "status": t("状态", "Status"),
                      "mode": t("导入方式", "Mode"), "rows_done": t("已导入至行", "Committed up to row"),
                      "message": t("说明", "Message"),
                      "rows_total": t("行数", "Rows"), "rows_valid": t("正确", "Valid"),
                      "rows_invalid": t("有问题", "With problems"), "created": t("新增", "Created"),
                      "updated": t("更新", "Updated"), "unchanged": t("未变", "Unchanged"),
                      "created_by": t("操作人", "By"), "created_at": t("时间", "When")}
-    formatters_columns = {"status": lambda s: STATUS.get(s, s)}
+    formatters_columns = {"status": lambda s: STATUS.get(s, s), "purpose": lambda p: PURPOSE.get(p, p)}
 
     @expose("/template")
     @has_access

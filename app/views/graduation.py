@@ -1,16 +1,17 @@
 """毕业: the school's final-grade cohort, who can graduate and who cannot (and why), and one action
-that graduates all who can (senior secondary: sent to the bureau for review)."""
+that graduates all who can (senior secondary: sent to the bureau for review); 结业 for the ticked
+students kept back by the graduation conditions."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
 from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
 from ..policy.vocab import STAGE_ZH
-from ..services.schoolyear import graduation
+from ..services.schoolyear import completion, graduation
 from ..web.common import actor, now
 from ..web.labels import flash_problems, problem_text
 
@@ -21,7 +22,7 @@ class GraduationView(BaseView):
     route_base = "/year/graduate"
     default_view = "index"
     class_permission_name = "Request"
-    method_permission_name = {"index": "add", "run": "add"}
+    method_permission_name = {"index": "add", "run": "add", "complete": "add"}
 
     def _school_id(self) -> int:
         school_id = actor().school_id
@@ -53,4 +54,23 @@ class GraduationView(BaseView):
             flash(t(f"已毕业 {outcome.graduated} 人，报主管教育部门审核 {outcome.reviews} 人",
                     f"{outcome.graduated} graduated, {outcome.reviews} sent to the bureau for review"),
                   "success")
+        return redirect(url_for("GraduationView.index"))
+
+    @expose("/complete", methods=["POST"])
+    @has_access
+    def complete(self):
+        ids = [int(v) for v in request.form.getlist("student") if v.isdigit()]
+        try:
+            outcome = completion.complete(db.session, actor(), self._school_id(), now(),
+                                          student_ids=ids)
+        except DomainError as exc:
+            flash_problems(exc)
+            return redirect(url_for("GraduationView.index"))
+        for problem in outcome.refused:
+            flash(problem_text(problem), "danger")
+        for r in outcome.results:
+            if r["result"] != "completed":
+                flash(f"{r['name'] or r['student_id']}：{r['reason']}", "warning")
+        if not outcome.refused:
+            flash(t(f"已结业 {outcome.completed} 人", f"{outcome.completed} completed"), "success")
         return redirect(url_for("GraduationView.index"))

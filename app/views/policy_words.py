@@ -37,7 +37,7 @@ BUSINESS_EN = {"register_new": "First-grade registration", "register_in_school":
                "change": "Other changes", "key_field_change": "Key-item changes",
                "graduation": "Graduation", "promotion": "Promotion", "enrollment": "Enrolment",
                "cross_province_enrollment": "Cross-province enrolment",
-               "data_verification": "Data-quality check"}
+               "data_verification": "Data-quality check", "enrollment_plan": "Enrolment plans"}
 
 
 def _pick(zh: dict, en: dict) -> dict:

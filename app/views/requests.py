@@ -10,10 +10,10 @@ from ..errors import DomainError
 from ..extensions import db
 from ..fields import STUDENT_FIELD_BY_NAME
 from ..i18n import t
-from ..models import Attachment, Request, Student
+from ..models import Attachment, QueuedRequest, Request, School, Student
 from ..policy.vocab import ROLE_ZH
 from ..services.policy import rulesets as policy
-from ..services.requests import attachments, kinds, messages, transfers
+from ..services.requests import attachments, escalation, kinds, messages, queue, transfers
 from ..services.requests import workflow as svc
 from ..web.common import actor, attachment, fetch_or_404, interface, now
 from ..web.labels import flash_problems
@@ -60,8 +60,9 @@ class RequestView(ScopedModelView):
         req = self.get_or_404(pk)
         who = actor()
         step = req.current
+        forced = escalation.may_decide(req, who)  # 强制干预: decided from the level above
         mine = bool(step and who.node == step["node"] and step["role"] in who.functions
-                    and who.user_id != req.requester_id)
+                    and who.user_id != req.requester_id) or forced
         requester = who.school_id == req.origin_school_id and "registrar" in who.functions
         declared = kinds.get(req.kind)
         about = subject(req, who)
@@ -71,7 +72,8 @@ class RequestView(ScopedModelView):
                                     asks=declared.asks, cancellable=declared.cancellable,
                                     fields=STUDENT_FIELD_BY_NAME, role_zh=ROLE_ZH,
                                     today=now().date(), about=about, full=about.full,
-                                    holder=held_by(req.holder), step_words=step_words)
+                                    holder=held_by(req.holder), step_words=step_words,
+                                    forced=forced)
 
     def _act(self, pk, fn, done):
         """Run one request action, say how it went, and go back to the request's page."""
@@ -126,17 +128,18 @@ class RequestView(ScopedModelView):
         student = fetch_or_404(Student, student_id)
         if request.method == "POST":
             try:
-                req = svc.start(db.session, kind=request.form.get("kind", ""), student=student,
-                                actor=who, now=now(), payload=_payload(), files=_files(),
-                                reason=request.form.get("reason") or None,
-                                note=request.form.get("note") or None,
-                                target_class=_class(request.form.get("target_class", type=int)))
-                flash(t(f"已提交业务 #{req.id}", f"request {req.id} filed"), "success")
-                return redirect(url_for("RequestView.show", pk=req.id))
+                req = _filer()(db.session, kind=request.form.get("kind", ""), student=student,
+                               actor=who, now=now(), payload=_payload(), files=_files(),
+                               reason=request.form.get("reason") or None,
+                               note=request.form.get("note") or None,
+                               target_class=_class(request.form.get("target_class", type=int)))
+                return _filed(req)
             except DomainError as exc:
                 flash_problems(exc)
+        closed = queue.closed_now(db.session, student, student.school, now(), STARTABLE)
         return self.render_template("xueji/request_new.html", student=student, kinds=STARTABLE,
-                                    asked=_asked(), kind_label=kind_label, **_form_context(student))
+                                    asked=_asked(), kind_label=kind_label, closed=closed,
+                                    **_form_context(student))
 
     @expose("/transfer-in", methods=["GET", "POST"])
     @has_access
@@ -158,16 +161,33 @@ class RequestView(ScopedModelView):
                     "you confirmed: check it and confirm again"), "danger")
         elif confirmed:
             try:
-                req = svc.start(db.session, kind="transfer", student=found, actor=who, now=now(),
-                                files=_files(), note=form.get("note") or None,
-                                target_class=_class(form.get("target_class", type=int)))
-                flash(t(f"已提交转学申请 #{req.id}", f"transfer request {req.id} filed"), "success")
-                return redirect(url_for("RequestView.show", pk=req.id))
+                req = _filer()(db.session, kind="transfer", student=found, actor=who, now=now(),
+                               files=_files(), note=form.get("note") or None,
+                               target_class=_class(form.get("target_class", type=int)))
+                return _filed(req)
             except DomainError as exc:
                 flash_problems(exc)
         classes = class_choices(who.school_id, found.grade.number if found and found.grade else None)
+        closed = queue.closed_now(db.session, found, db.session.get(School, who.school_id), now(),
+                                  ("transfer",)) if found is not None and who.school_id else {}
         return self.render_template("xueji/transfer_in.html", found=found and transfers.card(found),
-                                    classes=classes, form=form)
+                                    classes=classes, form=form, closed=closed)
+
+
+def _filer():
+    """File at once, or -- when the filer ticked 窗口开放时自动提交 -- queue what a closed window refuses."""
+    return queue.file if request.form.get("queue") else svc.start
+
+
+def _filed(req):
+    """Where a filing leads: the request's page, or the queue with the day its window opens."""
+    if isinstance(req, QueuedRequest):
+        flash(t(f"不在办理时间内，已登记排队（排队 #{req.id}），{req.opens_on} 窗口开放时自动提交",
+                f"queued (#{req.id}): submitted automatically when its window opens on {req.opens_on}"),
+              "success")
+        return redirect(url_for("QueuedView.index"))
+    flash(t(f"已提交业务 #{req.id}", f"request {req.id} filed"), "success")
+    return redirect(url_for("RequestView.show", pk=req.id))
 
 
 def _class(class_id: int | None):

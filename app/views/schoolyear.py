@@ -68,6 +68,7 @@ class PromotionView(BaseView):
             flash_problems(exc)
             return redirect(url_for("PromotionView.index", node=code))
         flash(t(f"已撤销升级批次 {run_id}：恢复 {out['students_restored']} 名学生、"
-                f"{out['classes_restored']} 个班",
-                f"run {run_id} undone: {out['students_restored']} students restored"), "success")
+                f"{out['classes_restored']} 个班；升级后已离校的 {out['students_left']} 名学生未恢复",
+                f"run {run_id} undone: {out['students_restored']} students restored, "
+                f"{out['students_left']} who left since were not"), "success")
         return redirect(url_for("PromotionView.index", node=code))

@@ -5,6 +5,7 @@ request, the destination hook, the command and the page.  Every test puts back w
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from factories import PDF, actor_of, school
@@ -18,6 +19,11 @@ from app.services.requests import workflow as svc
 from app.services.schoolyear import graduation
 
 IN_WINDOW = datetime(2026, 7, 1, 10)  # graduation window 05-01..07-30
+HUNAN = Path(__file__).resolve().parents[2] / "rules" / "430000.yaml"
+# the demo province's senior graduation conditions: the line that lists the required items
+CONDITIONS = "rules/430000.yaml:" + str(next(
+    n for n, line in enumerate(HUNAN.read_text(encoding="utf-8").splitlines(), start=1)
+    if "required_fields:" in line))
 PRIMARY = "4302020001"  # 荷塘区星光小学: county2_school_registrar
 SENIOR = "4301020003"  # 长沙市湘江中学 (junior, senior): school3_registrar
 
@@ -35,7 +41,8 @@ def restore(ctx):
     for code, number in ((PRIMARY, 6), (SENIOR, 9), (SENIOR, 12)):
         for st in _final(code, number):
             kept[st.id] = dict(status=st.status, graduated_at=st.graduated_at, problem=st.problem,
-                               destination=st.destination, id_blind=st.id_blind)
+                               destination=st.destination, id_blind=st.id_blind,
+                               id_number_enc=st.id_number_enc, entry_date=st.entry_date)
     first_request = db.session.scalar(select(Request.id).order_by(Request.id.desc()).limit(1)) or 0
     yield kept
     db.session.rollback()
@@ -119,11 +126,11 @@ def test_senior_secondary_goes_to_the_bureau_and_needs_its_items(restore):
     if not seniors:
         pytest.skip("the demo school has no senior final grade")
     lacking = seniors[0]
-    db.session.execute(update(Student).where(Student.id == lacking).values(id_blind=None))
+    db.session.execute(update(Student).where(Student.id == lacking).values(id_number_enc=None))
     db.session.commit()
     outcome = graduation.graduate(db.session, registrar, school(SENIOR).id, IN_WINDOW)
     why = {c.student_id: c.reasons for c in outcome.candidates}
-    assert why[lacking] == ["毕业条件不满足，缺少：身份证件号"]
+    assert why[lacking] == [f"毕业条件不满足，缺少：身份证件号（{CONDITIONS}）"]
     assert outcome.reviews == len(seniors) - 1 and outcome.graduated == len(juniors)
     db.session.expire_all()
     reviewed = db.session.scalars(select(Request).where(

@@ -211,7 +211,8 @@ def test_run_moves_everybody_once_and_undo_restores_exactly(ctx):
     assert again.already and again.students_now == 0 and state(county) == after
     # undo restores every grade, class and mark exactly
     result = promotion.undo(db.session, actor, run.id, PROMOTION_DAY)
-    assert result == {"run": run.id, "students_restored": 14, "classes_restored": 5}
+    assert result == {"run": run.id, "students_restored": 14, "classes_restored": 5,
+                      "students_left": 0, "students_unseated": 0, "grades_emptied": 2}
     assert state(county) == before
     assert db.session.get(PromotionRun, run.id).status == "undone"
     # and the node may be promoted again, with the same result
@@ -349,3 +350,57 @@ def test_rules_explain_cites_the_window_and_the_carry_over_switch(ctx):
                                              "--action", "promote", "--at", "2026-08-10T23:00",
                                              "--json"])
     assert json.loads(out.output)["allowed"] is True
+
+
+def test_undo_leaves_alone_who_left_since_the_run_and_keeps_the_grade_rows(ctx):
+    """Undo restores only the students still on record (在籍) at the school the run promoted: one
+    transferred out, one dropped out and one graduated since stay as they are now, counted in
+    ``students_left``; a newcomer seated in a class the undo moves back loses the seat (not the
+    grade); the grade rows the run created stay, emptied of classes and students."""
+    county = build_county()
+    s1, s2, actor = county["school1"], county["school2"], county["actor"]
+    before = state(county)
+    run = promotion.promote(db.session, actor, county["code"], PROMOTION_DAY).run
+    db.session.expire_all()
+    in_c11 = db.session.scalars(select(Student).where(
+        Student.class_id == county["c11"].id, Student.status == "in_school",
+        Student.hold_back.is_(False)).order_by(Student.id)).all()
+    gone, dropped = in_c11[0], in_c11[1]  # both moved up to grade 2 by the run
+    gone.school, gone.grade, gone.school_class = s2, county["grades2"][7], None  # transferred out
+    dropped.status = "dropout"
+    fifth = db.session.scalars(select(Student).where(Student.class_id == county["c51"].id)
+                               .order_by(Student.id)).first()
+    fifth.status, fifth.graduated_at = "graduated", PROMOTION_DAY  # now in grade 6: graduated
+    arrived = _student(s1, db.session.get(Grade, in_c11[2].grade_id), county["c11"], "新转入")
+    db.session.commit()
+    after_run = {i: (grade_number(i), db.session.get(Student, i).class_id)
+                 for i in (gone.id, dropped.id, fifth.id)}
+    grade3 = db.session.scalar(select(Grade.id).where(Grade.school_id == s1.id, Grade.number == 3))
+
+    result = promotion.undo(db.session, actor, run.id, PROMOTION_DAY)
+    assert result == {"run": run.id, "students_restored": 11, "classes_restored": 5,
+                      "students_left": 3, "students_unseated": 1, "grades_emptied": 2}
+    db.session.expire_all()
+    # those who left: exactly as they were, never put back into the class they left
+    assert {i: (grade_number(i), db.session.get(Student, i).class_id) for i in after_run} == after_run
+    assert db.session.get(Student, gone.id).school_id == s2.id
+    assert (db.session.get(Student, dropped.id).status, db.session.get(Student, fifth.id).status) \
+        == ("dropout", "graduated")
+    # everybody else is back as before the run
+    now_state = state(county)
+    kept_back = {gone.id, dropped.id, fifth.id, arrived.id}
+    assert {i: v for i, v in now_state["students"].items() if i not in kept_back} == \
+        {i: v for i, v in before["students"].items() if i not in kept_back}
+    assert now_state["classes"] == before["classes"]
+    # the newcomer keeps their grade but not the seat in a class now of grade 1
+    newcomer = db.session.get(Student, arrived.id)
+    assert (grade_number(newcomer.id), newcomer.class_id) == (2, None)
+    # the grade row the run created stays, without classes or students
+    assert db.session.get(Grade, grade3) is not None
+    assert db.session.scalar(select(func.count()).select_from(SchoolClass)
+                             .where(SchoolClass.grade_id == grade3)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Student)
+                             .where(Student.grade_id == grade3)) == 0
+    event = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "promote_undo", AuditEvent.entity_id == run.id)).one()
+    assert event.changes["students_left"] == 3 and "3 名学生已离校" in event.summary

@@ -11,8 +11,9 @@ from app.services.requests import kinds
 
 # engine actions done without a request (a direct edit, a bulk job, a campaign), each on purpose:
 # a new engine action is either declared as a kind or added here
-NOT_REQUESTS = {"edit_field", "complete", "promote", "enroll", "enroll_cross_province",
-                "delete_record", "assign_class", "verify_data"}
+NOT_REQUESTS = {"edit_field", "complete", "promote", "enroll",
+                "delete_record", "assign_class", "verify_data", "enter_corrections",
+                "plan_enrollment", "change_enrollment_plan"}
 
 
 def test_every_request_kind_is_an_engine_action_with_the_same_label():
@@ -43,12 +44,15 @@ def test_the_derived_sets_are_the_ones_the_workflow_and_the_pages_used_to_list()
     assert kinds.OWN_STUDENT == ("change_field", "suspend", "resume", "repeat", "skip", "dropout",
                                  "withdraw", "expel", "abroad", "death",
                                  "revoke_graduation")
-    assert set(kinds.STARTABLE) == set(kinds.OWN_STUDENT) | {"transfer"}
+    assert set(kinds.STARTABLE) == set(kinds.OWN_STUDENT) | {"transfer", "enroll_cross_province"}
     assert {n: k.status_after for n, k in kinds.KINDS.items() if k.status_after} == {
         "suspend": "suspended", "dropout": "dropout", "withdraw": "left_other",
         "expel": "left_other", "abroad": "abroad", "death": "deceased", "resume": "in_school",
-        "graduate": "graduated", "revoke_graduation": "in_school"}
-    assert {n for n, k in kinds.KINDS.items() if k.needs_class} == {"transfer", "skip"}
+        "graduate": "graduated", "revoke_graduation": "in_school",
+        "enroll_cross_province": "in_school"}
+    assert {n for n, k in kinds.KINDS.items() if k.needs_class} == {"transfer", "skip",
+                                                                   "enroll_cross_province"}
+    assert {n for n, k in kinds.KINDS.items() if k.by_registry_no} == {"enroll_cross_province"}
     assert not any(kinds.get(n).cancellable for n in kinds.REGISTRATIONS)
 
 

@@ -21,10 +21,12 @@ from ..organisation import codes as code_tables
 BATCH = 2000
 
 
-def _scope_query(actor: Actor, school: School | None):
+def _scope_query(actor: Actor, school: School | None, class_id: int | None = None):
     query = select(Student).where(actor.scope.clause(Student))
     if school is not None:
         query = query.where(Student.school_id == school.id)
+    if class_id is not None:  # one class's in-school students (its confirmation forms)
+        query = query.where(Student.class_id == class_id, Student.status == "in_school")
     return query.order_by(Student.school_id, Student.class_id, Student.id)
 
 
@@ -38,13 +40,13 @@ class _Decrypt:
         return None if token is None else self.ring.decrypt(token, aad_for(table, column, uid))
 
 
-def rows(session: Session, actor: Actor, school: School | None = None):
-    """The template's cell values for every student in scope, batch by batch."""
+def rows(session: Session, actor: Actor, school: School | None = None, class_id: int | None = None):
+    """The template's cell values for every student in scope (or of one class), batch by batch."""
     labels = {table: dict(pairs) for table, pairs in code_tables.template_labels(session).items()}
     decrypt = _Decrypt()
     codes = {s.id: s.code for s in session.scalars(select(School).where(actor.scope.clause(School)))}
     classes: dict[int, str] = {}
-    students = session.scalars(_scope_query(actor, school).execution_options(yield_per=BATCH))
+    students = session.scalars(_scope_query(actor, school, class_id).execution_options(yield_per=BATCH))
     for batch in students.partitions(BATCH):
         members = defaultdict(list)
         for m in session.scalars(select(FamilyMember).where(

@@ -168,10 +168,15 @@ def stalled(job: ImportJob) -> bool:
     return job.status == "committing" and job.updated_at < local_now() - STALE
 
 
-def claim(session: Session, job: ImportJob, actor: Actor, *, valid_only: bool = False) -> None:
+def claim(session: Session, job: ImportJob, actor: Actor, *, valid_only: bool = False,
+          purpose: str = "students") -> None:
     """Take the job for one committer: a conditional update, so two clicks (or two tabs, or two
-    servers) start one commit; a stalled one may be taken over.  Commits the claim."""
+    servers) start one commit; a stalled one may be taken over.  Commits the claim.  A job of
+    another ``purpose`` (an admission list) is committed by its own service only."""
     actor.require("ImportJob", "add")
+    if (job.purpose or "students") != purpose:
+        raise Conflict(t("该文件是录取名单，请在“导入录取名单”中提交" if job.purpose == "admissions"
+                         else "该文件不是录取名单", f"this job is a {job.purpose} upload"))
     if job.rows_invalid and not valid_only:
         raise ValidationFailed(t(f"有 {job.rows_invalid} 行存在问题：请修改后重新上传，或选择只导入正确的行",
                                  f"{job.rows_invalid} rows have problems: fix them or import only the valid rows"))

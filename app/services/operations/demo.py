@@ -21,7 +21,7 @@ from stdnum.cn import ric
 from ...errors import Conflict
 from ...i18n import t
 from ...models import FamilyMember, Grade, Jurisdiction, RegistryNumber, School, SchoolClass, Student
-from ...models.school import GRADE_NAMES, STAGE_GRADES, stage_of_grade
+from ...models.school import GRADE_NAMES, STAGE_GRADES
 from ...security.roles import FUNCTION_ZH, FUNCTIONS
 from ..common.transaction import transactional
 from ..organisation.accounts import create_account
@@ -29,6 +29,9 @@ from ..record.registry_numbers import j_number, series_of
 
 DEFAULT_PASSWORD = "Xueji@2026demo"
 SPECIAL_CLASS_SIZE = 8
+PRESCHOOL_CLASS_SIZE = 12  # the kindergarten's 大班: children who go to first grade next September
+PRESCHOOL_GRADES = {0: "大班"}
+ENTRY = {"primary": 1, "junior": 7, "senior": 10, "preschool": 0}
 
 
 def school_year(today: date) -> int:
@@ -109,18 +112,26 @@ def _schools(session: Session, data: dict, counties: dict, year: int) -> list[tu
                         address=f"湖南省{city_data['name']}{county_data['name']}")
         classes = []
         for stage in stages:
-            for number in STAGE_GRADES[stage]:
-                grade = Grade(school=school, stage=stage, number=number, name=GRADE_NAMES[number])
+            names = PRESCHOOL_GRADES if stage == "preschool" else {n: GRADE_NAMES[n] for n in STAGE_GRADES[stage]}
+            for number, grade_name in names.items():
+                grade = Grade(school=school, stage=stage, number=number, name=grade_name)
                 for n in range(1, per_grade + 1):
-                    entry = year - (number - {"primary": 1, "junior": 7, "senior": 10}[stage])
+                    entry = year - (number - ENTRY[stage])
                     classes.append(SchoolClass(school=school, grade=grade, number=n,
-                                               name=f"{entry}级{GRADE_NAMES[number]}{n}班",
+                                               name=f"{entry}级{grade_name}{n}班",
                                                entry_year=entry))
         session.add(school)
         session.add_all(classes)
         out.append((school, classes, county_data, city_data))
     session.flush()
     return out
+
+
+def _fixed_size(school: School) -> int:
+    """Students per class of a school the even spread leaves out (special school, kindergarten)."""
+    if school.kind == "special":
+        return SPECIAL_CLASS_SIZE
+    return PRESCHOOL_CLASS_SIZE if school.stages == "preschool" else 0
 
 
 def _student(ctx: _Ctx, school: School, klass: SchoolClass, county: dict, city: dict) -> Student:
@@ -134,7 +145,7 @@ def _student(ctx: _Ctx, school: School, klass: SchoolClass, county: dict, city: 
     has_id = rng.random() > 0.03
     id_number = _id_number(ctx, area, born, male) if has_id else None
     surname = rng.choice(ctx.data["surnames"])
-    stage = stage_of_grade(grade)
+    stage = klass.grade.stage
     disabled = school.kind == "special"
     home = _address(ctx, city, county)
     s = Student(
@@ -143,7 +154,7 @@ def _student(ctx: _Ctx, school: School, klass: SchoolClass, county: dict, city: 
         birthplace=f"{area}{rng.randrange(1, 20):03d}000", native_place=f"湖南{county['name']}",
         ethnicity=rng.choices(["01", "15", "06", "13"], weights=[90, 5, 4, 1])[0],
         nationality="CHN", id_type="1" if id_number else "Z", hmt_status="00", health="1",
-        political_status={"primary": "14", "junior": rng.choice(["14", "03"]), "senior": "03"}[stage],
+        political_status={"preschool": "13", "primary": "14", "junior": rng.choice(["14", "03"]), "senior": "03"}[stage],
         hukou_nature=rng.choice(["1", "2"]), hukou_location=f"{area}{rng.randrange(1, 20):03d}001",
         entry_date=date(klass.entry_year, 9, 1), entry_mode="21" if stage == "senior" else "11",
         study_mode="2" if stage == "senior" and rng.random() < 0.6 else "1", source="1",
@@ -258,16 +269,16 @@ def seed_demo(session: Session, seed_dir: Path, *, password: str, students: int,
     ctx = _Ctx(random.Random(20260901), data, set(), school_year(today), today)
     _cities, counties = _hierarchy(session, data)
     schools = _schools(session, data, counties, ctx.year)
-    regular = sum(len(c) for s, c, _, _ in schools if s.kind != "special")
-    special = sum(len(c) for s, c, _, _ in schools if s.kind == "special")
+    regular = sum(len(c) for s, c, _, _ in schools if not _fixed_size(s))
+    special = sum(len(c) * _fixed_size(s) for s, c, _, _ in schools)
     # spread the regular students evenly: the first `extra` classes take one more
-    per_class, extra = divmod(max(students - special * SPECIAL_CLASS_SIZE, regular), max(regular, 1))
+    per_class, extra = divmod(max(students - special, regular), max(regular, 1))
     made, serial, nth = 0, {}, 0
     for school, classes, county, city in schools:
         batch = []
         for klass in classes:
-            if school.kind == "special":
-                size = SPECIAL_CLASS_SIZE
+            if _fixed_size(school):
+                size = _fixed_size(school)
             else:
                 size, nth = per_class + (1 if nth < extra else 0), nth + 1
             for _ in range(size):

@@ -16,7 +16,10 @@ from ..organisation import codes, divisions
 
 ENTITY_WORDS = {"student": t("学籍", "student record"), "family_member": t("家庭成员", "family member"),
                 "account": t("账号", "account"), "report": t("统计报表", "report"),
-                "promotion_run": t("升级批次", "promotion run"), "school": t("学校", "school")}
+                "promotion_run": t("升级批次", "promotion run"), "school": t("学校", "school"),
+                "quality_campaign": t("数据质量核查活动", "data-quality campaign"),
+                "school_class": t("班级", "class"), "admission": t("录取", "admission"),
+                "enrollment_plan": t("招生计划", "enrollment plan")}
 _RECORD = {
     "create": t("新建学籍", "record created"), "update": t("修改学籍信息", "record edited"),
     "delete": t("删除学籍", "record deleted"),
@@ -27,6 +30,26 @@ _RECORD = {
     # the promotion batch (app/services/schoolyear/promotion.py)
     "promote": t("学年升级", "promoted a grade"), "promote_start": t("开始学年升级", "promotion started"),
     "promote_undo": t("撤销学年升级", "promotion undone"),
+    # enrollment plans (app/services/schoolyear/plans.py)
+    "plan_set": t("核定招生计划", "enrollment plan set"),
+    "plan_apply": t("按招生计划建班", "classes created from the plan"),
+    "plan_change_request": t("申请变更招生计划", "plan change requested"),
+    "plan_change_approved": t("同意招生计划变更", "plan change approved"),
+    "plan_change_rejected": t("不同意招生计划变更", "plan change rejected"),
+    # admission lists (app/services/schoolyear/admissions.py, admission_cases.py)
+    "admit_list": t("导入录取名单", "admission list committed"),
+    "admission_pull": t("录取接续学籍", "record taken over on admission"),
+    "admission_duplicate": t("重复录取", "duplicate admission"),
+    "admission_resolved": t("重复录取裁定", "duplicate admission resolved"),
+    "admission_move": t("重复录取裁定转入", "record moved by the duplicate ruling"),
+    # the school's cohort actions (app/services/schoolyear/graduation.py, completion.py)
+    "graduate_cohort": t("毕业办理", "cohort graduated"),
+    "complete_cohort": t("结业办理", "cohort completed"),
+    # data-quality verification (app/services/quality)
+    "open_campaign": t("开启数据质量核查活动", "data-quality campaign opened"),
+    "close_campaign": t("关闭数据质量核查活动", "data-quality campaign closed"),
+    "quality_mark": t("数据质量核查登记", "confirmation forms marked"),
+    "quality_scan": t("上传签字确认表", "signed confirmation form uploaded"),
 }
 ACCOUNT_WORDS = {
     "create": t("新建账号", "account created"), "update": t("修改账号", "account edited"),
@@ -46,6 +69,11 @@ _STEPS = {
     "reject": t("不予通过", "rejected"), "return": t("退回修改", "returned for correction"),
     "resubmit": t("修改后重新提交", "resubmitted"), "cancel": t("撤销申请", "request withdrawn"),
     "pull": t("调档完成", "file pulled"),
+    "queue": t("登记排队，窗口开放时自动提交", "queued for its window"),
+    "release": t("窗口开放，自动提交", "submitted as its window opened"),
+    "release_failed": t("窗口开放时复核未通过，未提交", "not submitted: the rules refused it"),
+    "unqueue": t("撤销排队", "queued request withdrawn"),
+    "escalate": t("逾期上报，强制干预", "overdue: escalated"),
 }
 KIND_EN = {
     "register_new": "first-grade registration", "register_in_school": "in-school registration",
@@ -57,6 +85,7 @@ KIND_EN = {
     "enroll": "enrolment", "enroll_cross_province": "cross-province enrolment",
     "delete_record": "record deletion", "assign_class": "class placement",
     "verify_data": "data-quality check", "revoke_graduation": "graduation rollback",
+    "enter_corrections": "data-quality marks and corrections",
 }
 CHANNEL_WORDS = {
     "web": t("学籍页面", "record page"), "api": t("接口", "REST API"),
@@ -72,6 +101,7 @@ _ITEMS = {
     "grade_id": t("年级", "Grade"), "class_id": t("班级", "Class"),
     "name_pinyin": t("姓名拼音", "Name (pinyin)"), "photo": t("照片", "Photo"),
     "photo_type": t("照片格式", "Photo format"), "graduated_at": t("毕业时间", "Graduated"),
+    "destination": t("去向", "Destination"),
     "created_by_id": t("录入人", "Entered by"),
     "roles": t("角色", "Roles"), "active": t("启用", "Active"), "binding": t("所属单位", "Bound to"),
     "locked_at": t("锁定时间", "Locked at"), "username": t("用户名", "Username"),
@@ -79,6 +109,25 @@ _ITEMS = {
     "email": t("电子邮箱", "E-mail"), "seq": t("序号", "No."),
     "node": t("单位", "Unit"), "month": t("月份", "Month"), "key_id": t("签名密钥", "Signing key"),
     "digest": t("数据摘要", "Digest"),
+    # admission lists (app/services/schoolyear/admissions.py, admission_cases.py)
+    "school": t("学校", "School"), "job": t("导入任务", "Import"), "new": t("新建学籍", "New records"),
+    "pulled": t("接续已有学籍", "Records taken over"), "duplicate": t("重复录取", "Duplicates"),
+    "unchanged": t("未变", "Unchanged"), "schools": t("涉及学校", "Schools"),
+    "kept": t("保留录取的学校", "School kept"), "dropped": t("撤销录取的学校", "Schools dropped"),
+    "reason": t("理由", "Reason"),
+    # enrollment plans (app/services/schoolyear/plans.py, plan_changes.py)
+    "school_year": t("入学年份", "Intake year"), "entry_grade": t("入学年级", "Entry grade"),
+    "plan_classes": t("计划新班", "Planned classes"), "seats": t("计划招生人数", "Planned seats"),
+    "classes_created": t("新建班级数", "Classes created"), "grade_created": t("新建年级", "Grade created"),
+    "change_request": t("变更申请", "Change request"), "comment": t("意见", "Comment"),
+    # data-quality verification (app/services/quality)
+    "campaign": t("核查活动", "Campaign"), "campaign_id": t("核查活动", "Campaign"),
+    "mark": t("标记", "Mark"), "marked": t("本次标记", "Marked now"),
+    "already": t("此前已标记", "Marked before"), "skipped": t("尚未到这一步", "Not ready"),
+    "corrected": t("有更正", "Corrected"), "region": t("区域", "Region"),
+    "starts_on": t("开始日期", "From"), "ends_on": t("结束日期", "To"),
+    "scan": t("签字确认表", "Signed form"), "size": t("文件大小", "Size"),
+    "quality_form_scan": t("签字确认表照片", "Photo of the signed form"),
 }
 _CODED = {"status": "student_status", "registry_kind": "registry_kind"}
 _REFERENCES = {"school_id": School, "grade_id": Grade, "class_id": SchoolClass}

@@ -20,7 +20,8 @@ def complete(session: Session, req: Request, actor, now: datetime) -> None:
         req.status = "awaiting_pull"  # the receiving school pulls the file (调档)
         req.holder_node, req.holder_role, req.due_on = parties.school_node(req.origin_school), "registrar", None
         req.step_started_at = now
-        notify_parties(session, req, "四方核办完成，待转入学校调档")
+        parties_zh = {3: "三方", 4: "四方"}.get(len(req.chain) + 1, "")  # the filing school too
+        notify_parties(session, req, f"{parties_zh}核办完成，待转入学校调档")
         return
     student = req.student
     before = _snapshot(student)
@@ -32,10 +33,15 @@ def complete(session: Session, req: Request, actor, now: datetime) -> None:
 
 
 def pulled(session: Session, req: Request, actor, now: datetime) -> None:
-    """调档: the receiving school takes the record the approvals let go; the request is done."""
-    kinds.get(req.kind).apply(session, req, req.student, actor, now)
+    """调档: the receiving school takes the record the approvals let go; the request is done, the
+    record's move audited and every party told."""
+    student = req.student
+    before = _snapshot(student)
+    kinds.get(req.kind).apply(session, req, student, actor, now)
     req.status = "done"
     close(req, now)
+    _audit_change(session, req, actor, before, _snapshot(student))
+    notify_parties(session, req, "已调档办结")
 
 
 def rejected(session: Session, req: Request, actor, now: datetime) -> None:

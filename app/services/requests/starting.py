@@ -173,12 +173,14 @@ def open_registration(session: Session, student: Student, actor: Actor, now: dat
     return open_review(session, student, actor, now, decision, kind, "新生/在校生注册核办")
 
 
-def open_batch_registration(session: Session, job, actor: Actor, now: datetime) -> Request:
-    """One registration review for every record an import created (inside the caller's transaction)."""
+def open_batch_registration(session: Session, job, actor: Actor, now: datetime,
+                            kind: str = "register_in_school") -> Request:
+    """One registration review for every record an import created (inside the caller's transaction);
+    an admission list of first-graders is reviewed as ``register_new``."""
     school = job.school
-    decision = policy.decide(session, policy.facts("register_in_school", now, school,
+    decision = policy.decide(session, policy.facts(kind, now, school,
                                                    status="in_school", registered=False))
-    req = Request(kind="register_in_school", status="pending", student_uid=job.ensure_uid(),
+    req = Request(kind=kind, status="pending", student_uid=job.ensure_uid(),
                   student_name=f"导入 {job.created} 名", requester_id=actor.user_id,
                   requester_name=actor.username, origin_school=school,
                   chain=parties.resolve(decision.approval_chain, school, None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...errors import Forbidden, NotFound
+from ...errors import Forbidden, NotFound, ValidationFailed
 from ...i18n import t
 from ...models import Student
 from ...models.base import keyring
@@ -42,6 +42,18 @@ def lookup(session: Session, actor: Actor, *, registry_no: str | None = None,
     keys = ["registry_no"] if registry_no else ["id_number", "name"]
     personal_data.log_view(session, actor, student, keys, "lookup")
     return student
+
+
+def lookup_for(session: Session, actor: Actor, kind, *, registry_no: str | None = None,
+               id_number: str | None = None, name: str | None = None) -> Student:
+    """The look-up a kind filed for another school's student takes: the registry number alone
+    where the kind says so (跨省就学 quotes the national number), else either key."""
+    if kind.by_registry_no:
+        if not registry_no:
+            raise ValidationFailed(t(f"{kind.label}须输入全国学籍号",
+                                     "give the national registry number"), "registry_no")
+        return lookup(session, actor, registry_no=registry_no)
+    return lookup(session, actor, registry_no=registry_no, id_number=id_number, name=name)
 
 
 def card(student: Student) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from ...models.base import local_now
 from ...models.requests import OPEN
 from ..common.actors import Actor
 from ..common.transaction import transaction, transactional
-from . import effects, kinds, parties
+from . import effects, escalation, kinds, parties
 from .attachments import attach
 from .notifications import notify, title
 from .progress import close, enter_step, record
@@ -48,7 +48,8 @@ def _check_party(session: Session, req: Request, actor: Actor) -> dict:
         raise Conflict(t(f"不能核办业务 #{req.id}：当前状态为“{req.status}”",
                          f"cannot decide request {req.id}: it is '{req.status}'"))
     step = req.current
-    if actor.node != step["node"] or step["role"] not in actor.functions:
+    forced = escalation.may_decide(req, actor)  # 强制干预: the party above an overdue step
+    if not forced and (actor.node != step["node"] or step["role"] not in actor.functions):
         raise Forbidden(t(f"本步骤由 {step['label']} 核办", f"this step is for {step['label']}"))
     if actor.user_id is not None and actor.user_id == req.requester_id:
         raise Forbidden(t("不能核办自己发起的业务", "nobody approves their own request"))
@@ -57,7 +58,7 @@ def _check_party(session: Session, req: Request, actor: Actor) -> dict:
         RequestStep.step.is_not(None), RequestStep.actor_id == actor.user_id))
     if earlier is not None:
         raise Forbidden(t("同一人不能核办同一业务的两个步骤", "one person decides one step of a request"))
-    return step
+    return {**step, "node": actor.node, "forced": True} if forced else step
 
 
 def decide(session: Session, request_id: int, actor: Actor, verdict: str, now: datetime, *,
@@ -81,6 +82,10 @@ def _decide(session, request_id, actor, verdict, now, comment, expected_step) ->
         raise ValidationFailed(t("退回或不通过须填写意见", "a return or rejection needs a comment"),
                                "comment")
     step = _check_party(session, req, actor)
+    if step.get("forced"):
+        if verdict not in escalation.FORCED:
+            raise Forbidden(t("强制干预只能代为通过或退回", "an escalated step may be approved or returned"))
+        comment = escalation.forced_comment(req, comment)
     _transition(session, req, actor, verdict, now, comment, step)
     return req
 
@@ -110,7 +115,8 @@ def _move(session, req, verdict, index) -> None:
                               Request.round == req.round, Request.step == index,
                               Request.version == req.version)
         .values(status=status, step=index + 1 if verdict == "approve" else index,
-                version=Request.version + 1, updated_at=local_now())
+                version=Request.version + 1, updated_at=local_now(),
+                escalated_node=None, escalated_role=None)
         .execution_options(synchronize_session=False))
     if moved.rowcount != 1:
         raise Conflict(t("该业务已被他人处理，请刷新", "someone else decided this step first; reload"))
@@ -135,8 +141,8 @@ def _after(session, req, actor, verdict, now, comment, index, last) -> None:
 
 # -- the requester's side -------------------------------------------------------------------------
 
-def _requester(session: Session, actor: Actor, request_id: int) -> Request:
-    req = load(session, actor, request_id)
+def _requester(session: Session, actor: Actor, request_id: int, *, lock: bool = False) -> Request:
+    req = load(session, actor, request_id, lock=lock)
     if actor.school_id != req.origin_school_id or "registrar" not in actor.functions:
         raise Forbidden(t("只有发起学校的学籍管理员可以操作", "only the requesting school's registrar"))
     return req
@@ -195,12 +201,13 @@ def cancel(session: Session, request_id: int, actor: Actor, now: datetime,
 
 @transactional
 def pull(session: Session, request_id: int, actor: Actor, now: datetime) -> Request:
-    """调档: after a cross-province transfer's approvals, the receiving school takes the record."""
-    req = _requester(session, actor, request_id)
+    """调档: after a cross-province transfer's (or enrolment's) approvals, the receiving school
+    takes the record."""
+    req = _requester(session, actor, request_id, lock=True)  # two clicks pull once
     if req.status != "awaiting_pull":
         raise Conflict(t(f"业务 #{req.id} 不在待调档状态", f"request {req.id} is not awaiting the pull"))
-    effects.pulled(session, req, actor, now)
     record(session, req, "pull", actor, now, node=parties.school_node(req.origin_school))
+    effects.pulled(session, req, actor, now)
     return req
 
 
@@ -217,7 +224,9 @@ def inbox(session: Session, actor: Actor):
     returned for correction or waiting to be pulled (待办 of the requester)."""
     if actor.node is None:
         return []
+    held = and_(Request.holder_node == actor.node, Request.holder_role.in_(actor.functions))
+    escalated = and_(Request.status == "pending", Request.escalated_node == actor.node,
+                     Request.escalated_role.in_(actor.functions))  # 强制干预: overdue below
     return session.scalars(select(Request).where(
-        Request.status.in_(OPEN), Request.holder_node == actor.node,
-        Request.holder_role.in_(actor.functions), actor.scope.clause(Request))
+        Request.status.in_(OPEN), or_(held, escalated), actor.scope.clause(Request))
         .order_by(Request.step_started_at, Request.id)).all()

@@ -1,11 +1,15 @@
 """Graduation (毕业): a school graduates its final-grade cohort in one action.
 
 Every in-school student of a final grade (primary 6, junior 9, senior 12) is checked at once: an
-open request (在办业务), a problem record (问题学籍) or a missing required item keeps the student back,
-and the rules in force (the graduation window) may refuse the whole cohort, citing file and line.
+open request (在办业务), a problem record (问题学籍) or a graduation condition of the rules in force
+(``actions.graduate.stages.<stage>.conditions``: record items a graduate must have) keeps the student
+back, each unmet condition named with its file:line; the rules (the graduation window) may refuse
+the whole cohort, citing file and line.  A student kept back only by the conditions may be marked
+completed (结业) instead (``app.services.schoolyear.completion``).
 Compulsory stages graduate at once with one UPDATE (status graduated, graduated_at set: the record
-is frozen, since every other request requires another status); senior secondary opens a graduation
-review (``graduate`` request) for each student that the bureau approves.  A graduate's destination
+is frozen, since every other request requires another status) and one history row per student;
+senior secondary opens a graduation review (``graduate`` request) for each student that the bureau
+approves.  The cohort action itself is one audit row (who, school, grade, counts).  A graduate's destination
 (去向) is filled in by ``fill_destination`` when the same person is enrolled elsewhere.
 """
 
@@ -14,12 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from ...errors import Forbidden, Problem
+from ...fields import STUDENT_FIELD_BY_NAME
 from ...i18n import t
-from ...models import Grade, Request, School, SchoolClass, Student
+from ...models import AuditEvent, Grade, Request, School, SchoolClass, Student
+from ...policy.engine import graduation_conditions
 from ...policy.vocab import COMPULSORY, FINAL_GRADE, STAGE_ZH
 from ..common.actors import Actor
 from ..common.transaction import transaction
@@ -28,9 +34,15 @@ from ..record.history_words import KIND_EN
 from ..requests import starting
 from ..requests.kinds import label
 
-# senior secondary graduates only with these items present (毕业条件: 必填项齐全)
-SENIOR_REQUIRED = {"id_blind": ("身份证件号", "ID number"), "entry_date": ("入学年月", "entry date"),
-                   "class_id": ("班级", "class")}
+# record items kept in another column than their name
+_COLUMN = {"class_name": "class_id", "school_code": "school_id", "photo": "photo_enc",
+           "grade": "grade_id"}
+
+
+def item_column(name: str):
+    """The Student column that holds record item ``name`` (an encrypted one: its ciphertext)."""
+    spec = STUDENT_FIELD_BY_NAME[name]
+    return getattr(Student, _COLUMN.get(name) or (f"{name}_enc" if spec.personal else name))
 
 
 @dataclass
@@ -42,14 +54,22 @@ class Candidate:
     class_name: str | None
     stage: str
     reasons: list[str] = field(default_factory=list)
+    unmet: list[dict] = field(default_factory=list)  # conditions not met: item, label, source
+    grade_id: int | None = None
 
     @property
     def can(self) -> bool:
         return not self.reasons
 
+    @property
+    def completable(self) -> bool:
+        """Kept back by the graduation conditions alone: may be marked completed (结业)."""
+        return bool(self.unmet) and len(self.reasons) == 1
+
     def as_dict(self) -> dict:
         return {"student_id": self.student_id, "name": self.name, "class": self.class_name,
-                "stage": self.stage, "can": self.can, "reasons": self.reasons}
+                "stage": self.stage, "can": self.can, "reasons": [str(r) for r in self.reasons],
+                "conditions_unmet": self.unmet, "completable": self.completable}
 
 
 @dataclass
@@ -63,6 +83,8 @@ class Outcome:
     dry_run: bool = True
     graduated: int = 0  # compulsory stages: graduated now
     reviews: int = 0  # senior secondary: graduation reviews sent to the bureau
+    completed: int = 0  # 结业: marked completed now
+    results: list[dict] = field(default_factory=list)  # completion: one result per student asked
 
     @property
     def eligible(self) -> list[Candidate]:
@@ -70,7 +92,8 @@ class Outcome:
 
     def as_dict(self) -> dict:
         return {"school": self.school_code, "dry_run": self.dry_run, "graduated": self.graduated,
-                "reviews": self.reviews, "eligible": len(self.eligible),
+                "reviews": self.reviews, "completed": self.completed, "results": self.results,
+                "eligible": len(self.eligible),
                 "kept_back": sum(1 for c in self.candidates if not c.can),
                 "refused": [{"message": p.message, "code": p.code, "source": p.source}
                             for p in self.refused],
@@ -101,43 +124,55 @@ def cohort(session: Session, actor: Actor, school_id: int, now: datetime) -> Out
     return _cohort(session, school, now)
 
 
-def _cohort(session: Session, school: School, now: datetime) -> Outcome:
+def _cohort(session: Session, school: School, now: datetime, action: str = "graduate") -> Outcome:
     candidates: list[Candidate] = []
     refused: list[Problem] = []
+    eff = policy.effective_for(session, school)
     for grade in _final_grades(session, school):
-        decision = policy.decide(session, policy.facts("graduate", now, school, stage=grade.stage,
+        decision = policy.decide(session, policy.facts(action, now, school, stage=grade.stage,
                                                        status="in_school"))
         refused += [p for p in policy.violation_problems(decision) if p not in refused]
+        required = graduation_conditions(eff, grade.stage)
         open_kind = (select(Request.kind).where(Request.open_student_id == Student.id)
                      .limit(1).correlate(Student).scalar_subquery())
         rows = session.execute(
             select(Student.id, Student.name, SchoolClass.name, Student.problem, open_kind,
-                   Student.id_blind, Student.entry_date, Student.class_id)
+                   *(item_column(n) for n in required))
             .outerjoin(SchoolClass, SchoolClass.id == Student.class_id)
             .where(Student.school_id == school.id, Student.grade_id == grade.id,
                    Student.status == "in_school")
             .order_by(SchoolClass.name, Student.id)).all()
-        for sid, name, class_name, problem, open_kind_, blind, entry_date, class_id in rows:
-            c = Candidate(sid, name, class_name, grade.stage)
+        for sid, name, class_name, problem, open_kind_, *items in rows:
+            c = Candidate(sid, name, class_name, grade.stage, grade_id=grade.id)
             if open_kind_ is not None:
                 c.reasons.append(t(f"有在办业务：{label(open_kind_)}",
                                    f"request in progress: {KIND_EN.get(open_kind_, label(open_kind_))}"))
             if problem:
                 c.reasons.append(t("问题学籍，须先处理", "problem record to resolve first"))
-            if grade.stage == "senior":
-                values = {"id_blind": blind, "entry_date": entry_date, "class_id": class_id}
-                missing = [SENIOR_REQUIRED[k] for k, v in values.items() if v in (None, "")]
-                if missing:
-                    c.reasons.append(t("毕业条件不满足，缺少：" + "、".join(m[0] for m in missing),
-                                       "conditions not met, missing: " + ", ".join(m[1] for m in missing)))
+            _conditions(c, required, items)
             candidates.append(c)
     return Outcome(school.code, school.name, candidates, refused)
+
+
+def _conditions(c: Candidate, required: dict[str, str], values: list) -> None:
+    """The graduation conditions the student's record does not meet, each with its rule."""
+    for (name, source), value in zip(required.items(), values):
+        if value is None or value == "":
+            spec = STUDENT_FIELD_BY_NAME[name]
+            c.unmet.append({"item": name, "label": spec.header, "label_en": spec.label_en,
+                            "source": source})
+    if c.unmet:
+        where = "，".join(dict.fromkeys(u["source"] for u in c.unmet))
+        c.reasons.append(t("毕业条件不满足，缺少：" + "、".join(u["label"] for u in c.unmet) + f"（{where}）",
+                           "conditions not met, missing: " + ", ".join(u["label_en"] for u in c.unmet)
+                           + f" ({where})"))
 
 
 def graduate(session: Session, actor: Actor, school_id: int, now: datetime, *,
              dry_run: bool = False) -> Outcome:
     """Graduate every student of the cohort who can: compulsory stages at once (one UPDATE per
-    final grade), senior secondary through a graduation review each.  ``dry_run`` writes nothing."""
+    final grade), senior secondary through a graduation review each.  ``dry_run`` writes nothing;
+    otherwise one audit row for the cohort action and one history row per student."""
     with transaction(session):
         school = _school_for(session, actor, school_id)
         outcome = _cohort(session, school, now)
@@ -145,29 +180,60 @@ def graduate(session: Session, actor: Actor, school_id: int, now: datetime, *,
         if dry_run or outcome.refused:
             return outcome
         able = {c.student_id for c in outcome.eligible}
+        per_grade = {}
         for grade in _final_grades(session, school):
             if grade.stage in COMPULSORY:
-                outcome.graduated += _graduate_compulsory(session, school, grade, able, now)
+                done = len(mark(session, actor, school, grade, able, now, status="graduated"))
+                outcome.graduated += done
             else:
-                outcome.reviews += _open_reviews(session, school, grade, able, actor, now)
+                done = _open_reviews(session, school, grade, able, actor, now)
+                outcome.reviews += done
+            per_grade[grade.name] = {"stage": grade.stage, "done": done}
+        cohort_audit(session, actor, school, "graduate_cohort", outcome, per_grade,
+                     f"{school.name}毕业办理：毕业 {outcome.graduated} 人，报审 {outcome.reviews} 人，"
+                     f"暂不能毕业 {sum(1 for c in outcome.candidates if not c.can)} 人")
         return outcome
 
 
-def _graduate_compulsory(session: Session, school: School, grade: Grade, able: set[int],
-                         now: datetime) -> int:
-    """One UPDATE for the grade's cohort, with the checks repeated in it (a request opened since
-    the list was read keeps its student back)."""
-    if not able:
-        return 0
-    result = session.execute(
+def mark(session: Session, actor: Actor, school: School, grade: Grade, ids: set[int],
+         now: datetime, *, status: str) -> list[int]:
+    """One UPDATE for the grade's chosen students (graduated or completed), with the checks
+    repeated in it (a request opened since the list was read keeps its student back), and one
+    history row per student it changed.  Returns their ids."""
+    if not ids:
+        return []
+    values = {"status": status, "version": Student.version + 1}
+    if status == "graduated":
+        values["graduated_at"] = now
+    changed = session.execute(
         update(Student)
         .where(and_(Student.school_id == school.id, Student.grade_id == grade.id,
                     Student.status == "in_school", Student.problem.is_(False),
-                    Student.id.in_(able), ~_open_request()))
-        .values(status="graduated", graduated_at=now, version=Student.version + 1)
-        .execution_options(synchronize_session=False))
+                    Student.id.in_(ids), ~_open_request()))
+        .values(**values).returning(Student.id, Student.uid)
+        .execution_options(synchronize_session=False)).all()
     session.expire_all()
-    return result.rowcount or 0
+    if changed:
+        words = {"graduated": "毕业", "completed": "结业"}[status]
+        session.execute(insert(AuditEvent), [
+            {"user_id": actor.user_id, "username": actor.username,
+             "action": f"apply_{'graduate' if status == 'graduated' else 'complete'}",
+             "entity": "student", "entity_id": sid, "entity_uid": uid, "school_id": school.id,
+             "changes": {"status": {"old": "in_school", "new": status}},
+             "summary": f"{grade.name}{words}（{school.name}）"[:300]} for sid, uid in changed])
+    return [sid for sid, _uid in changed]
+
+
+def cohort_audit(session: Session, actor: Actor, school: School, action: str, outcome: Outcome,
+                 per_grade: dict, summary: str) -> None:
+    """The one audit row of a cohort action: who, which school, which grades, the counts."""
+    session.add(AuditEvent(
+        user_id=actor.user_id, username=actor.username, action=action, entity="school",
+        entity_id=school.id, school_id=school.id,
+        changes={"grades": per_grade, "graduated": outcome.graduated, "reviews": outcome.reviews,
+                 "completed": outcome.completed,
+                 "kept_back": sum(1 for c in outcome.candidates if not c.can)},
+        summary=summary[:300]))
 
 
 def _open_reviews(session: Session, school: School, grade: Grade, able: set[int], actor: Actor,

@@ -19,7 +19,7 @@ from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from ...errors import Conflict, Forbidden, NotFound, Problem, RuleViolation
+from ...errors import Forbidden, NotFound, Problem, RuleViolation
 from ...i18n import t
 from ...models import (
     AuditEvent,
@@ -396,40 +396,10 @@ def get_run(session: Session, actor: Actor, run_id) -> PromotionRun:
 
 
 def undo(session: Session, actor: Actor, run_id, now: datetime) -> dict:
-    """Put every student and class the run moved back as the snapshot found them (students still
-    in the school it promoted); the run stops standing, so the node may be promoted again."""
-    require_runner(actor)
-    with transaction(session):
-        run = get_run(session, actor, run_id)
-        if run.status == "undone":
-            raise Conflict(t("该升级批次已撤销", "this run is already undone"), "run")
-        node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == run.node_code))
-        snap = PromotionStudentSnapshot
-        mine = and_(snap.run_id == run.id, snap.student_id == Student.id,
-                    snap.school_id == Student.school_id)
+    """Undo a run (``app.services.schoolyear.promotion_undo``: who is restored, who is not)."""
+    from .promotion_undo import undo as undo_run
 
-        def old(column):
-            return select(column).where(mine).scalar_subquery()
-
-        students = session.execute(
-            update(Student).where(exists().where(mine))
-            .values(grade_id=old(snap.old_grade_id), class_id=old(snap.old_class_id),
-                    hold_back=old(snap.old_hold_back))
-            .execution_options(synchronize_session=False)).rowcount
-        csnap = PromotionClassSnapshot
-        cmine = and_(csnap.run_id == run.id, csnap.class_id == SchoolClass.id)
-        classes = session.execute(
-            update(SchoolClass).where(exists().where(cmine))
-            .values(grade_id=select(csnap.old_grade_id).where(cmine).scalar_subquery())
-            .execution_options(synchronize_session=False)).rowcount
-        session.execute(update(PromotionSchool).where(PromotionSchool.run_id == run.id)
-                        .values(live_key=None))
-        run.status, run.live_key, run.undone_at, run.undone_by = "undone", None, now, actor.username
-        session.add(_audit(actor, "promote_undo", run, node,
-                           f"撤销{node.name}升级（{run.school_year}学年）："
-                           f"恢复 {students} 名学生、{classes} 个班"))
-    session.expire_all()  # the rows changed behind the ORM's back
-    return {"run": run.id, "students_restored": students, "classes_restored": classes}
+    return undo_run(session, actor, run_id, now)
 
 
 def runs(session: Session, actor: Actor, code: str | None = None) -> list[PromotionRun]:

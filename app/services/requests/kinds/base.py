@@ -29,6 +29,7 @@ class Kind:
     needs_class: bool = False  # a target class is required, not only allowed
     grade_step: int = 0  # the target class's grade, relative to the student's
     from_other_school: bool = False  # the student is another school's, which becomes a party
+    by_registry_no: bool = False  # that student is found by the national registry number alone
     cancellable: bool = True  # the requesting school may withdraw it while it is open
 
     # -- at the start -------------------------------------------------------------------------

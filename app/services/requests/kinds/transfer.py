@@ -16,10 +16,11 @@ class Transfer(Kind):
     """A student moves, with the one record and its whole history, to the filing school."""
 
     def facts(self, student, origin, payload, target_class) -> dict:
-        """The stage is the receiving class's; the distance picks the chain."""
-        stage = target_class.grade.stage if target_class else super().facts(
-            student, origin, payload, target_class)["stage"]
-        return {"stage": stage, "variant": self.variant(student, origin)}
+        """The stage is the receiving class's; the distance picks the chain; the grade is the
+        student's own (a graduating student's transfer is frozen from 1 July)."""
+        own = super().facts(student, origin, payload, target_class)
+        stage = target_class.grade.stage if target_class else own["stage"]
+        return {"stage": stage, "grade": own["grade"], "variant": self.variant(student, origin)}
 
     def variant(self, student, origin) -> str | None:
         """How far the student moves: same county, same city, across provinces (None: else)."""

@@ -1,0 +1,154 @@
+"""REST for data-quality verification (数据质量核查) under /api/v1/quality/: the campaigns (the
+province opens and closes them), a campaign's progress at a node, and a school's marks and scans.
+Scoped like the pages: another region's campaign, node, class or student is a 404."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask import request
+from flask_appbuilder.api import BaseApi, expose, protect, safe
+from marshmallow import fields
+from marshmallow.validate import Length, OneOf, Regexp
+
+from ..errors import DomainError, ValidationFailed
+from ..extensions import db
+from ..i18n import t
+from ..services.quality import campaigns, forms, progress
+from ..web.common import actor, now
+from .requests import Strict, _load
+
+
+class CampaignBody(Strict):
+    """POST /api/v1/quality/campaigns: the region (6-digit division code) and the dates."""
+
+    region = fields.String(required=True, validate=Regexp(r"^\d{6}$"))
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    name = fields.String(validate=Length(max=100), allow_none=True)
+    note = fields.String(validate=Length(max=300), allow_none=True)
+
+
+class MarkBody(Strict):
+    """POST /api/v1/quality/campaigns/<id>/marks: a whole class or one student."""
+
+    mark = fields.String(required=True, validate=OneOf(forms.MARKS))
+    class_id = fields.Integer(strict=True, allow_none=True)
+    student_id = fields.Integer(strict=True, allow_none=True)
+    corrected = fields.Boolean(allow_none=True)
+
+
+class ScanBody(Strict):
+    """POST /api/v1/quality/campaigns/<id>/scans/<student_id>: the photo, base64."""
+
+    content_base64 = fields.String(required=True)
+
+
+def _campaign(row, day) -> dict:
+    return {"id": row.id, "name": row.name, "region": row.region_code, "starts_on": row.starts_on.isoformat(),
+            "ends_on": row.ends_on.isoformat(), "status": row.status, "state": campaigns.state(row, day),
+            "opened_by": row.opened_by, "closed_by": row.closed_by,
+            "closed_at": row.closed_at.isoformat() if row.closed_at else None}
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True) if request.get_data() else {}
+    return data if isinstance(data, dict) else {"": data}
+
+
+class QualityApi(BaseApi):
+    resource_name = "quality"
+    class_permission_name = "QualityCampaign"
+    allow_browser_login = False
+    method_permission_name = {"listing": "get", "open": "post", "close": "post", "progress": "get",
+                              "sheet": "mark", "mark": "mark", "scan": "mark"}
+
+    def _answer(self, status: int, work):
+        try:
+            return self.response(status, **work())
+        except DomainError as exc:
+            return self.response(exc.status, **exc.as_json())
+
+    @expose("/campaigns", methods=["GET"])
+    @protect()
+    @safe
+    def listing(self):
+        """The campaigns the account sees (its region's, and those covering its node), newest first."""
+        day = now().date()
+        return self._answer(200, lambda: {"result": [_campaign(c, day) for c in
+                                                     campaigns.visible(db.session, actor())]})
+
+    @expose("/campaigns", methods=["POST"])
+    @protect()
+    @safe
+    def open(self):
+        """Open a campaign for a division of the province (province registrar or administrator)."""
+        def work():
+            body = _load(CampaignBody, _body())
+            row = campaigns.open_campaign(db.session, actor(), region=body["region"], starts_on=body["starts_on"],
+                                          ends_on=body["ends_on"], name=body.get("name"),
+                                          note=body.get("note"), now=now())
+            return _campaign(row, now().date())
+        return self._answer(201, work)
+
+    @expose("/campaigns/<int:pk>/close", methods=["POST"])
+    @protect()
+    @safe
+    def close(self, pk):
+        """Close a campaign: marking and uploading stop at once."""
+        return self._answer(200, lambda: _campaign(campaigns.close_campaign(db.session, actor(), pk, now()),
+                                                   now().date()))
+
+    @expose("/campaigns/<int:pk>/progress", methods=["GET"])
+    @protect()
+    @safe
+    def progress(self, pk):
+        """Issued / returned / entered per child of ?node= (default: one's own node or the region),
+        the total, and the schools that lag (lowest entered share)."""
+        node = (request.args.get("node") or "").strip() or None
+        return self._answer(200, lambda: progress.progress(db.session, actor(), pk, now(), node).as_dict())
+
+    @expose("/campaigns/<int:pk>/classes/<int:class_id>", methods=["GET"])
+    @protect()
+    @safe
+    def sheet(self, pk, class_id):
+        """A class of one's own school: each in-school student's marks in the campaign."""
+        return self._answer(200, lambda: forms.sheet(db.session, actor(), pk, class_id).as_dict())
+
+    @expose("/campaigns/<int:pk>/marks", methods=["POST"])
+    @protect()
+    @safe
+    def mark(self, pk):
+        """Mark a whole class (class_id) or one student (student_id) issued, returned or entered."""
+        def work():
+            body = _load(MarkBody, _body())
+            if body.get("student_id") is not None:
+                form = forms.mark_student(db.session, actor(), student_id=body["student_id"], mark=body["mark"],
+                                          now=now(), campaign_id=pk, corrected=body.get("corrected"))
+                return {"campaign": pk, "student_id": form.student_id, "mark": body["mark"],
+                        "corrected": form.corrected}
+            if body.get("class_id") is None:
+                raise ValidationFailed(t("须给出 class_id 或 student_id", "give class_id or student_id"),
+                                       "class_id")
+            return forms.mark_class(db.session, actor(), class_id=body["class_id"], mark=body["mark"],
+                                    now=now(), campaign_id=pk, corrected=body.get("corrected")).as_dict()
+        return self._answer(200, work)
+
+    @expose("/campaigns/<int:pk>/scans/<int:student_id>", methods=["POST"])
+    @protect()
+    @safe
+    def scan(self, pk, student_id):
+        """Upload the photo of a student's signed form (JPEG or PNG, base64)."""
+        def work():
+            body = _load(ScanBody, _body())
+            try:
+                data = base64.b64decode(body["content_base64"], validate=True)
+            except (binascii.Error, ValueError):
+                raise ValidationFailed(t("content_base64 不是有效的 base64", "content_base64 is not base64"),
+                                       "file") from None
+            form = forms.upload_scan(db.session, actor(), student_id=student_id, data=data, now=now(),
+                                     campaign_id=pk)
+            return {"campaign": pk, "student_id": student_id, "type": form.scan_type, "size": form.scan_size,
+                    "sha256": form.scan_sha256}
+        return self._answer(201, work)
