@@ -9,6 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from . import clock
+from .cli_common import acting_as
 from .errors import DomainError
 from .extensions import db
 
@@ -16,7 +17,6 @@ AS_HELP = "Account to act as: only its own node and below (default: the system, 
 
 
 def _acting(username: str | None):
-    from .cli_reports import acting_as
 
     return acting_as(username)
 

@@ -12,7 +12,7 @@ import click
 from flask.cli import with_appcontext
 
 from . import clock
-from .cli_reports import acting_as
+from .cli_common import acting_as
 from .errors import DomainError
 from .extensions import db
 

@@ -11,25 +11,11 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
 from . import clock
+from .cli_common import acting_as, attach_modules
 from .errors import DomainError
 from .extensions import db
-
-
-def acting_as(username: str | None):
-    """The named account as the services see it (its own node and below); without --as, the
-    system, which reads every node."""
-    from .models import XuejiUser
-    from .services.common.actors import Actor
-
-    if not username:
-        return Actor.system("cli")
-    user = db.session.scalar(select(XuejiUser).where(XuejiUser.username == username))
-    if user is None:
-        raise click.ClickException(f"no account {username}")
-    return Actor.of(user)
 
 
 def _last_month() -> str:
@@ -127,13 +113,6 @@ def close_command(month) -> None:
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{row.month:%Y-%m} 月末快照：{row.taken_at:%Y-%m-%d %H:%M} 由 {row.taken_by} 取得")
-
-
-def attach_modules(group: click.Group, *names: str) -> click.Group:
-    """Add the commands the modules ``names`` keep for ``group`` (each has ``attach(group)``)."""
-    for name in names:
-        importlib.import_module(name).attach(group)
-    return group
 
 
 attach_modules(report_group, "app.cli_report_verify", "app.cli_statistics")  # signing, statistics

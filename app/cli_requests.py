@@ -10,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from . import clock
+from .cli_common import acting_as
 from .extensions import db
 
 
@@ -55,7 +56,6 @@ def escalate_overdue(as_json: bool) -> None:
 @with_appcontext
 def queued_list(username, status, as_json) -> None:
     """The queued requests an account sees (default: all), the next to open first."""
-    from .cli_reports import acting_as
     from .services.requests import queue
 
     rows = queue.listing(db.session, acting_as(username), status=status)

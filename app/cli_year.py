@@ -8,7 +8,7 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from .cli_reports import attach_modules
+from .cli_common import acting_as, attach_modules
 
 
 @click.group("year")
@@ -26,7 +26,6 @@ def year_group() -> None:
 def promote_command(node_code, dry_run, undo_run, username, as_json) -> None:
     """The promotion batch (升级) of a node: every in-school student up one grade with the class."""
     from . import clock
-    from .cli_reports import acting_as
     from .errors import DomainError
     from .extensions import db
     from .services.schoolyear import promotion

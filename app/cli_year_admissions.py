@@ -11,6 +11,7 @@ import click
 from flask.cli import with_appcontext
 
 from . import clock
+from .cli_common import acting_as
 from .errors import DomainError
 from .extensions import db
 
@@ -27,7 +28,6 @@ def admit_command(school_code, file, dry_run, valid_only, username, as_json) -> 
     """Admit the students of an admission list: new records, pulled records, duplicate admissions.
     Exit 1 when the file or a row is refused."""
     from .cli import _school
-    from .cli_reports import acting_as
     from .services.schoolyear import admissions
 
     school = _school(school_code)

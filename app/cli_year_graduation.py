@@ -10,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from . import clock
+from .cli_common import acting_as
 from .errors import DomainError
 from .extensions import db
 
@@ -24,7 +25,6 @@ def graduate_command(school_code, dry_run, username, as_json) -> None:
     """Graduate every final-grade student of the school who can (毕业); senior secondary students
     go to the bureau for review.  Exit 1 when the rules refuse it or nobody can graduate."""
     from .cli import _school
-    from .cli_reports import acting_as
     from .services.schoolyear import graduation
 
     school = _school(school_code)
@@ -66,7 +66,6 @@ def complete_command(school_code, student_ids, dry_run, username, as_json) -> No
     """Mark completed (结业) the final-grade students who do not meet the graduation conditions;
     one result per student.  Exit 1 when the rules refuse it."""
     from .cli import _school
-    from .cli_reports import acting_as
     from .services.schoolyear import completion
 
     school = _school(school_code)

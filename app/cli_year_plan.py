@@ -14,6 +14,7 @@ import click
 from flask.cli import with_appcontext
 
 from . import clock
+from .cli_common import acting_as
 from .errors import DomainError
 from .extensions import db
 
@@ -55,7 +56,6 @@ def _show(plan) -> str:
 @with_appcontext
 def set_command(school_code, school_year, grade, specs, count, cap, seats, username, as_json) -> None:
     """Set (or replace) a school's plan for a year and entry grade; exit 1 when refused."""
-    from .cli_reports import acting_as
     from .services.schoolyear import plans
 
     try:
@@ -79,7 +79,6 @@ def set_command(school_code, school_year, grade, specs, count, cap, seats, usern
 @with_appcontext
 def show_command(school_code, school_year, username, as_json) -> None:
     """The plans (and change requests) the account sees."""
-    from .cli_reports import acting_as
     from .services.schoolyear import plan_changes, plans
 
     actor = acting_as(username)
@@ -110,7 +109,6 @@ def show_command(school_code, school_year, username, as_json) -> None:
 @with_appcontext
 def apply_command(school_code, school_year, grade, username, as_json) -> None:
     """Create the plan's grade and classes (again: nothing more)."""
-    from .cli_reports import acting_as
     from .errors import NotFound
     from .services.schoolyear import plan_apply, plans
 
@@ -137,7 +135,6 @@ def apply_command(school_code, school_year, grade, username, as_json) -> None:
 @with_appcontext
 def request_command(plan_id, specs, seats, reason, username, as_json) -> None:
     """A school asks its bureau to change its plan."""
-    from .cli_reports import acting_as
     from .services.schoolyear import plan_changes, plans
 
     try:
@@ -159,7 +156,6 @@ def request_command(plan_id, specs, seats, reason, username, as_json) -> None:
 @with_appcontext
 def decide_command(change_id, verdict, comment, username, as_json) -> None:
     """The bureau approves or rejects a change request (once)."""
-    from .cli_reports import acting_as
     from .services.schoolyear import plan_changes
 
     try:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from stdnum.cn import ric
 
 from app.extensions import db
-from app.models import Grade, Request, School, SchoolClass, Student
+from app.models import Grade, Jurisdiction, Request, School, SchoolClass, Student
 from app.models.base import keyring
 
 _rng = random.Random()
@@ -32,6 +32,14 @@ def new_id(area: str = "430102", born: date = date(2019, 10, 5), male: bool = Tr
 def bad_checksum(number: str) -> str:
     last = "0" if number[-1] != "0" else "1"
     return number[:-1] + last
+
+
+def unused_county_code(city: str = "430100") -> str:
+    """A county code under ``city`` that no jurisdiction has yet: tests that build a county of their
+    own share the session's database, so a counter per test module would collide."""
+    prefix = city[:4]
+    taken = set(db.session.scalars(select(Jurisdiction.code).where(Jurisdiction.code.like(f"{prefix}__"))))
+    return next(code for code in (f"{prefix}{n:02d}" for n in range(11, 100)) if code not in taken)
 
 
 def school(code: str) -> School:

@@ -4,16 +4,15 @@ account itself, and marking them read -- the same service as the inbox page."""
 from __future__ import annotations
 
 from flask import request
-from flask_appbuilder.api import BaseApi, expose, protect, safe
+from flask_appbuilder.api import expose, protect, safe
 from marshmallow import fields
 from marshmallow.validate import Length
 
-from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
 from ..services.requests import messages
 from ..web.common import actor
-from .requests import BadInput, Strict, Whole, _load
+from .common import BadInput, DomainApi, Strict, Whole, body
 
 MOST = 200  # messages in one answer
 
@@ -32,10 +31,9 @@ def _dump(item: messages.Message) -> dict:
             "at": notice.at.isoformat(), "read": item.read}
 
 
-class MessageApi(BaseApi):
+class MessageApi(DomainApi):
     resource_name = "message"
     class_permission_name = "Request"
-    allow_browser_login = False
     method_permission_name = {"listing": "list", "read": "list"}
 
     @expose("/", methods=["GET"])
@@ -55,8 +53,8 @@ class MessageApi(BaseApi):
     @safe
     def read(self):
         """Mark messages read for oneself: {ids: [..]}, {request_id}, or {all: true}."""
-        try:
-            data = _load(Marking, request.get_json(silent=True) if request.get_data() else {})
+        def work():
+            data = body(Marking)
             given = [k for k in ("ids", "request_id", "all") if data.get(k) not in (None, False)]
             if len(given) != 1:
                 raise BadInput(t("请给出 ids、request_id 或 all 之一", "give one of ids, request_id, all"))
@@ -66,6 +64,5 @@ class MessageApi(BaseApi):
             else:
                 count = messages.mark_read(db.session, who, request_id=data.get("request_id"),
                                            ids=data.get("ids"))
-        except DomainError as exc:
-            return self.response(exc.status, **exc.as_json())
-        return self.response(200, marked=count, unread=messages.unread(db.session, who))
+            return {"marked": count, "unread": messages.unread(db.session, who)}
+        return self.answer(work)

@@ -4,20 +4,17 @@ Scoped like the pages: another region's campaign, node, class or student is a 40
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from flask import request
-from flask_appbuilder.api import BaseApi, expose, protect, safe
+from flask_appbuilder.api import expose, protect, safe
 from marshmallow import fields
 from marshmallow.validate import Length, OneOf, Regexp
 
-from ..errors import DomainError, ValidationFailed
+from ..errors import ValidationFailed
 from ..extensions import db
 from ..i18n import t
 from ..services.quality import campaigns, forms, progress
 from ..web.common import actor, now
-from .requests import Strict, _load
+from .common import DomainApi, Strict, body, decoded
 
 
 class CampaignBody(Strict):
@@ -52,23 +49,11 @@ def _campaign(row, day) -> dict:
             "closed_at": row.closed_at.isoformat() if row.closed_at else None}
 
 
-def _body() -> dict:
-    data = request.get_json(silent=True) if request.get_data() else {}
-    return data if isinstance(data, dict) else {"": data}
-
-
-class QualityApi(BaseApi):
+class QualityApi(DomainApi):
     resource_name = "quality"
     class_permission_name = "QualityCampaign"
-    allow_browser_login = False
     method_permission_name = {"listing": "get", "open": "post", "close": "post", "progress": "get",
                               "sheet": "mark", "mark": "mark", "scan": "mark"}
-
-    def _answer(self, status: int, work):
-        try:
-            return self.response(status, **work())
-        except DomainError as exc:
-            return self.response(exc.status, **exc.as_json())
 
     @expose("/campaigns", methods=["GET"])
     @protect()
@@ -76,7 +61,7 @@ class QualityApi(BaseApi):
     def listing(self):
         """The campaigns the account sees (its region's, and those covering its node), newest first."""
         day = now().date()
-        return self._answer(200, lambda: {"result": [_campaign(c, day) for c in
+        return self.answer(lambda: {"result": [_campaign(c, day) for c in
                                                      campaigns.visible(db.session, actor())]})
 
     @expose("/campaigns", methods=["POST"])
@@ -85,19 +70,19 @@ class QualityApi(BaseApi):
     def open(self):
         """Open a campaign for a division of the province (province registrar or administrator)."""
         def work():
-            body = _load(CampaignBody, _body())
-            row = campaigns.open_campaign(db.session, actor(), region=body["region"], starts_on=body["starts_on"],
-                                          ends_on=body["ends_on"], name=body.get("name"),
-                                          note=body.get("note"), now=now())
+            data = body(CampaignBody)
+            row = campaigns.open_campaign(db.session, actor(), region=data["region"], starts_on=data["starts_on"],
+                                          ends_on=data["ends_on"], name=data.get("name"),
+                                          note=data.get("note"), now=now())
             return _campaign(row, now().date())
-        return self._answer(201, work)
+        return self.answer(work, 201)
 
     @expose("/campaigns/<int:pk>/close", methods=["POST"])
     @protect()
     @safe
     def close(self, pk):
         """Close a campaign: marking and uploading stop at once."""
-        return self._answer(200, lambda: _campaign(campaigns.close_campaign(db.session, actor(), pk, now()),
+        return self.answer(lambda: _campaign(campaigns.close_campaign(db.session, actor(), pk, now()),
                                                    now().date()))
 
     @expose("/campaigns/<int:pk>/progress", methods=["GET"])
@@ -107,14 +92,14 @@ class QualityApi(BaseApi):
         """Issued / returned / entered per child of ?node= (default: one's own node or the region),
         the total, and the schools that lag (lowest entered share)."""
         node = (request.args.get("node") or "").strip() or None
-        return self._answer(200, lambda: progress.progress(db.session, actor(), pk, now(), node).as_dict())
+        return self.answer(lambda: progress.progress(db.session, actor(), pk, now(), node).as_dict())
 
     @expose("/campaigns/<int:pk>/classes/<int:class_id>", methods=["GET"])
     @protect()
     @safe
     def sheet(self, pk, class_id):
         """A class of one's own school: each in-school student's marks in the campaign."""
-        return self._answer(200, lambda: forms.sheet(db.session, actor(), pk, class_id).as_dict())
+        return self.answer(lambda: forms.sheet(db.session, actor(), pk, class_id).as_dict())
 
     @expose("/campaigns/<int:pk>/marks", methods=["POST"])
     @protect()
@@ -122,18 +107,18 @@ class QualityApi(BaseApi):
     def mark(self, pk):
         """Mark a whole class (class_id) or one student (student_id) issued, returned or entered."""
         def work():
-            body = _load(MarkBody, _body())
-            if body.get("student_id") is not None:
-                form = forms.mark_student(db.session, actor(), student_id=body["student_id"], mark=body["mark"],
-                                          now=now(), campaign_id=pk, corrected=body.get("corrected"))
-                return {"campaign": pk, "student_id": form.student_id, "mark": body["mark"],
+            data = body(MarkBody)
+            if data.get("student_id") is not None:
+                form = forms.mark_student(db.session, actor(), student_id=data["student_id"], mark=data["mark"],
+                                          now=now(), campaign_id=pk, corrected=data.get("corrected"))
+                return {"campaign": pk, "student_id": form.student_id, "mark": data["mark"],
                         "corrected": form.corrected}
-            if body.get("class_id") is None:
+            if data.get("class_id") is None:
                 raise ValidationFailed(t("须给出 class_id 或 student_id", "give class_id or student_id"),
                                        "class_id")
-            return forms.mark_class(db.session, actor(), class_id=body["class_id"], mark=body["mark"],
-                                    now=now(), campaign_id=pk, corrected=body.get("corrected")).as_dict()
-        return self._answer(200, work)
+            return forms.mark_class(db.session, actor(), class_id=data["class_id"], mark=data["mark"],
+                                    now=now(), campaign_id=pk, corrected=data.get("corrected")).as_dict()
+        return self.answer(work)
 
     @expose("/campaigns/<int:pk>/scans/<int:student_id>", methods=["POST"])
     @protect()
@@ -141,14 +126,10 @@ class QualityApi(BaseApi):
     def scan(self, pk, student_id):
         """Upload the photo of a student's signed form (JPEG or PNG, base64)."""
         def work():
-            body = _load(ScanBody, _body())
-            try:
-                data = base64.b64decode(body["content_base64"], validate=True)
-            except (binascii.Error, ValueError):
-                raise ValidationFailed(t("content_base64 不是有效的 base64", "content_base64 is not base64"),
-                                       "file") from None
-            form = forms.upload_scan(db.session, actor(), student_id=student_id, data=data, now=now(),
+            data = body(ScanBody)
+            form = forms.upload_scan(db.session, actor(), student_id=student_id,
+                                     data=decoded(data["content_base64"], "content_base64"), now=now(),
                                      campaign_id=pk)
             return {"campaign": pk, "student_id": student_id, "type": form.scan_type, "size": form.scan_size,
                     "sha256": form.scan_sha256}
-        return self._answer(201, work)
+        return self.answer(work, 201)

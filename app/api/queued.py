@@ -4,28 +4,20 @@ A request joins the queue through ``POST /api/v1/request/`` with ``queue: true``
 from __future__ import annotations
 
 from flask import request
-from flask_appbuilder.api import BaseApi, expose, protect, safe
+from flask_appbuilder.api import expose, protect, safe
 
-from ..errors import DomainError
 from ..extensions import db
 from ..services.requests import queue
 from ..web.common import actor, now
+from .common import DomainApi
 
 STATUSES = ("queued", "released", "failed", "cancelled")
 
 
-class QueuedRequestApi(BaseApi):
+class QueuedRequestApi(DomainApi):
     resource_name = "queued_request"
     class_permission_name = "Request"
-    allow_browser_login = False
     method_permission_name = {"get_list": "list", "get": "show", "cancel": "add"}
-
-    def _run(self, fn, status=200):
-        try:
-            body = fn()
-        except DomainError as exc:  # the use case has rolled its own transaction back
-            return self.response(exc.status, **exc.as_json())
-        return self.response(status, **body)
 
     @expose("/", methods=["GET"])
     @protect()
@@ -42,11 +34,11 @@ class QueuedRequestApi(BaseApi):
     @protect()
     @safe
     def get(self, pk):
-        return self._run(lambda: {"result": queue.as_dict(queue.load(db.session, actor(), pk))})
+        return self.answer(lambda: {"result": queue.as_dict(queue.load(db.session, actor(), pk))})
 
     @expose("/<int:pk>/cancel", methods=["POST"])
     @protect()
     @safe
     def cancel(self, pk):
         """The filing school withdraws a queued request before it is released."""
-        return self._run(lambda: {"result": queue.as_dict(queue.cancel(db.session, pk, actor(), now()))})
+        return self.answer(lambda: {"result": queue.as_dict(queue.cancel(db.session, pk, actor(), now()))})

@@ -4,16 +4,16 @@ supervisor of that node; GET the same path (?node=&month=) says whether and by w
 from __future__ import annotations
 
 from flask import request
-from flask_appbuilder.api import BaseApi, expose, protect, safe
+from flask_appbuilder.api import expose, protect, safe
 from marshmallow import fields
 from marshmallow.validate import Length, Regexp
 
-from ..errors import DomainError, NotFound
+from ..errors import NotFound
 from ..extensions import db
 from ..i18n import t
 from ..services.reports import nodes, signing
 from ..web.common import actor, now
-from .requests import Strict, _load
+from .common import DomainApi, Strict, body
 
 
 class SignoffBody(Strict):
@@ -29,10 +29,9 @@ def _dump(row) -> dict:
             "key_id": row.key_id, "digest": row.digest}
 
 
-class ReportSignoffApi(BaseApi):
+class ReportSignoffApi(DomainApi):
     resource_name = "report"
     class_permission_name = "Report"
-    allow_browser_login = False
     method_permission_name = {"signoff": "sign", "signoff_state": "get"}
 
     @expose("/signoff", methods=["POST"])
@@ -40,25 +39,22 @@ class ReportSignoffApi(BaseApi):
     @safe
     def signoff(self):
         """Sign the month's report of a node off (its own supervisor only, a past month, once)."""
-        try:
-            body = _load(SignoffBody, request.get_json(silent=True) if request.get_data() else {})
-            row = signing.sign_off(db.session, actor(), node_code=body["node"], month=body["month"],
-                                   now=now())
-        except DomainError as exc:
-            return self.response(exc.status, **exc.as_json())
-        return self.response(201, **_dump(row))
+        def work():
+            data = body(SignoffBody)
+            return _dump(signing.sign_off(db.session, actor(), node_code=data["node"],
+                                          month=data["month"], now=now()))
+        return self.answer(work, 201)
 
     @expose("/signoff", methods=["GET"])
     @protect()
     @safe
     def signoff_state(self):
         """Whether the month's report of a node (?node=&month=) is signed off, by whom, when."""
-        try:
+        def work():
             node = nodes.readable(db.session, actor(), request.args.get("node", ""))
-            month = signing.month_start(request.args.get("month", ""))
-            row = signing.signoff_of(db.session, node.code, month)
+            row = signing.signoff_of(db.session, node.code,
+                                     signing.month_start(request.args.get("month", "")))
             if row is None:
                 raise NotFound(t("该月报尚未签发", "this report is not signed off"), "month")
-        except DomainError as exc:
-            return self.response(exc.status, **exc.as_json())
-        return self.response(200, **_dump(row))
+            return _dump(row)
+        return self.answer(work)

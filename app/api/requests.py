@@ -11,12 +11,11 @@ from __future__ import annotations
 import base64
 
 from flask import request
-from flask_appbuilder.api import BaseApi, expose, protect, safe
-from marshmallow import RAISE, Schema, ValidationError, fields
-from marshmallow.validate import Length, Range
+from flask_appbuilder.api import expose, protect, safe
+from marshmallow import fields
+from marshmallow.validate import Length
 from sqlalchemy import select
 
-from ..errors import DomainError, Problem
 from ..extensions import db
 from ..i18n import t
 from ..models import QueuedRequest, Request, Student
@@ -24,54 +23,18 @@ from ..services.record import students
 from ..services.requests import holds, kinds, queue, transfers
 from ..services.requests import workflow as svc
 from ..web.common import actor, now
+from .common import BadInput, DomainApi, Scalar, Strict, Whole, json_body, load, text
 
-MAX_ID = 2**31 - 1  # row ids are 32-bit integer columns
 LOOKUP_KEYS = ("registry_no", "id_number", "name")
 
 
-class BadInput(DomainError):
-    """The body is not what the endpoint takes (a type, a range, an unknown key)."""
-
-    status = 400
-
-
-class Whole(fields.Integer):
-    """A JSON integer in range: not a string, a float or true/false."""
-
-    def __init__(self, low: int = 1, high: int = MAX_ID, **kwargs):
-        super().__init__(strict=True, validate=Range(min=low, max=high), **kwargs)
-
-    def _validated(self, value):
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        return super()._validated(value)
-
-
-class Scalar(fields.Field):
-    """One item's new value: text, a number, true/false or null -- never a list or an object."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, (str, int, float, bool)):
-            raise ValidationError("must be text, a number, true/false or null")
-        return value
-
-
-def _text(size: int, **kwargs) -> fields.String:
-    return fields.String(validate=Length(max=size), **kwargs)
-
-
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 class Evidence(Strict):
-    filename = _text(200, required=True)
+    filename = text(200, required=True)
     content_base64 = fields.String(required=True)
 
 
 def _payload() -> fields.Dict:
-    return fields.Dict(keys=_text(40), values=Scalar(allow_none=True), allow_none=True)
+    return fields.Dict(keys=text(40), values=Scalar(allow_none=True), allow_none=True)
 
 
 def _evidence() -> fields.List:
@@ -81,14 +44,14 @@ def _evidence() -> fields.List:
 class Filing(Strict):
     """POST /api/v1/request/."""
 
-    kind = _text(40, required=True)
+    kind = text(40, required=True)
     student_id = Whole()
-    registry_no = _text(40)
-    id_number = _text(30)
-    name = _text(50)
+    registry_no = text(40)
+    id_number = text(30)
+    name = text(50)
     payload = _payload()
-    reason = _text(100, allow_none=True)
-    note = _text(500, allow_none=True)
+    reason = text(100, allow_none=True)
+    note = text(500, allow_none=True)
     target_class_id = Whole(allow_none=True)
     evidence = _evidence()
     queue = fields.Boolean(strict=True)  # 窗口开放时自动提交: queue what a closed window refuses
@@ -97,26 +60,10 @@ class Filing(Strict):
 class Decision(Strict):
     """POST /api/v1/request/<id>/<verdict>: what each verdict may carry."""
 
-    comment = _text(500, allow_none=True)
+    comment = text(500, allow_none=True)
     expected_step = Whole(0, 100, allow_none=True)
     payload = _payload()
     evidence = _evidence()
-
-
-def _flat(messages) -> str:
-    if isinstance(messages, dict):
-        return "; ".join(f"{k}: {_flat(v)}" for k, v in messages.items())
-    if isinstance(messages, (list, tuple)):
-        return " ".join(_flat(m) for m in messages)
-    return str(messages)
-
-
-def _load(schema: type[Schema], data: dict) -> dict:
-    try:
-        return schema().load(data)
-    except ValidationError as err:
-        raise BadInput([Problem(t(f"{field}：类型或取值不正确（{_flat(why)}）", f"{field}: {_flat(why)}"),
-                                field, "invalid") for field, why in err.messages.items()]) from None
 
 
 def _dump(req: Request) -> dict:
@@ -146,28 +93,12 @@ def _files(items) -> list[tuple[str, bytes]]:
     return out
 
 
-class RequestApi(BaseApi):
+class RequestApi(DomainApi):
     resource_name = "request"
     class_permission_name = "Request"
-    allow_browser_login = False
     method_permission_name = {"get_list": "list", "get": "show", "inbox": "list", "post": "add",
                               "resubmit": "add", "cancel": "add", "pull": "add", "decide": "decide",
                               "lookup": "add"}
-
-    def _run(self, fn, status=200):
-        try:
-            body = fn()
-        except DomainError as exc:  # the use case has rolled its own transaction back
-            return self.response(exc.status, **exc.as_json())
-        return self.response(status, **body)
-
-    def _json(self, *, optional: bool = False) -> dict:
-        if optional and not request.get_data():
-            return {}
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise BadInput(t("请求须为 JSON 对象", "the body must be a JSON object"))
-        return data
 
     @expose("/", methods=["GET"])
     @protect()
@@ -185,7 +116,7 @@ class RequestApi(BaseApi):
     @protect()
     @safe
     def get(self, pk):
-        return self._run(lambda: {"result": _dump(svc.load(db.session, actor(), pk))})
+        return self.answer(lambda: {"result": _dump(svc.load(db.session, actor(), pk))})
 
     @expose("/inbox", methods=["GET"])
     @protect()
@@ -210,18 +141,17 @@ class RequestApi(BaseApi):
         the filing school.  ``queue: true``: when only a closed window refuses it, it is queued and
         submitted when the window opens (201 with ``queued: true``; see /api/v1/queued_request/)."""
         def run():
-            data, who = _load(Filing, self._json()), actor()
+            data, who = load(Filing, json_body()), actor()
             student = _student(data, who)
             klass = svc.own_class(db.session, who, data.get("target_class_id"), "target_class_id")
-            filer = queue.file if data.get("queue") else svc.start
-            req = filer(db.session, kind=data["kind"], student=student, actor=who,
-                        now=now(), payload=data.get("payload") or {}, reason=data.get("reason"),
-                        note=data.get("note"), target_class=klass,
-                        files=_files(data.get("evidence")))
+            req = svc.start(db.session, kind=data["kind"], student=student, actor=who,
+                            now=now(), payload=data.get("payload") or {}, reason=data.get("reason"),
+                            note=data.get("note"), target_class=klass,
+                            files=_files(data.get("evidence")), queue=bool(data.get("queue")))
             if isinstance(req, QueuedRequest):  # the window is closed: it waits in the queue
                 return {"id": req.id, "queued": True, "result": queue.as_dict(req)}
             return {"id": req.id, "result": _dump(req)}
-        return self._run(run, 201)
+        return self.answer(run, 201)
 
     @expose("/<int:pk>/<string:verdict>", methods=["POST"])
     @protect()
@@ -230,7 +160,7 @@ class RequestApi(BaseApi):
         """approve / reject / return the step waiting for you: {comment?, expected_step?};
         resubmit {payload?, comment?, evidence?}; cancel {comment?}; pull."""
         def run():
-            data = _load(Decision, self._json(optional=True))
+            data = load(Decision, json_body(optional=True))
             if verdict == "resubmit":
                 req = svc.resubmit(db.session, pk, actor(), now(), payload=data.get("payload"),
                                    comment=data.get("comment"), files=_files(data.get("evidence")))
@@ -242,7 +172,7 @@ class RequestApi(BaseApi):
                 req = svc.decide(db.session, pk, actor(), verdict, now(), comment=data.get("comment"),
                                  expected_step=data.get("expected_step"))
             return {"result": _dump(req)}
-        return self._run(run)
+        return self.answer(run)
 
     @expose("/transfer-lookup", methods=["POST"])
     @protect()
@@ -251,12 +181,12 @@ class RequestApi(BaseApi):
         """{registry_no} or {id_number, name}: the card of the record a receiving school may file a
         transfer for (logged); file it with the same keys on ``POST /``."""
         def run():
-            data = {k: v for k, v in _load(Filing, {"kind": "transfer", **self._json()}).items()
+            data = {k: v for k, v in load(Filing, {"kind": "transfer", **json_body()}).items()
                     if k in LOOKUP_KEYS}
             student = transfers.lookup(db.session, actor(), registry_no=data.get("registry_no"),
                                        id_number=data.get("id_number"), name=data.get("name"))
             return {"result": transfers.card(student)}
-        return self._run(run)
+        return self.answer(run)
 
 
 def _student(data: dict, who) -> Student:

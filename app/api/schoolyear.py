@@ -14,18 +14,18 @@ scope as the pages; JWT only; a refusal is JSON naming the field or the rule's f
 from __future__ import annotations
 
 from flask import request
-from flask_appbuilder.api import BaseApi, expose, protect, safe
+from flask_appbuilder.api import expose, protect, safe
 from marshmallow import fields
 from marshmallow.validate import Length, Regexp
 from sqlalchemy import select
 
-from ..errors import DomainError, NotFound
+from ..errors import NotFound
 from ..extensions import db
 from ..i18n import t
 from ..models import School
 from ..services.schoolyear import completion, graduation, promotion
 from ..web.common import actor, now
-from .requests import Strict, Whole, _load
+from .common import DomainApi, Strict, Whole, body
 
 SCHOOL_CODE = [Length(equal=10), Regexp(r"^\d{10}$")]
 NODE_CODE = [Length(equal=6), Regexp(r"^\d{6}$")]
@@ -58,10 +58,6 @@ class UndoBody(Strict):
     run = Whole(required=True)
 
 
-def _body(schema) -> dict:
-    return _load(schema, request.get_json(silent=True) if request.get_data() else {})
-
-
 def _school_id(code: str | None) -> int:
     """The school named by its code, or the actor's own; the service checks the scope."""
     code = (code or "").strip()
@@ -76,10 +72,9 @@ def _school_id(code: str | None) -> int:
     return school_id
 
 
-class GraduationApi(BaseApi):
+class GraduationApi(DomainApi):
     resource_name = "graduation"
     class_permission_name = "Request"  # the school's registrar files the school's business
-    allow_browser_login = False
     method_permission_name = {"cohort": "post", "graduate": "post", "complete": "post"}
 
     @expose("/cohort", methods=["GET"])
@@ -88,12 +83,8 @@ class GraduationApi(BaseApi):
     def cohort(self):
         """The final-grade cohort of one's school: each student, whether they can graduate, and
         why not (unmet conditions with the rule's file:line); the rules' refusal of the cohort."""
-        try:
-            outcome = graduation.cohort(db.session, actor(), _school_id(request.args.get("school")),
-                                        now())
-        except DomainError as exc:
-            return self.response(exc.status, **exc.as_json())
-        return self.response(200, **outcome.as_dict())
+        return self.answer(lambda: graduation.cohort(
+            db.session, actor(), _school_id(request.args.get("school")), now()).as_dict())
 
     @expose("/graduate", methods=["POST"])
     @protect()
@@ -101,13 +92,12 @@ class GraduationApi(BaseApi):
     def graduate(self):
         """Graduate every student of the cohort who can (senior secondary: a bureau review each);
         422 naming the rule when the rules refuse the cohort."""
-        try:
-            body = _body(GraduateBody)
-            outcome = graduation.graduate(db.session, actor(), _school_id(body.get("school")), now(),
-                                          dry_run=body.get("dry_run", False))
-        except DomainError as exc:
-            return self.response(exc.status, **exc.as_json())
-        return _refused_or(self, outcome)
+        def work():
+            data = body(GraduateBody)
+            return self._refused_or(graduation.graduate(
+                db.session, actor(), _school_id(data.get("school")), now(),
+                dry_run=data.get("dry_run", False)))
+        return self.answer(work)
 
     @expose("/complete", methods=["POST"])
     @protect()
@@ -115,28 +105,25 @@ class GraduationApi(BaseApi):
     def complete(self):
         """结业 for the students named (default: all kept back by the conditions alone), with
         one result per student."""
-        try:
-            body = _body(CompleteBody)
-            outcome = completion.complete(db.session, actor(), _school_id(body.get("school")), now(),
-                                          student_ids=body.get("students"),
-                                          dry_run=body.get("dry_run", False))
-        except DomainError as exc:
-            return self.response(exc.status, **exc.as_json())
-        return _refused_or(self, outcome)
+        def work():
+            data = body(CompleteBody)
+            return self._refused_or(completion.complete(
+                db.session, actor(), _school_id(data.get("school")), now(),
+                student_ids=data.get("students"), dry_run=data.get("dry_run", False)))
+        return self.answer(work)
+
+    def _refused_or(self, outcome):
+        """The outcome, or 422 naming the rules' refusals of the cohort, with the outcome."""
+        if outcome.refused:
+            return self.response(422, message="; ".join(str(p) for p in outcome.refused),
+                                 errors=[p.as_dict() for p in outcome.refused],
+                                 outcome=outcome.as_dict())
+        return outcome.as_dict()
 
 
-def _refused_or(api: BaseApi, outcome):
-    if outcome.refused:
-        problems = [p.as_dict() for p in outcome.refused]
-        return api.response(422, message="; ".join(str(p) for p in outcome.refused),
-                            errors=problems, outcome=outcome.as_dict())
-    return api.response(200, **outcome.as_dict())
-
-
-class PromotionApi(BaseApi):
+class PromotionApi(DomainApi):
     resource_name = "promotion"
     class_permission_name = "Promotion"
-    allow_browser_login = False
     method_permission_name = {"plan": "get", "runs": "get", "run": "post", "undo": "post"}
 
     @expose("/plan", methods=["GET"])
@@ -144,12 +131,8 @@ class PromotionApi(BaseApi):
     @safe
     def plan(self):
         """The plan of ?node= (default: one's own): the rules' decision, blockers, per school."""
-        try:
-            code = (request.args.get("node") or actor().scope.code or "").strip()
-            p = promotion.plan(db.session, actor(), code, now())
-        except DomainError as exc:
-            return self.response(exc.status, **exc.as_json())
-        return self.response(200, **p.as_dict())
+        code = (request.args.get("node") or actor().scope.code or "").strip()
+        return self.answer(lambda: promotion.plan(db.session, actor(), code, now()).as_dict())
 
     @expose("/run", methods=["POST"])
     @protect()
@@ -157,39 +140,32 @@ class PromotionApi(BaseApi):
     def run(self):
         """Run (or resume) the promotion of a node; ``dry_run``: the plan, nothing written.
         Refused (422) outside the rules' window or while blockers stand, naming the rule."""
-        try:
-            body = _body(RunBody)
-            if body.get("dry_run"):
+        def work():
+            data = body(RunBody)
+            if data.get("dry_run"):
                 promotion.require_runner(actor())
-                return self.response(200, **promotion.plan(db.session, actor(), body["node"],
-                                                           now()).as_dict())
-            outcome = promotion.promote(db.session, actor(), body["node"], now())
-        except DomainError as exc:
-            return self.response(exc.status, **exc.as_json())
-        return self.response(200, **promotion.run_dict(outcome.run), already=outcome.already,
-                             schools_now=outcome.schools_now, students_now=outcome.students_now)
+                return promotion.plan(db.session, actor(), data["node"], now()).as_dict()
+            outcome = promotion.promote(db.session, actor(), data["node"], now())
+            return dict(promotion.run_dict(outcome.run), already=outcome.already,
+                        schools_now=outcome.schools_now, students_now=outcome.students_now)
+        return self.answer(work)
 
     @expose("/undo", methods=["POST"])
     @protect()
     @safe
     def undo(self):
         """Undo a run: students still on record go back, those who left are counted."""
-        try:
-            out = promotion.undo(db.session, actor(), _body(UndoBody)["run"], now())
-        except DomainError as exc:
-            return self.response(exc.status, **exc.as_json())
-        return self.response(200, **out)
+        return self.answer(lambda: promotion.undo(db.session, actor(), body(UndoBody)["run"], now()))
 
     @expose("/runs", methods=["GET"])
     @protect()
     @safe
     def runs(self):
         """The runs one may see (of ?node= if given), newest first."""
-        code = (request.args.get("node") or "").strip() or None
-        try:
+        def work():
+            code = (request.args.get("node") or "").strip() or None
             if code is not None:
                 code = promotion.node_of(db.session, actor(), code).code
             rows = promotion.runs(db.session, actor(), code)
-        except DomainError as exc:
-            return self.response(exc.status, **exc.as_json())
-        return self.response(200, result=[promotion.run_dict(r) for r in rows], count=len(rows))
+            return {"result": [promotion.run_dict(r) for r in rows], "count": len(rows)}
+        return self.answer(work)

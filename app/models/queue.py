@@ -8,24 +8,20 @@ it; at release it becomes a ``Request`` filed through the same path as any other
 
 from __future__ import annotations
 
-import json
-
 from flask_appbuilder import Model
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import relationship
 
-from .base import RowUidMixin, encrypted, local_now
-from .scope import AnyOf, Chain
+from .base import RowUidMixin, local_now
+from .requests import Filed
 
 QUEUE_STATUSES = ("queued", "released", "failed", "cancelled")
 
 
-class QueuedRequest(RowUidMixin, Model):
+class QueuedRequest(Filed, RowUidMixin, Model):
     """Everything a filing had, kept until its window opens."""
 
     __tablename__ = "queued_request"
-    __scope__ = AnyOf(Chain("origin_school_id", prefix="origin_", suffix=""),
-                      Chain("other_school_id", prefix="other_", suffix=""))
 
     id = Column(Integer, primary_key=True)
     version = Column(Integer, nullable=False, default=1)
@@ -38,23 +34,10 @@ class QueuedRequest(RowUidMixin, Model):
     queued_student_id = Column(Integer, ForeignKey("student.id", ondelete="SET NULL"), unique=True)
     requester_id = Column(Integer)
     requester_name = Column(String(128), nullable=False)
-    origin_school_id = Column(Integer, ForeignKey("school.id"), nullable=False, index=True)
-    origin_school = relationship("School", foreign_keys=[origin_school_id])
-    other_school_id = Column(Integer, ForeignKey("school.id"), index=True)
-    other_school = relationship("School", foreign_keys=[other_school_id])
-    target_class_id = Column(Integer, ForeignKey("school_class.id"))
-    target_class = relationship("SchoolClass")
-    origin_province = Column(String(6), nullable=False, index=True)
-    origin_city = Column(String(6), index=True)
-    origin_county = Column(String(6), index=True)
-    other_province = Column(String(6), index=True)
-    other_city = Column(String(6), index=True)
-    other_county = Column(String(6), index=True)
 
     reason = Column(String(100))
     note = Column(String(500))
     summary = Column(String(300))
-    payload_enc = Column(Text)  # encrypted as Request.payload_enc is, bound to this row
     opens_on = Column(Date, index=True)  # the day its window next opens (as last computed)
     closed_by = Column(String(80))  # the rule that closed the window when it was filed (file:line)
     problem = Column(String(500))  # why it was not submitted (failed), with the rules' file:line
@@ -66,17 +49,6 @@ class QueuedRequest(RowUidMixin, Model):
                                order_by="QueuedAttachment.id", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
-
-    payload_text = encrypted("payload_enc")
-
-    @property
-    def payload(self) -> dict:
-        text = self.payload_text
-        return json.loads(text) if text else {}
-
-    @payload.setter
-    def payload(self, value: dict) -> None:
-        self.payload_text = json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
 
     def __repr__(self) -> str:
         return f"queued #{self.id} {self.kind} {self.student_name}"

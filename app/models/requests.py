@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import declared_attr, relationship
 
 from .base import RowUidMixin, encrypted, local_now
 from .scope import AnyOf, Chain
@@ -31,11 +31,70 @@ OPEN = ("pending", "returned", "awaiting_pull")
 CLOSED = ("done", "rejected", "cancelled")
 
 
-class Request(RowUidMixin, Model):
-    __tablename__ = "request"
-    # both schools' jurisdictions see it (a transfer's four parties)
+class Filed:
+    """What a request and a filing waiting for its window (``QueuedRequest``) share: the schools
+    between which it goes, with both schools' chains in clear so every party's jurisdiction sees
+    it (a transfer's four parties), its target class, and its new values, encrypted."""
+
     __scope__ = AnyOf(Chain("origin_school_id", prefix="origin_", suffix=""),
                       Chain("other_school_id", prefix="other_", suffix=""))
+
+    @declared_attr
+    def origin_school_id(cls):
+        return Column(Integer, ForeignKey("school.id"), nullable=False, index=True)
+
+    @declared_attr
+    def origin_school(cls):
+        return relationship("School", foreign_keys=f"{cls.__name__}.origin_school_id")
+
+    @declared_attr
+    def other_school_id(cls):
+        return Column(Integer, ForeignKey("school.id"), nullable=True, index=True)
+
+    @declared_attr
+    def other_school(cls):
+        return relationship("School", foreign_keys=f"{cls.__name__}.other_school_id")
+
+    @declared_attr
+    def target_class_id(cls):
+        return Column(Integer, ForeignKey("school_class.id"), nullable=True)
+
+    @declared_attr
+    def target_class(cls):
+        return relationship("SchoolClass")
+
+    origin_province = Column(String(6), nullable=False, index=True)
+    origin_city = Column(String(6), index=True)
+    origin_county = Column(String(6), index=True)
+    other_province = Column(String(6), index=True)
+    other_city = Column(String(6), index=True)
+    other_county = Column(String(6), index=True)
+
+    payload_enc = Column(Text)  # the new values, encrypted (they may be ID numbers or addresses)
+    payload_text = encrypted("payload_enc")
+
+    def between(self, origin, other=None) -> None:
+        """The schools it goes between, with their chains (scoping reads them)."""
+        self.origin_school = origin
+        self.origin_province, self.origin_city, self.origin_county = (
+            origin.province_code, origin.city_code, origin.county_code)
+        self.other_school = other
+        if other is not None:
+            self.other_province, self.other_city, self.other_county = (
+                other.province_code, other.city_code, other.county_code)
+
+    @property
+    def payload(self) -> dict:
+        text = self.payload_text
+        return json.loads(text) if text else {}
+
+    @payload.setter
+    def payload(self, value: dict) -> None:
+        self.payload_text = json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
+
+
+class Request(Filed, RowUidMixin, Model):
+    __tablename__ = "request"
 
     id = Column(Integer, primary_key=True)
     version = Column(Integer, nullable=False, default=1)
@@ -54,24 +113,10 @@ class Request(RowUidMixin, Model):
 
     requester_id = Column(Integer, nullable=True)
     requester_name = Column(String(128), nullable=False)
-    origin_school_id = Column(Integer, ForeignKey("school.id"), nullable=False, index=True)
-    origin_school = relationship("School", foreign_keys=[origin_school_id])
-    other_school_id = Column(Integer, ForeignKey("school.id"), nullable=True, index=True)
-    other_school = relationship("School", foreign_keys=[other_school_id])
-    target_class_id = Column(Integer, ForeignKey("school_class.id"), nullable=True)
-    target_class = relationship("SchoolClass")
-    # both schools' chains in clear, so every party's jurisdiction sees the request
-    origin_province = Column(String(6), nullable=False, index=True)
-    origin_city = Column(String(6), index=True)
-    origin_county = Column(String(6), index=True)
-    other_province = Column(String(6), index=True)
-    other_city = Column(String(6), index=True)
-    other_county = Column(String(6), index=True)
 
     reason = Column(String(100))
     note = Column(String(500))
     summary = Column(String(300))  # what the request is about, without personal values
-    payload_enc = Column(Text)  # the new values, encrypted (they may be ID numbers or addresses)
     before_enc = Column(Text)  # the values they replace, as they were when the request was filed
 
     chain = Column(JSON, nullable=False)  # resolved steps of the rule-set version it started under
@@ -97,7 +142,6 @@ class Request(RowUidMixin, Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    payload_text = encrypted("payload_enc")
     before_text = encrypted("before_enc")
 
     @property
@@ -108,15 +152,6 @@ class Request(RowUidMixin, Model):
     @before.setter
     def before(self, value: dict) -> None:
         self.before_text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str) if value else None
-
-    @property
-    def payload(self) -> dict:
-        text = self.payload_text
-        return json.loads(text) if text else {}
-
-    @payload.setter
-    def payload(self, value: dict) -> None:
-        self.payload_text = json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
 
     @property
     def is_open(self) -> bool:

@@ -11,12 +11,11 @@ from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
 from ..models import School
+from ..security.inputs import as_db_int
 from ..services.schoolyear import admission_cases, admissions
 from ..web.common import actor, attachment, now
 from ..web.labels import flash_problems
-from .excel import STATUS, XLSX
-
-MAX_ID = 2**31 - 1  # row ids are 32-bit integer columns
+from .excel import STATUS, XLSX, in_background
 
 
 def _own_school() -> School:
@@ -60,14 +59,12 @@ class AdmissionView(BaseView):
         except DomainError as exc:
             flash_problems(exc)
             return redirect(url_for("AdmissionView.index"))
-        admissions.dry_run(db.session, job, now())
+        in_background(lambda j, who, when: admissions.dry_run(db.session, j, when), job.id)
         return redirect(url_for("AdmissionView.job", pk=job.id))
 
     @expose("/job/<int:pk>")
     @has_access
     def job(self, pk):
-        if pk > MAX_ID:
-            abort(404)
         try:
             job = admissions.job(db.session, actor(), pk)
         except DomainError:
@@ -77,15 +74,13 @@ class AdmissionView(BaseView):
     @expose("/job/<int:pk>/commit", methods=["POST"])
     @has_access
     def commit(self, pk):
-        if pk > MAX_ID:
-            abort(404)
         try:
-            job = admissions.job(db.session, actor(), pk)
-            admissions.commit(db.session, job, actor(), now(),
-                              valid_only=request.form.get("mode") == "valid_only")
-            flash(t(f"录取名单已提交：{job.message}", f"admission list committed: {job.message}"), "success")
-        except DomainError as exc:
-            flash_problems(exc)
+            admissions.job(db.session, actor(), pk)  # one's own school's list, or not found
+        except DomainError:
+            abort(404)
+        valid_only = request.form.get("mode") == "valid_only"
+        in_background(lambda j, who, when: admissions.commit(db.session, j, who, when,
+                                                              valid_only=valid_only), pk)
         return redirect(url_for("AdmissionView.job", pk=pk))
 
     @expose("/duplicates")
@@ -98,8 +93,8 @@ class AdmissionView(BaseView):
     @has_access
     def resolve(self):
         try:
-            keep = int(request.form.get("keep") or 0)
-            if not 0 < keep <= MAX_ID:
+            keep = as_db_int(request.form.get("keep") or "")
+            if keep is None or keep < 1:
                 raise ValueError(keep)
             case = admission_cases.resolve(db.session, actor(), keep, request.form.get("reason", ""), now())
             kept = next(r.school.name for r in case.rows if r.status == "admitted")

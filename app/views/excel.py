@@ -55,7 +55,7 @@ def _download_file(write, name: str) -> Response:
     return attachment(chunks(), name, XLSX, **{"Content-Length": str(path.stat().st_size)})
 
 
-def _in_background(work, job_id: int) -> None:
+def in_background(work, job_id: int) -> None:
     """Run a long job beside the request (synchronously when XUEJI_SYNC_JOBS is set, as in tests)."""
     app = current_app._get_current_object()
     who, when = actor(), now()
@@ -128,7 +128,7 @@ class ImportView(ScopedModelView):
                 try:
                     job = imports.upload(db.session, school=_school_for(None) or abort(403), actor=actor(),
                                          filename=upload.filename, data=upload.read())
-                    _in_background(lambda j, who, when: imports.dry_run(db.session, j, when), job.id)
+                    in_background(lambda j, who, when: imports.dry_run(db.session, j, when), job.id)
                     return redirect(url_for("ImportView.show", pk=job.id))
                 except DomainError as exc:
                     for problem in exc.problems:
@@ -179,7 +179,7 @@ class ImportView(ScopedModelView):
             for problem in exc.problems:
                 flash(str(problem.message), "danger")
             return redirect(url_for("ImportView.show", pk=pk))
-        _in_background(lambda j, who, when: imports.commit(db.session, j, who, when, valid_only=valid_only,
+        in_background(lambda j, who, when: imports.commit(db.session, j, who, when, valid_only=valid_only,
                                                            claimed=True), job.id)
         return redirect(url_for("ImportView.show", pk=pk))
 

@@ -128,11 +128,12 @@ class RequestView(ScopedModelView):
         student = fetch_or_404(Student, student_id)
         if request.method == "POST":
             try:
-                req = _filer()(db.session, kind=request.form.get("kind", ""), student=student,
-                               actor=who, now=now(), payload=_payload(), files=_files(),
-                               reason=request.form.get("reason") or None,
-                               note=request.form.get("note") or None,
-                               target_class=_class(request.form.get("target_class", type=int)))
+                req = svc.start(db.session, kind=request.form.get("kind", ""), student=student,
+                                actor=who, now=now(), payload=_payload(), files=_files(),
+                                reason=request.form.get("reason") or None,
+                                note=request.form.get("note") or None,
+                                target_class=_class(request.form.get("target_class", type=int)),
+                                queue=_queue_ticked())
                 return _filed(req)
             except DomainError as exc:
                 flash_problems(exc)
@@ -161,9 +162,10 @@ class RequestView(ScopedModelView):
                     "you confirmed: check it and confirm again"), "danger")
         elif confirmed:
             try:
-                req = _filer()(db.session, kind="transfer", student=found, actor=who, now=now(),
-                               files=_files(), note=form.get("note") or None,
-                               target_class=_class(form.get("target_class", type=int)))
+                req = svc.start(db.session, kind="transfer", student=found, actor=who, now=now(),
+                                files=_files(), note=form.get("note") or None,
+                                target_class=_class(form.get("target_class", type=int)),
+                                queue=_queue_ticked())
                 return _filed(req)
             except DomainError as exc:
                 flash_problems(exc)
@@ -174,9 +176,9 @@ class RequestView(ScopedModelView):
                                     classes=classes, form=form, closed=closed)
 
 
-def _filer():
-    """File at once, or -- when the filer ticked 窗口开放时自动提交 -- queue what a closed window refuses."""
-    return queue.file if request.form.get("queue") else svc.start
+def _queue_ticked() -> bool:
+    """The filer ticked 窗口开放时自动提交: what only a closed window refuses waits in the queue."""
+    return bool(request.form.get("queue"))
 
 
 def _filed(req):

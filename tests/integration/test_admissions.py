@@ -223,6 +223,19 @@ def test_an_in_school_student_elsewhere_is_refused_with_the_reason(ctx):
     assert problem["code"] == "on_record" and "转学" in problem["message"]
 
 
+def test_another_provinces_graduate_is_refused_and_pointed_to_cross_province_enrollment(ctx):
+    """An admission list never takes over another province's record: that takes the three parties
+    of 毕业后跨省就学 (the receiving school's bureau and the graduating school's)."""
+    import cross_province_data
+
+    graduate = cross_province_data.student(grade=9)
+    job = check(BOTH, [short_row(graduate, entry_class(BOTH, 10))], "school3_registrar")
+    (problem,) = job.problems
+    assert problem["code"] == "other_province" and "毕业后跨省就学" in problem["message"]
+    db.session.refresh(graduate)
+    assert (graduate.status, graduate.school.code) == ("graduated", cross_province_data.JUNIOR)
+
+
 def test_a_duplicate_admission_is_listed_to_the_county_and_nobody_is_registered_twice(ctx):
     rows = new_rows(JUNIOR, 7, 1, seed=13)
     first = admit(JUNIOR, rows, "school2_registrar")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = {"campaign", "db", "demo", "export", "import", "init", "keys", "problems", "report", "routes", "rules",
+COMMANDS = {"campaign", "db", "demo", "export", "import", "init", "keys", "problems", "report", "requests", "routes", "rules",
             "seed", "serve", "users", "year"}
 
 

@@ -7,7 +7,6 @@ no grades yet), so counts are known and the demo county is never touched."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 from datetime import datetime
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import is_postgres
-from factories import account, actor_of
+from factories import account, actor_of, unused_county_code
 from sqlalchemy import func, select
 
 from app.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation, ValidationFailed
@@ -36,7 +35,6 @@ PLANNING = datetime(2027, 5, 10, 10, 0)  # inside the enrollment_plan window (03
 PROMOTION_DAY = datetime(2027, 8, 10, 23, 0)
 AFTER = datetime(2027, 8, 20, 10, 0)
 LATE = datetime(2027, 9, 15, 10, 0)  # outside it
-_codes = itertools.count(61)
 
 
 def rule_line(name: str, needle: str, after: str | None = None) -> str:
@@ -48,7 +46,7 @@ def rule_line(name: str, needle: str, after: str | None = None) -> str:
 
 
 def build_county() -> dict:
-    code = f"4301{next(_codes):02d}"
+    code = unused_county_code()
     city = db.session.scalar(select(Jurisdiction).where(Jurisdiction.code == "430100"))
     county = Jurisdiction(code=code, name=f"计划区{code}", level="county", parent=city)
     db.session.add(county)

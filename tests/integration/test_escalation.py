@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.errors import Forbidden
 from app.extensions import db
 from app.models import Notification, QueuedRequest, Request, RequestStep
-from app.services.requests import escalation, queue
+from app.services.requests import escalation
 from app.services.requests import workflow as svc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,7 +120,7 @@ def test_the_commands_escalate_and_release_at_the_business_clock(app, ctx):
     svc.cancel(db.session, rid, actor_of("school_registrar"), datetime(2026, 9, 29))
 
     student = registered_in("4301020001")
-    item = queue.file(db.session, kind="change_field", student=student, actor=actor_of("school_registrar"),
+    item = svc.start(db.session, queue=True, kind="change_field", student=student, actor=actor_of("school_registrar"),
                       now=datetime(2027, 7, 20, 10), payload={"ethnicity": "10"}, files=[PDF])
     assert json.loads(_invoke(app, ["requests", "release-queued", "--json"], "2027-08-30T10:00:00")) \
         ["submitted"] == []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import is_postgres
-from factories import account, actor_of
+from factories import account, actor_of, unused_county_code
 from sqlalchemy import func, select
 
 from app.errors import Forbidden, NotFound, RuleViolation
@@ -36,7 +36,6 @@ from app.services.schoolyear import promotion
 
 PROMOTION_DAY = datetime(2026, 8, 10, 23, 0)
 RULES = Path(__file__).resolve().parents[2] / "rules" / "national.yaml"
-_codes = itertools.count(11)
 _serial = itertools.count(1)
 
 
@@ -54,7 +53,7 @@ def build_county(final_in_school: bool = False) -> dict:
       primary  一1: 3 in school + 1 held back + 1 suspended; 一2: 2; 二1: 2 + 1 held back;
                五1: 2; 六1: 2 graduated (+ 1 in school if ``final_in_school``)
       junior   初一1: 3; 初三1: 2 graduated."""
-    county_code = f"4301{next(_codes):02d}"
+    county_code = unused_county_code()
     city = db.session.scalar(select(Jurisdiction).where(Jurisdiction.code == "430100"))
     county = Jurisdiction(code=county_code, name=f"测试区{county_code}", level="county", parent=city)
     db.session.add(county)

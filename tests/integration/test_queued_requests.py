@@ -18,6 +18,7 @@ from app.extensions import db
 from app.models import Notification, QueuedRequest, Request, Student
 from app.services.requests import queue, release
 from app.services.requests import workflow as svc
+from app.services.requests.starting import start
 
 ROOT = Path(__file__).resolve().parents[2]
 JULY = datetime(2027, 7, 20, 10)  # key-field changes are closed in Hunan (rules/430000.yaml)
@@ -32,7 +33,7 @@ def line_of(file: str, text: str) -> str:
 
 
 def queue_change(student: Student, now: datetime = JULY, value: str = "06") -> QueuedRequest:
-    return queue.file(db.session, kind="change_field", student=student, actor=actor_of("school_registrar"),
+    return start(db.session, queue=True, kind="change_field", student=student, actor=actor_of("school_registrar"),
                       now=now, payload={"ethnicity": value}, files=[PDF], note="排队测试")
 
 
@@ -105,7 +106,7 @@ def test_a_queued_request_that_became_invalid_is_not_submitted_and_the_filer_is_
 def test_only_a_closed_window_may_be_waited_for(clean_queue):
     student = registered_in("4301020001")
     with pytest.raises(ValidationFailed) as refused:  # no evidence: refused, window or not
-        queue.file(db.session, kind="change_field", student=student, actor=actor_of("school_registrar"),
+        start(db.session, queue=True, kind="change_field", student=student, actor=actor_of("school_registrar"),
                    now=JULY, payload={"ethnicity": "06"})
     assert "evidence_required" in [p.code for p in refused.value.problems]
     assert db.session.scalar(select(func.count()).select_from(QueuedRequest).where(
@@ -140,7 +141,7 @@ def test_a_transfer_filed_in_the_summer_freeze_waits_for_15_august(clean_queue):
     student = registered_in("4301020002", grade=7)
     receiving = account("recv_reg_c", "school_registrar", school_code="4301020003")
     target = _class_of("4301020003", 7)
-    item = queue.file(db.session, kind="transfer", student=student, actor=receiving, now=JULY,
+    item = start(db.session, queue=True, kind="transfer", student=student, actor=receiving, now=JULY,
                       target_class=target, files=[PDF])
     assert isinstance(item, QueuedRequest) and item.opens_on == date(2027, 8, 15)
     assert item.other_school_id == student.school_id and item.target_class_id == target.id

@@ -107,10 +107,11 @@ def test_an_escalated_step_shows_in_the_upper_supervisors_inbox_with_its_reason(
 
 
 def test_the_school_reads_why_a_queued_request_was_not_submitted(ctx, client_for):
-    from app.services.requests import queue, release
+    from app.services.requests import release
+    from app.services.requests.starting import start
 
     student = registered_in("4301020001")
-    item = queue.file(db.session, kind="change_field", student=student, actor=actor_of("school_registrar"),
+    item = start(db.session, queue=True, kind="change_field", student=student, actor=actor_of("school_registrar"),
                       now=datetime(2027, 7, 20, 10), payload={"ethnicity": "12"}, files=[PDF])
     other = svc.start(db.session, kind="suspend", student=db.session.get(type(student), student.id),
                       actor=actor_of("school_registrar"), now=datetime(2027, 8, 20, 10), reason="疾病",

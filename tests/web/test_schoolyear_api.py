@@ -8,7 +8,7 @@ import itertools
 from datetime import date
 
 import pytest
-from factories import account, school
+from factories import account, school, unused_county_code
 from sqlalchemy import select, update
 
 from app.extensions import db
@@ -18,7 +18,6 @@ from app.models.school import GRADE_NAMES, stage_of_grade
 SENIOR = "4301020003"  # 长沙市湘江中学: school3_registrar
 IN_WINDOW = "2026-07-01T10:00:00"
 PROMOTION_DAY = "2026-08-10T23:00:00"
-_codes = itertools.count(61)
 _serial = itertools.count(1)
 
 
@@ -96,7 +95,7 @@ def test_graduation_over_rest_is_the_schools_own(api, token_for, seniors):
 
 def _county() -> tuple[str, School]:
     """A county of its own: one primary school, grades 1 and 2, three pupils in grade 1."""
-    code = f"4301{next(_codes):02d}"
+    code = unused_county_code()
     city = db.session.scalar(select(Jurisdiction).where(Jurisdiction.code == "430100"))
     county = Jurisdiction(code=code, name=f"接口区{code}", level="county", parent=city)
     s = School(code=f"{code}0001", name=f"接口学校{code}", stages="primary", jurisdiction=county)

@@ -81,7 +81,7 @@ def write(session: Session, job: ImportJob, rows: list[Row], actor: Actor, now: 
     new = [r for r in rows if r.existing is None]
     known = [r for r in rows if r.existing is not None]
     if new:
-        _insert(session, job, new, actor, now)
+        insert_new(session, job, new, actor, now)
     for row in known:
         _update(session, row, actor, now, job)
 
@@ -149,7 +149,7 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
             copy.write_row(tuple(row[n] for n in names) + extra)
 
 
-def _insert(session: Session, job: ImportJob, rows: list[Row], actor: Actor, now: datetime) -> None:
+def insert_new(session: Session, job: ImportJob, rows: list[Row], actor: Actor, now: datetime) -> None:
     ring, school = keyring(), job.school
     numbers = registry_numbers.temporary_numbers(session, school, [r.values["birth_date"] for r in rows])
     students = []

@@ -66,7 +66,7 @@ def upload(session: Session, *, school: School, actor: Actor, filename: str, dat
     return job
 
 
-def _sheet(job: ImportJob) -> Sheet:
+def sheet_of(job: ImportJob) -> Sheet:
     sheet = Sheet(_file(job))
     layout = sheet.layout
     if layout.missing:
@@ -79,7 +79,7 @@ def _sheet(job: ImportJob) -> Sheet:
 
 
 @contextmanager
-def _loaded_objects_kept(session):
+def loaded_objects_kept(session):
     """Checkpoint commits without expiring what the checker holds (the school's classes...): else
     every batch would reload them one query at a time."""
     real = session() if isinstance(session, scoped_session) else session
@@ -90,7 +90,7 @@ def _loaded_objects_kept(session):
         real.expire_on_commit = before
 
 
-def _batches(sheet: Sheet):
+def batches(sheet: Sheet):
     batch = []
     for number, cells in sheet.rows():
         batch.append((number, cells))
@@ -112,7 +112,7 @@ def _checked(session: Session, checker: Checker, batch) -> list[Row]:
     return rows
 
 
-def _uploader(session: Session, job: ImportJob) -> Actor:
+def uploader(session: Session, job: ImportJob) -> Actor:
     """Who the dry run checks for: the account that uploaded the file."""
     from ...models import XuejiUser
 
@@ -136,7 +136,7 @@ def dry_run(session: Session, job: ImportJob, now: datetime, progress=None) -> I
 def _prepared(session: Session, job: ImportJob, now: datetime, actor: Actor) -> tuple[Sheet, Checker]:
     """The sheet and the checker of a job, in a transaction (the planner's statistics refreshed)."""
     with transaction(session):
-        sheet = _sheet(job)
+        sheet = sheet_of(job)
         import_writes.refresh_statistics(session)
         return sheet, Checker(session, job.school, sheet.layout, now, actor)
 
@@ -144,9 +144,9 @@ def _prepared(session: Session, job: ImportJob, now: datetime, actor: Actor) -> 
 def _check_all(session: Session, job: ImportJob, now: datetime, progress) -> None:
     total = valid = 0
     problems: list[dict] = []
-    with _loaded_objects_kept(session):
-        sheet, checker = _prepared(session, job, now, _uploader(session, job))
-        for batch in _batches(sheet):
+    with loaded_objects_kept(session):
+        sheet, checker = _prepared(session, job, now, uploader(session, job))
+        for batch in batches(sheet):
             with transaction(session):  # a checkpoint: the counts so far
                 for row in _checked(session, checker, batch):
                     total += 1
@@ -211,9 +211,9 @@ def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, val
 def _write_all(session: Session, job: ImportJob, actor: Actor, now: datetime, valid_only: bool,
                progress) -> None:
     written = 0
-    with _loaded_objects_kept(session):
+    with loaded_objects_kept(session):
         sheet, checker = _prepared(session, job, now, actor)
-        for batch in _batches(sheet):
+        for batch in batches(sheet):
             if batch[-1][0] <= job.rows_done:
                 continue  # committed before an interruption: never twice
             written += 1

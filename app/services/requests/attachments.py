@@ -21,8 +21,9 @@ def sniff(data: bytes) -> str | None:
     return next((mime for magic, mime in _TYPES.items() if data.startswith(magic)), None)
 
 
-def attach(session, req, upload, actor) -> Attachment:
-    """Store one uploaded file (a FileStorage, or a (name, bytes) pair) on a request."""
+def evidence(model, upload, actor, **owner):
+    """One uploaded file (a FileStorage, or a (name, bytes) pair) as a ``model`` row (a request's
+    ``Attachment`` or a queued filing's ``QueuedAttachment``): checked, encrypted, bound to its row."""
     name, data = (upload if isinstance(upload, tuple)
                   else (upload.filename, upload.read(MAX_BYTES + 1)))
     name = os.path.basename(name or "evidence")[:200]
@@ -32,13 +33,20 @@ def attach(session, req, upload, actor) -> Attachment:
     if mime is None:
         raise ValidationFailed(t(f"文件 {name} 须为 PDF、JPEG 或 PNG", f"{name} must be PDF, JPEG or PNG"),
                                "evidence")
-    item = Attachment(request=req, filename=name, content_type=mime, size=len(data),
-                      sha256=hashlib.sha256(data).hexdigest(), uploaded_by=actor.username)
-    item.data_enc = keyring().encrypt_bytes(data, aad_for("attachment", "data_enc", item.ensure_uid()))
+    item = model(filename=name, content_type=mime, size=len(data),
+                 sha256=hashlib.sha256(data).hexdigest(), uploaded_by=actor.username, **owner)
+    item.data_enc = keyring().encrypt_bytes(data, aad_for(model.__tablename__, "data_enc",
+                                                          item.ensure_uid()))
+    return item
+
+
+def attach(session, req, upload, actor) -> Attachment:
+    """Store one uploaded file on a request."""
+    item = evidence(Attachment, upload, actor, request=req)
     session.add(item)
     return item
 
 
-def read(item: Attachment) -> bytes:
-    """An attachment's bytes, decrypted (bound to its row: moved elsewhere, they do not open)."""
-    return keyring().decrypt_bytes(item.data_enc, aad_for("attachment", "data_enc", item.uid))
+def read(item) -> bytes:
+    """A stored file's bytes, decrypted (bound to its row: moved elsewhere, they do not open)."""
+    return keyring().decrypt_bytes(item.data_enc, aad_for(item.__tablename__, "data_enc", item.uid))

@@ -24,11 +24,7 @@ def jurisdictions(session: Session):
 
 def open_at(session: Session, req: Request, origin: School, other: School | None, now: datetime) -> None:
     """Add a new request, with its parties' codes (scoping reads them), waiting at its first step."""
-    req.origin_province, req.origin_city, req.origin_county = (
-        origin.province_code, origin.city_code, origin.county_code)
-    if other is not None:
-        req.other_province, req.other_city, req.other_county = (
-            other.province_code, other.city_code, other.county_code)
+    req.between(origin, other)
     session.add(req)
     enter_step(session, req, 0, now)
 

@@ -18,59 +18,30 @@ meantime refuses it (2002), and the filer is told why.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ...errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from ...errors import Conflict, Forbidden, Problem, ValidationFailed
 from ...i18n import t
-from ...models import AuditEvent, QueuedAttachment, QueuedRequest, Request
-from ...models.base import keyring
+from ...models import AuditEvent, QueuedAttachment, QueuedRequest
 from ...policy.deferral import QueueOption, queue_option
-from ...security.crypto import aad_for
 from ..common.actors import Actor
 from ..common.transaction import transaction
 from ..policy import rulesets as policy
 from . import kinds
-from .attachments import MAX_BYTES, sniff
-from .starting import Filing, _facts, _file, _filing_problems, _lock_student, _origin_of, _rule_problems
+from .attachments import evidence, read
+from .starting import Checked, Filing
 
 
-def file(session: Session, *, kind: str, student, actor: Actor, now: datetime,
-         payload: dict | None = None, reason: str | None = None, note: str | None = None,
-         target_class=None, files=()) -> Request | QueuedRequest:
-    """File a request; if its window is closed and the rules let it wait, queue it instead (a
-    ``QueuedRequest``).  Any other refusal is refused as a filing is."""
-    declared = kinds.startable(kind)
-    actor.require("Request", "add")
-    filing = Filing(declared, student, _origin_of(session, actor), payload or {}, reason, note,
-                    target_class, tuple(files))
-    try:
-        with transaction(session), session.no_autoflush:
-            return _file_or_queue(session, filing, actor, now)
-    except IntegrityError:
-        raise Conflict(t("该学生已有在办或排队中的业务", "the student already has a request in progress "
-                         "or queued"), "student") from None
-
-
-def _file_or_queue(session: Session, f: Filing, actor: Actor, now: datetime):
-    if not f.kind.from_other_school and f.student.school_id != f.origin.id:
-        raise NotFound(t("学生不存在或不在本校", "no such student in your school"))
-    facts = _facts(session, f, now, _lock_student(session, f.student))
-    decision = policy.decide(session, facts)
-    problems = f.kind.prepare(session, f.student, f.origin, f.payload, f.target_class, actor) + \
-        _filing_problems(session, f)
-    if decision.allowed and not problems:
-        return _file(session, f, actor, now, decision)  # the window is open: filed at once
-    option = queue_option(policy.current(session), facts, decision)
-    if problems or not option.possible:
-        refusal = [] if problems or not decision.violations else [_cannot_queue(option)]
-        raise ValidationFailed(_rule_problems(decision) + problems + refusal)
+def wait(session: Session, f: Filing, actor: Actor, now: datetime, checked: Checked) -> QueuedRequest:
+    """Queue a filing the rules refuse only for a closed window or a freeze (``starting.start`` with
+    ``queue``), if they let it wait; refused with the reason otherwise."""
+    option = queue_option(policy.current(session), checked.facts, checked.decision)
+    if not option.possible:
+        raise ValidationFailed(checked.refusals + [_cannot_queue(option)])
     _one_queued(session, f)
     return _queue(session, f, actor, now, option)
 
@@ -98,10 +69,10 @@ def _queue(session: Session, f: Filing, actor: Actor, now: datetime, option: Que
                          summary=f.kind.summary(f.payload, f.target_class), opens_on=option.opens_on,
                          closed_by=option.source, created_at=now)
     item.queued_student_id = f.student.id if f.kind.exclusive else None
-    _codes(item, f.origin, other)
+    item.between(f.origin, other)
     item.payload = f.payload
     for upload in f.files:
-        _keep(item, upload, actor)
+        evidence(QueuedAttachment, upload, actor, queued=item)
     session.add(item)
     session.flush()  # the unique queued student: a concurrent twin fails here
     _audit(session, actor, "request_queue", item, f"登记排队，{option.opens_on} 窗口开放时自动提交"
@@ -109,35 +80,9 @@ def _queue(session: Session, f: Filing, actor: Actor, now: datetime, option: Que
     return item
 
 
-def _codes(item: QueuedRequest, origin, other) -> None:
-    item.origin_province, item.origin_city, item.origin_county = (
-        origin.province_code, origin.city_code, origin.county_code)
-    if other is not None:
-        item.other_province, item.other_city, item.other_county = (
-            other.province_code, other.city_code, other.county_code)
-
-
-def _keep(item: QueuedRequest, upload, actor: Actor) -> None:
-    """One evidence file, checked as a request's are, stored encrypted and bound to its row."""
-    name, data = (upload if isinstance(upload, tuple)
-                  else (upload.filename, upload.read(MAX_BYTES + 1)))
-    name = os.path.basename(name or "evidence")[:200]
-    if len(data) > MAX_BYTES:
-        raise ValidationFailed(t(f"文件 {name} 超过 5 MB", f"{name} is larger than 5 MB"), "evidence")
-    mime = sniff(data)
-    if mime is None:
-        raise ValidationFailed(t(f"文件 {name} 须为 PDF、JPEG 或 PNG", f"{name} must be PDF, JPEG or PNG"),
-                               "evidence")
-    kept = QueuedAttachment(queued=item, filename=name, content_type=mime, size=len(data),
-                            sha256=hashlib.sha256(data).hexdigest(), uploaded_by=actor.username)
-    kept.data_enc = keyring().encrypt_bytes(data, aad_for("queued_attachment", "data_enc", kept.ensure_uid()))
-
-
 def _evidence(item: QueuedRequest) -> tuple:
     """The queued evidence as (name, bytes), to attach to the request it becomes."""
-    return tuple((a.filename, keyring().decrypt_bytes(a.data_enc, aad_for("queued_attachment", "data_enc",
-                                                                           a.uid)))
-                 for a in item.attachments)
+    return tuple((a.filename, read(a)) for a in item.attachments)
 
 
 def _audit(session: Session, actor: Actor, action: str, item: QueuedRequest, summary: str) -> None:

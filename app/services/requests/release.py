@@ -23,7 +23,7 @@ from ..policy import rulesets as policy
 from . import kinds, parties
 from .progress import record
 from .queue import _audit, _claim, _evidence
-from .starting import Filing, _facts, _file, _filing_problems, _lock_student, _rule_problems
+from .starting import Checked, Filing, check, file_checked
 
 
 @dataclass
@@ -66,12 +66,12 @@ def _release_one(session: Session, queued_id: int, now: datetime):
         f = _filing(item)
         if f is None:
             return _fail(session, item, filer, now, t("学生记录已不存在", "the student's record is gone"))
-        facts = _facts(session, f, now, False)
-        if _still_closed(session, item, facts):
+        checked = check(session, f, filer, now)
+        if _still_closed(session, item, checked):
             return "waiting"
         if not _claim(session, item, "released", now):
             return None  # another run released it
-        return _submit(session, item, f, filer, now)
+        return _submit(session, item, f, filer, now, checked)
 
 
 def _filing(item: QueuedRequest) -> Filing | None:
@@ -81,26 +81,24 @@ def _filing(item: QueuedRequest) -> Filing | None:
                   item.note, item.target_class, _evidence(item))
 
 
-def _still_closed(session: Session, item: QueuedRequest, facts) -> bool:
+def _still_closed(session: Session, item: QueuedRequest, checked: Checked) -> bool:
     """True while a window or freeze still refuses it; keeps its opening day up to date."""
-    decision = policy.decide(session, facts)
-    if not any(v.code in QUEUEABLE for v in decision.violations):
+    if not any(v.code in QUEUEABLE for v in checked.decision.violations):
         return False
-    opens = next_open(policy.current(session).effective(*facts.codes), facts)
+    opens = next_open(policy.current(session).effective(*checked.facts.codes), checked.facts)
     if opens != item.opens_on:
         item.opens_on = opens
     return True
 
 
-def _submit(session: Session, item: QueuedRequest, f: Filing, filer: Actor, now: datetime):
-    """File the claimed item as its filer would, against the rules and the record as they are now."""
-    facts = _facts(session, f, now, _lock_student(session, f.student))
-    decision = policy.decide(session, facts)
-    problems = _rule_problems(decision) + f.kind.prepare(
-        session, f.student, f.origin, f.payload, f.target_class, filer) + _filing_problems(session, f)
-    if problems:
-        return _fail(session, item, filer, now, "；".join(_cited(p) for p in problems), claimed=True)
-    req = _file(session, f, filer, now, decision)
+def _submit(session: Session, item: QueuedRequest, f: Filing, filer: Actor, now: datetime,
+            checked: Checked):
+    """File the claimed item as its filer would, against the rules and the record as they are now
+    (checked with the student's row locked)."""
+    if checked.refusals:
+        return _fail(session, item, filer, now, "；".join(_cited(p) for p in checked.refusals),
+                     claimed=True)
+    req = file_checked(session, f, filer, now, checked.decision)
     session.flush()
     item.request = req
     record(session, req, "release", filer, now, node=parties.school_node(item.origin_school),

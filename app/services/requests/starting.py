@@ -38,17 +38,21 @@ class Filing:
 
 def start(session: Session, *, kind: str, student: Student, actor: Actor, now: datetime,
           payload: dict | None = None, reason: str | None = None, note: str | None = None,
-          target_class=None, files=()) -> Request:
-    """File a request; the rules decide whether it may start and who approves it, in what order."""
+          target_class=None, files=(), queue: bool = False):
+    """File a request; the rules decide whether it may start and who approves it, in what order.
+    With ``queue`` (窗口开放时自动提交), a filing refused only by a closed window or a freeze waits
+    for the window instead (a ``QueuedRequest``, app.services.requests.queue)."""
     declared = kinds.startable(kind)
     actor.require("Request", "add")
     filing = Filing(declared, student, _origin_of(session, actor), payload or {}, reason, note,
                     target_class, tuple(files))
     try:
         with transaction(session), session.no_autoflush:
-            return _start(session, filing, actor, now)
+            return _start(session, filing, actor, now, queue)
     except IntegrityError:
-        raise Conflict(t("该学生已有在办业务", "the student already has a request in progress"),
+        raise Conflict(t("该学生已有在办或排队中的业务", "the student already has a request in progress "
+                         "or queued") if queue else
+                       t("该学生已有在办业务", "the student already has a request in progress"),
                        "student") from None
 
 
@@ -70,16 +74,37 @@ def own_class(session: Session, actor: Actor, class_id: int | None,
     return klass
 
 
-def _start(session: Session, f: Filing, actor: Actor, now: datetime) -> Request:
+@dataclass(frozen=True)
+class Checked:
+    """A filing as the kind and the rules see it, with the student's row locked."""
+
+    facts: Facts
+    decision: Decision
+    problems: list[Problem]  # what the kind and the filing lack (the rules' refusals apart)
+
+    @property
+    def refusals(self) -> list[Problem]:
+        return _rule_problems(self.decision) + self.problems
+
+
+def check(session: Session, f: Filing, actor: Actor, now: datetime) -> Checked:
+    """Lock the student and ask the kind and the rules about the filing (inside a transaction)."""
+    in_progress = _lock_student(session, f.student)
+    problems = f.kind.prepare(session, f.student, f.origin, f.payload, f.target_class, actor)
+    facts = _facts(session, f, now, in_progress)
+    return Checked(facts, policy.decide(session, facts), problems + _filing_problems(session, f))
+
+
+def _start(session: Session, f: Filing, actor: Actor, now: datetime, queue: bool = False):
     if not f.kind.from_other_school and f.student.school_id != f.origin.id:
         raise NotFound(t("学生不存在或不在本校", "no such student in your school"))
-    in_progress = _lock_student(session, f.student)
-    checks = f.kind.prepare(session, f.student, f.origin, f.payload, f.target_class, actor)
-    decision = policy.decide(session, _facts(session, f, now, in_progress))
-    problems = _rule_problems(decision) + checks + _filing_problems(session, f)
-    if problems:
-        raise ValidationFailed(problems)
-    return _file(session, f, actor, now, decision)
+    checked = check(session, f, actor, now)
+    if checked.refusals and queue and not checked.problems:
+        from .queue import wait  # the queue builds on filing, not the other way round
+        return wait(session, f, actor, now, checked)
+    if checked.refusals:
+        raise ValidationFailed(checked.refusals)
+    return file_checked(session, f, actor, now, checked.decision)
 
 
 def _lock_student(session: Session, student: Student) -> bool:
@@ -124,7 +149,7 @@ def _reason_problems(action, reason) -> list[Problem]:
     return []
 
 
-def _file(session: Session, f: Filing, actor: Actor, now: datetime, decision: Decision) -> Request:
+def file_checked(session: Session, f: Filing, actor: Actor, now: datetime, decision: Decision) -> Request:
     """The request as filed, waiting at its first step (or done, when the chain is empty)."""
     other = f.student.school if f.kind.from_other_school else None
     req = _new(session, f.kind.name, f.student, actor, now, decision, f.origin, other,

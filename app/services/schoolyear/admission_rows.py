@@ -148,6 +148,11 @@ class AdmissionChecker(Checker):
             row.problems.append(("身份证件号", f"该身份证件号的已有学籍状态为“{STATUS_ZH.get(record.status, record.status)}”，"
                                              "不能录取接续", "status"))
             return
+        if record.province_code != self.school.province_code:  # 毕业后跨省就学: three parties decide
+            row.problems.append(("身份证件号", "该生是外省学籍，须由本校申请“毕业后跨省就学”，经本校主管教育部门"
+                                             "和原学校主管教育部门核办后调档，不能通过录取名单接续",
+                                 "other_province"))
+            return
         row.pull = record
         self._pull_checks(row, record)
 

@@ -32,7 +32,7 @@ def write(session: Session, job: ImportJob, checker: AdmissionChecker, rows: lis
     pulled = [r for r in todo if r.id_blind in won and r.pull is not None]
     duplicates = [r for r in todo if r.id_blind not in won]
     if new:
-        import_writes._insert(session, job, new, actor, now)
+        import_writes.insert_new(session, job, new, actor, now)
         _link_new(session, job, new, won)
     _pull(session, job.school, pulled, year, actor, now)
     _duplicates(session, job, duplicates, year, actor, now)

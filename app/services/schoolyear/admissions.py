@@ -92,7 +92,7 @@ def dry_run(session: Session, job: ImportJob, now: datetime) -> ImportJob:
 
 
 def _checker(session: Session, job: ImportJob, now: datetime, actor: Actor):
-    sheet = imports._sheet(job)
+    sheet = imports.sheet_of(job)
     import_writes.refresh_statistics(session)
     return sheet, AdmissionChecker(session, job.school, sheet.layout, now, actor)
 
@@ -101,10 +101,10 @@ def _check_all(session: Session, job: ImportJob, now: datetime) -> None:
     counts = {"new": 0, "pulled": 0, "duplicate": 0, "already": 0}
     total = valid = 0
     problems: list[dict] = []
-    with imports._loaded_objects_kept(session):
+    with imports.loaded_objects_kept(session):
         with transaction(session):
-            sheet, checker = _checker(session, job, now, imports._uploader(session, job))
-        for batch in imports._batches(sheet):
+            sheet, checker = _checker(session, job, now, imports.uploader(session, job))
+        for batch in imports.batches(sheet):
             with transaction(session):
                 for row in checker.rows(batch):
                     total += 1
@@ -142,10 +142,10 @@ def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *,
     _own_school(actor, job.school)
     imports.claim(session, job, actor, valid_only=valid_only, purpose=PURPOSE)
     try:
-        with imports._loaded_objects_kept(session), transaction(session):
+        with imports.loaded_objects_kept(session), transaction(session):
             _lock_classes(session, job.school_id)
             sheet, checker = _checker(session, job, now, actor)
-            rows = [row for batch in imports._batches(sheet) for row in checker.rows(batch)]
+            rows = [row for batch in imports.batches(sheet) for row in checker.rows(batch)]
             if checker.job_problems:
                 raise ValidationFailed([Problem(m, None, code, s or None)
                                         for code, (m, s) in checker.job_problems.items()])

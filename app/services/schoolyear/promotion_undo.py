@@ -59,17 +59,10 @@ def undo(session: Session, actor: Actor, run_id, now: datetime) -> dict:
 def _restore(session: Session, run_id: int) -> dict:
     """The set-based restore of one run's snapshot; the counts of what it did and left alone."""
     snap, csnap = PromotionStudentSnapshot, PromotionClassSnapshot
-    mine = and_(snap.run_id == run_id, snap.student_id == Student.id,
-                snap.school_id == Student.school_id)
-
-    def old(column):
-        return select(column).where(mine).scalar_subquery()
-
-    staying = and_(exists().where(mine), Student.status.in_(ON_RECORD))
-    students = session.execute(
-        update(Student).where(staying)
-        .values(grade_id=old(snap.old_grade_id), class_id=old(snap.old_class_id),
-                hold_back=old(snap.old_hold_back))
+    students = session.execute(  # UPDATE ... FROM the snapshot: one join, not a look-up per column
+        update(Student).where(snap.run_id == run_id, snap.student_id == Student.id,
+                              snap.school_id == Student.school_id, Student.status.in_(ON_RECORD))
+        .values(grade_id=snap.old_grade_id, class_id=snap.old_class_id, hold_back=snap.old_hold_back)
         .execution_options(synchronize_session=False)).rowcount
     still = exists().where(Student.id == snap.student_id, Student.school_id == snap.school_id,
                            Student.status.in_(ON_RECORD))
@@ -89,9 +82,8 @@ def _restore(session: Session, run_id: int) -> dict:
                                .execution_options(synchronize_session=False)).rowcount
     left_grades = set(session.scalars(select(SchoolClass.grade_id).where(exists().where(cmine))))
     classes = session.execute(
-        update(SchoolClass).where(exists().where(cmine))
-        .values(grade_id=select(csnap.old_grade_id).where(cmine).scalar_subquery())
-        .execution_options(synchronize_session=False)).rowcount
+        update(SchoolClass).where(csnap.run_id == run_id, csnap.class_id == SchoolClass.id)
+        .values(grade_id=csnap.old_grade_id).execution_options(synchronize_session=False)).rowcount
     emptied = session.scalar(select(func.count()).select_from(Grade).where(
         Grade.id.in_(left_grades), ~exists().where(SchoolClass.grade_id == Grade.id))) or 0
     return {"students_restored": students, "classes_restored": classes, "students_left": left,

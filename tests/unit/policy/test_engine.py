@@ -28,6 +28,15 @@ def n(line: int) -> str:
     return f"{N}:{line}"
 
 
+def n_of(fragment: str) -> str:
+    """The national file's line holding ``fragment``: for entries that appended lines may move."""
+    lines = (RULES / "national.yaml").read_text(encoding="utf-8").splitlines()
+    return n(next(i for i, line in enumerate(lines, start=1) if fragment in line))
+
+
+SUMMER_TRANSFER_FREEZE = n_of('{from: "07-15", to: "08-14", reason: 毕业升级期间不受理新的转学申请}')
+
+
 def p(line: int) -> str:
     return f"{P}:{line}"
 
@@ -312,9 +321,9 @@ def test_approving_a_step_ignores_windows(shipped):
     # the national summer transfer freeze (15 July to 14 August)
     pytest.param("transfer", at(2026, 7, 14), ZHUZHOU, [], id="transfer-on-14-july"),
     pytest.param("transfer", at(2026, 7, 15), ZHUZHOU,
-                 [("outside_window", p(43)), ("frozen", n(172))], id="transfer-frozen-15-july"),
+                 [("outside_window", p(43)), ("frozen", SUMMER_TRANSFER_FREEZE)], id="transfer-frozen-15-july"),
     pytest.param("transfer", at(2026, 8, 14), GUANGDONG,
-                 [("outside_window", n(158)), ("frozen", n(172))],
+                 [("outside_window", n(158)), ("frozen", SUMMER_TRANSFER_FREEZE)],
                  id="transfer-frozen-nationally-14-august"),
     pytest.param("transfer", at(2026, 8, 15), FURONG, [], id="transfers-start-again-15-august"),
     # Hunan's regional freeze for Changsha (4301) before promotion
