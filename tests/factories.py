@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from stdnum.cn import ric
 
 from app.extensions import db
-from app.models import Grade, Jurisdiction, Request, School, SchoolClass, Student
+from app.models import Grade, Graduation, Jurisdiction, Request, School, SchoolClass, Student
 from app.models.base import keyring
 
 _rng = random.Random()
@@ -158,3 +159,24 @@ def seated_class(name: str, grade_number: int, seats: int, born: date) -> School
         db.session.add(st)
     db.session.commit()
     return klass
+
+
+@contextmanager
+def records_put_back(students, *columns: str):
+    """Around a school-year test on the demo data: afterwards the ``students`` have ``columns``
+    back as they were, the requests opened meanwhile are closed and the graduations recorded
+    meanwhile are gone."""
+    kept = {st.id: {c: getattr(st, c) for c in columns} for st in students}
+    first_request = db.session.scalar(select(func.max(Request.id))) or 0
+    first_graduation = db.session.scalar(select(func.max(Graduation.id))) or 0
+    try:
+        yield kept
+    finally:
+        db.session.rollback()
+        db.session.execute(update(Request).where(Request.id > first_request,
+                                                 Request.open_student_id.is_not(None))
+                           .values(status="cancelled", open_student_id=None))
+        db.session.execute(delete(Graduation).where(Graduation.id > first_graduation))
+        for sid, values in kept.items():
+            db.session.execute(update(Student).where(Student.id == sid).values(**values))
+        db.session.commit()

@@ -17,6 +17,7 @@ from .requests import Attachment, Notification, NotificationRead, Request, Reque
 from .rules import RuleSetVersion
 from .school import Grade, School, SchoolClass
 from .schoolyear import (
+    Graduation,
     PromotionClassSnapshot,
     PromotionRun,
     PromotionSchool,
@@ -30,7 +31,7 @@ __all__ = [
     "Attachment", "ExportLog", "ImportJob", "Notification", "NotificationRead", "ProblemCase", "ProblemMember", "Request", "RequestStep",
     "EnrollmentPlan", "EnrollmentPlanChange", "EnrollmentPlanClass",
     "QualityCampaign", "QualityForm",
-    "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Jurisdiction", "PersonalDataAccess",
+    "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Graduation", "Jurisdiction", "PersonalDataAccess",
     "PromotionClassSnapshot", "QueuedAttachment", "QueuedRequest", "PromotionRun", "PromotionSchool", "PromotionStudentSnapshot",
     "RegistryNumber", "ReportMonth", "ReportSignoff", "ReportSnapshot", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
 ]

@@ -1,5 +1,6 @@
-"""The promotion batch (升级): one run per node and school year, the schools it has done, and the
-snapshot of every student and class it moved (so an undo restores exactly)."""
+"""The school year's record: each graduation (毕业) and completion (结业) as it happened, and the
+promotion batch (升级): one run per node and school year, the schools it has done, and the snapshot
+of every student and class it moved (so an undo restores exactly)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,31 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
+from sqlalchemy.orm import relationship
 
+from .school import SchoolScopedMixin
 from .scope import Chain, Via
+
+
+class Graduation(SchoolScopedMixin, Model):
+    """One graduation or completion as it happened: the school, stage and grade the student
+    finished, kept when the lifelong record moves on (pulled into the next stage, received by
+    another province), so a month's graduates are counted where they graduated.  Append-only: a
+    rollback (毕业撤销) sets ``revoked_at`` and deletes nothing, so a report as of any month's end
+    gives the same answer whenever it is run."""
+
+    __tablename__ = "graduation"
+    __table_args__ = (Index("ix_graduation_at", "at"),)
+
+    id = Column(Integer, primary_key=True)
+    student_id = Column(Integer, ForeignKey("student.id", ondelete="SET NULL"), index=True)
+    school_id = Column(Integer, ForeignKey("school.id"), nullable=False, index=True)
+    school = relationship("School")
+    stage = Column(String(10), nullable=False)
+    grade_number = Column(Integer, nullable=False)
+    status = Column(String(10), nullable=False)  # graduated (毕业) / completed (结业)
+    at = Column(DateTime, nullable=False)
+    revoked_at = Column(DateTime, nullable=True)
 
 
 class PromotionRun(Model):

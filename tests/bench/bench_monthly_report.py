@@ -136,9 +136,10 @@ class Hand:
 
     def grade7(self, w, s) -> tuple:
         rows = self.rows(
-            "SELECT s.city_code, count(*) FROM student s JOIN grade g ON g.id = s.grade_id "
-            "WHERE s.province_code = %(p)s AND s.graduated_at >= %(a)s AND s.graduated_at < %(e)s "
-            "AND g.number = 6 GROUP BY s.city_code", p=NODE, a=w["end"] - timedelta(days=365), e=w["end"])
+            "SELECT city_code, count(*) FROM graduation WHERE province_code = %(p)s "
+            "AND status = 'graduated' AND at >= %(a)s AND at < %(e)s "
+            "AND (revoked_at IS NULL OR revoked_at >= %(e)s) AND grade_number = 6 GROUP BY city_code",
+            p=NODE, a=w["end"] - timedelta(days=365), e=w["end"])
         grads = {c: int(n) for c, n in rows}
         keys = set(s["cities"]) | set(grads)
         return share(s["node"][7], sum(grads.values())), {
@@ -193,9 +194,9 @@ class Hand:
 
     def graduations(self, w) -> tuple:
         return self._keyed(
-            "SELECT s.city_code, g.stage, count(*) FROM student s LEFT JOIN grade g ON g.id = s.grade_id "
-            "WHERE s.province_code = %(p)s AND s.graduated_at >= %(a)s AND s.graduated_at < %(e)s "
-            "GROUP BY s.city_code, g.stage", w)
+            "SELECT city_code, stage, count(*) FROM graduation WHERE province_code = %(p)s "
+            "AND status = 'graduated' AND at >= %(a)s AND at < %(e)s "
+            "AND (revoked_at IS NULL OR revoked_at >= %(e)s) GROUP BY city_code, stage", w)
 
     def completion(self, w) -> tuple:
         rows = self.rows(

@@ -373,9 +373,11 @@ CASE_COLS = ("id", "kind", "group_key", "status", "resolution", "detected_at", "
              "resolved_by", "note")
 MEMBER_COLS = ("id", "case_id", "student_id", "student_uid", "school_id", "stance", "decided_by",
                "decided_at", "comment")
+GRADUATION_COLS = ("id", "student_id", "school_id", "province_code", "city_code", "county_code",
+                   "stage", "grade_number", "status", "at")
 TABLES = {"student": STUDENT_COLS, "family_member": FAMILY_COLS, "registry_number": NUMBER_COLS,
           "request": REQUEST_COLS, "request_step": STEP_COLS, "problem_case": CASE_COLS,
-          "problem_member": MEMBER_COLS}
+          "problem_member": MEMBER_COLS, "graduation": GRADUATION_COLS}
 BIG = tuple(TABLES)
 
 
@@ -658,7 +660,7 @@ class ChunkBuilder:
         left = rng.choices("012", (86, 9, 5))[0]
         special = school.kind == "special"
         row_reg_blind = self.blind("registry_no", reg_no)
-        self.out.add("student", (
+        row = (
             sid, uid, 1, self.enc("student", "registry_no_enc", uid, reg_no), row_reg_blind, kind,
             status, registered, problem, False, school.id, grade_id, class_id, school.province,
             school.city, school.county, name, self.pinyin(name), gender, born,
@@ -680,8 +682,13 @@ class ChunkBuilder:
             rng.choice("1234567") if special else ("0" if rng.random() > 0.004 else rng.choice("1234")),
             "0" if special or rng.random() > 0.003 else rng.choice("1234"), rng.random() < 0.01,
             f"{rng.uniform(0.2, 15):.1f}", rng.choice("123456"), rng.random() < 0.05,
-            created, created,
-            datetime(self.year, 7, rng.randrange(1, 26), 10) if status == "graduated" else None))
+            created, created)
+        finished = (datetime(self.year, 7, rng.randrange(1, 26), 10) if status == "graduated" else
+                    datetime(self.year, 7, 10 + sid % 15, 10) if graduated else None)  # completed: no draw
+        self.out.add("student", (*row, finished if status == "graduated" else None))
+        if graduated:  # last summer's graduation (or completion) as the registry recorded it
+            self.out.add("graduation", (sid, sid, school.id, school.province, school.city, school.county,
+                                        stage, g, status, finished))
         rn_uid = self.uid()
         self.out.add("registry_number", (
             sid, rn_uid, self.enc("registry_number", "number_enc", rn_uid, reg_no), row_reg_blind,
@@ -782,7 +789,7 @@ class ChunkBuilder:
         if g == 2 and status == "in_school" and not info["problem"]:
             start = datetime(year - 1, 9, 1, 9) + timedelta(days=rng.randrange(0, 25))
             self.request(info, "register_new", info["school"], None, start, "done")
-        if status in ("graduated", "completed"):  # recorded on the student (graduated_at), no request
+        if status in ("graduated", "completed"):  # recorded as a graduation row, no request
             return
         change = {"suspended": "suspend", "dropout": "dropout", "abroad": "abroad",
                   "deceased": "death", "left_other": "withdraw" if rng.random() < 0.9 else "expel"}

@@ -8,13 +8,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from factories import PDF, actor_of, school
+from factories import PDF, actor_of, records_put_back, school
 from sqlalchemy import select, update
 
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Grade, Request, Student
+from app.models import Grade, Graduation, Request, Student
 from app.services.common.actors import Actor
+from app.services.reports import monthly
 from app.services.requests import workflow as svc
 from app.services.schoolyear import graduation
 
@@ -37,21 +38,10 @@ def _final(code: str, number: int) -> list[Student]:
 @pytest.fixture
 def restore(ctx):
     """Put every final-grade record of the schools used back as it was, and close what was opened."""
-    kept = {}
-    for code, number in ((PRIMARY, 6), (SENIOR, 9), (SENIOR, 12)):
-        for st in _final(code, number):
-            kept[st.id] = dict(status=st.status, graduated_at=st.graduated_at, problem=st.problem,
-                               destination=st.destination, id_blind=st.id_blind,
-                               id_number_enc=st.id_number_enc, entry_date=st.entry_date)
-    first_request = db.session.scalar(select(Request.id).order_by(Request.id.desc()).limit(1)) or 0
-    yield kept
-    db.session.rollback()
-    db.session.execute(update(Request).where(Request.id > first_request,
-                                             Request.open_student_id.is_not(None))
-                       .values(status="cancelled", open_student_id=None))
-    for sid, values in kept.items():
-        db.session.execute(update(Student).where(Student.id == sid).values(**values))
-    db.session.commit()
+    finals = [st for code, number in ((PRIMARY, 6), (SENIOR, 9), (SENIOR, 12)) for st in _final(code, number)]
+    with records_put_back(finals, "status", "graduated_at", "problem", "destination", "id_blind",
+                          "id_number_enc", "entry_date") as kept:
+        yield kept
 
 
 def _cohort_ids(code, number) -> set[int]:
@@ -145,6 +135,34 @@ def test_senior_secondary_goes_to_the_bureau_and_needs_its_items(restore):
     assert (student.status, student.graduated_at) == ("graduated", IN_WINDOW)
 
 
+def test_the_bureau_approval_checks_the_senior_conditions_again(restore):
+    """An item emptied after the review was opened stops the bureau's approval, naming the rule;
+    nothing changes until the item is back."""
+    seniors = sorted(_cohort_ids(SENIOR, 12))
+    if len(seniors) < 2:
+        pytest.skip("the demo school has too few senior final-grade students")
+    graduation.graduate(db.session, actor_of("school3_registrar"), school(SENIOR).id, IN_WINDOW)
+    req = db.session.scalar(select(Request).where(Request.kind == "graduate", Request.status == "pending",
+                                                  Request.student_id.in_(seniors)).order_by(Request.id))
+    svc.decide(db.session, req.id, actor_of("school3_supervisor"), "approve", IN_WINDOW)
+    kept = db.session.get(Student, req.student_id).id_number_enc
+    db.session.execute(update(Student).where(Student.id == req.student_id).values(id_number_enc=None))
+    db.session.commit()
+    with pytest.raises(ValidationFailed) as caught:
+        svc.decide(db.session, req.id, actor_of("county_registrar"), "approve", IN_WINDOW)
+    assert [(p.code, p.source) for p in caught.value.problems] == [("conditions_not_met", CONDITIONS)]
+    assert "身份证件号" in caught.value.problems[0].message
+    db.session.rollback()
+    assert db.session.get(Student, req.student_id).status == "in_school"
+    assert db.session.scalar(select(Graduation.id).where(Graduation.student_id == req.student_id)) is None
+    db.session.execute(update(Student).where(Student.id == req.student_id).values(id_number_enc=kept))
+    db.session.commit()
+    svc.decide(db.session, req.id, actor_of("county_registrar"), "approve", IN_WINDOW)
+    db.session.expire_all()
+    assert db.session.get(Student, req.student_id).status == "graduated"
+    assert db.session.scalar(select(Graduation.stage).where(Graduation.student_id == req.student_id)) == "senior"
+
+
 def test_a_mistaken_graduation_is_rolled_back_by_an_approved_request(restore):
     registrar = actor_of("county2_school_registrar")
     graduation.graduate(db.session, registrar, school(PRIMARY).id, IN_WINDOW)
@@ -161,6 +179,46 @@ def test_a_mistaken_graduation_is_rolled_back_by_an_approved_request(restore):
     db.session.expire_all()
     back = db.session.get(Student, graduate.id)
     assert (back.status, back.graduated_at) == ("in_school", None)
+
+
+def _graduations_in(month: str, node: str = "430202", now=datetime(2026, 9, 10, 10)) -> tuple:
+    report = monthly.compute(db.session, Actor.system("t"), node, month, now=now, trend=False)
+    figure = report.figure("graduations")
+    return figure.value, [tuple(r) for r in figure.table.rows]
+
+
+def test_reports_count_a_graduation_where_it_happened_whatever_the_record_does_later(restore):
+    """The graduation row keeps school, stage and day: a graduate pulled into another county's
+    junior school still counts as this county's July primary graduate, and a rollback in August
+    leaves July's report as it was but takes the graduate out of August's."""
+    registrar = actor_of("county2_school_registrar")
+    before = _graduations_in("2026-07")[0]
+    done = graduation.graduate(db.session, registrar, school(PRIMARY).id, IN_WINDOW)
+    assert done.graduated >= 2
+    rows = db.session.scalars(select(Graduation).where(Graduation.at == IN_WINDOW)
+                              .order_by(Graduation.student_id)).all()
+    assert len(rows) == done.graduated
+    assert {(g.school_id, g.county_code, g.stage, g.grade_number, g.status, g.revoked_at) for g in rows} == {
+        (school(PRIMARY).id, "430202", "primary", 6, "graduated", None)}
+    assert _graduations_in("2026-07") == (before + done.graduated, [("小学", before + done.graduated)])
+
+    pulled, revoked = rows[0].student_id, rows[1].student_id
+    seventh = db.session.scalar(select(Grade).where(Grade.school_id == school(SENIOR).id, Grade.number == 7))
+    db.session.execute(update(Student).where(Student.id == pulled).values(
+        school_id=school(SENIOR).id, grade_id=seventh.id, class_id=None, status="in_school",
+        county_code=school(SENIOR).county_code))
+    db.session.commit()
+    req = svc.start(db.session, kind="revoke_graduation", student=db.session.get(Student, revoked),
+                    actor=registrar, now=datetime(2026, 8, 3, 10), reason="误操作")
+    svc.decide(db.session, req.id, actor_of("county2_school_supervisor"), "approve", datetime(2026, 8, 3, 11))
+    svc.decide(db.session, req.id, actor_of("county2_registrar"), "approve", datetime(2026, 8, 4, 10))
+    db.session.expire_all()
+    assert db.session.scalar(select(Graduation.revoked_at).where(Graduation.student_id == revoked)) \
+        == datetime(2026, 8, 4, 10)
+    assert _graduations_in("2026-07") == (before + done.graduated, [("小学", before + done.graduated)])
+    assert _graduations_in("2026-07", node=school(SENIOR).county_code)[0] == 0  # not moved with the record
+    # a report of July run before the rollback and after it agree; the rollback is not a graduation
+    assert _graduations_in("2026-08")[0] == 0
 
 
 def test_the_destination_fills_in_when_the_same_person_is_enrolled_elsewhere(restore):

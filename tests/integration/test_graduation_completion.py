@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from conftest import is_postgres
-from factories import PDF, _class_of, actor_of, registered_in, school
+from factories import PDF, _class_of, actor_of, records_put_back, registered_in, school
 from sqlalchemy import func, select, update
 
 from app.errors import ValidationFailed
 from app.extensions import db
-from app.models import AuditEvent, Grade, Request, Student, XuejiUser
+from app.models import AuditEvent, Grade, Student, XuejiUser
 from app.services.common.actors import Actor
 from app.services.record import timeline
 from app.services.requests import workflow as svc
@@ -41,20 +41,11 @@ def _final(code: str, number: int) -> list[Student]:
 @pytest.fixture
 def restore(ctx):
     """Put the final-grade records of the schools used back as they were; close what was opened."""
-    kept = {}
-    for code, number in ((PRIMARY, 6), (SENIOR, 9), (SENIOR, 12), (JUNIOR, 8), (JUNIOR, 9)):
-        for st in _final(code, number):
-            kept[st.id] = dict(status=st.status, graduated_at=st.graduated_at, problem=st.problem,
-                               id_number_enc=st.id_number_enc, entry_date=st.entry_date)
-    first_request = db.session.scalar(select(Request.id).order_by(Request.id.desc()).limit(1)) or 0
-    yield kept
-    db.session.rollback()
-    db.session.execute(update(Request).where(Request.id > first_request,
-                                             Request.open_student_id.is_not(None))
-                       .values(status="cancelled", open_student_id=None))
-    for sid, values in kept.items():
-        db.session.execute(update(Student).where(Student.id == sid).values(**values))
-    db.session.commit()
+    finals = [st for code, number in ((PRIMARY, 6), (SENIOR, 9), (SENIOR, 12), (JUNIOR, 8), (JUNIOR, 9))
+              for st in _final(code, number)]
+    with records_put_back(finals, "status", "graduated_at", "problem", "id_number_enc",
+                          "entry_date") as kept:
+        yield kept
 
 
 def _seniors() -> list[int]:

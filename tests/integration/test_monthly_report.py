@@ -17,6 +17,7 @@ from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import (
     Grade,
+    Graduation,
     ImportJob,
     Jurisdiction,
     ProblemCase,
@@ -84,6 +85,12 @@ def _students(school, grade, boys, girls, status="in_school", **extra) -> list[S
             db.session.add(st)
             made.append(st)
     db.session.flush()
+    if extra.get("graduated_at"):  # graduation records what reports count, as graduation.mark does
+        db.session.add_all(Graduation(student_id=st.id, school_id=school.id, province_code=school.province_code,
+                                      city_code=school.city_code, county_code=school.county_code,
+                                      stage=grade_row.stage, grade_number=grade, status=status,
+                                      at=extra["graduated_at"]) for st in made)
+        db.session.flush()
     return made
 
 

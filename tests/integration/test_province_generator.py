@@ -162,6 +162,13 @@ def test_counts_by_school_grade_and_status_sum_to_the_total(built):
     assert statuses["graduated"] > 0 and len(statuses) >= 5
     (undated,) = _rows("SELECT count(*) FROM student WHERE (status = 'graduated') <> (graduated_at IS NOT NULL)")[0]
     assert undated == 0
+    # each graduate and completer has the graduation the reports count, where and as it happened
+    (graduations, unmatched) = _rows(
+        "SELECT count(*), count(*) FILTER (WHERE s.id IS NULL OR s.school_id <> r.school_id "
+        "OR s.county_code <> r.county_code OR s.status <> r.status OR g.number <> r.grade_number "
+        "OR g.stage <> r.stage OR (s.status = 'graduated' AND s.graduated_at <> r.at)) "
+        "FROM graduation r LEFT JOIN student s ON s.id = r.student_id LEFT JOIN grade g ON g.id = s.grade_id")[0]
+    assert graduations == statuses["graduated"] + statuses["completed"] and unmatched == 0
     (mismatched,) = _rows(
         "SELECT count(*) FROM student s JOIN grade g ON g.id = s.grade_id "
         "LEFT JOIN school_class c ON c.id = s.class_id JOIN school k ON k.id = s.school_id "

@@ -8,11 +8,11 @@ import itertools
 from datetime import date
 
 import pytest
-from factories import account, school, unused_county_code
+from factories import account, records_put_back, school, unused_county_code
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Grade, Jurisdiction, Request, School, SchoolClass, Student
+from app.models import Grade, Jurisdiction, School, SchoolClass, Student
 from app.models.school import GRADE_NAMES, stage_of_grade
 
 SENIOR = "4301020003"  # 长沙市湘江中学: school3_registrar
@@ -37,17 +37,8 @@ def seniors(ctx):
         .order_by(Student.id)).all()
     if len(rows) < 2:
         pytest.skip("too few senior final-grade students")
-    kept = {st.id: dict(status=st.status, graduated_at=st.graduated_at,
-                        id_number_enc=st.id_number_enc) for st in rows}
-    first_request = db.session.scalar(select(Request.id).order_by(Request.id.desc()).limit(1)) or 0
-    yield [st.id for st in rows]
-    db.session.rollback()
-    db.session.execute(update(Request).where(Request.id > first_request,
-                                             Request.open_student_id.is_not(None))
-                       .values(status="cancelled", open_student_id=None))
-    for sid, values in kept.items():
-        db.session.execute(update(Student).where(Student.id == sid).values(**values))
-    db.session.commit()
+    with records_put_back(rows, "status", "graduated_at", "id_number_enc"):
+        yield [st.id for st in rows]
 
 
 def test_the_cohort_and_completion_over_rest(api, token_for, seniors, pinned):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Integer, and_, case, func, literal, null, select
+from sqlalchemy import Integer, and_, case, func, literal, null, or_, select
 
-from ...models import Grade, ImportJob, Request, Student
+from ...models import Graduation, ImportJob, Request
 from ..requests.kinds import KINDS, REGISTRATIONS
 from . import words
 from .history import BOTH, ORIGIN, OTHER, active_in, closed_in, tally
@@ -62,17 +62,18 @@ def changes(w: Window) -> Result:
                                                  found.key("n"), CHANGES, words.kind), found.child("n"))
 
 
-STUDENT = {"province": Student.province_code, "city": Student.city_code, "county": Student.county_code,
-           "school": Student.school_id}
+GRADUATION = {"province": Graduation.province_code, "city": Graduation.city_code,
+              "county": Graduation.county_code, "school": Graduation.school_id}
 
 
-def students_by(w: Window, *criteria, key=None) -> tuple[dict, dict]:
-    """Students under the node matching ``criteria``, by ``key`` and by child (one GROUP BY)."""
-    child = w.node.child_column(STUDENT)
+def counted_by(w: Window, chain: dict, source, *criteria, key=None) -> tuple[dict, dict]:
+    """Rows of ``source`` (its jurisdiction columns in ``chain``) under the node matching
+    ``criteria``, by ``key`` and by child (one GROUP BY)."""
+    child = w.node.child_column(chain)
     child = child if child is not None else null()
     chosen = key if key is not None else null()
-    inner = (select(child.label("child"), chosen.label("key")).select_from(Student)
-             .outerjoin(Grade, Grade.id == Student.grade_id).where(w.node.where(STUDENT), *criteria)).subquery()
+    inner = (select(child.label("child"), chosen.label("key")).select_from(source)
+             .where(w.node.where(chain), *criteria)).subquery()
     by_key: dict = defaultdict(int)
     by_child: dict = defaultdict(int)
     for c, k, n in w.session.execute(select(inner.c.child, inner.c.key, func.count())
@@ -82,10 +83,18 @@ def students_by(w: Window, *criteria, key=None) -> tuple[dict, dict]:
     return dict(by_key), dict(by_child) if w.node.child_level else {}
 
 
+def graduates_by(w: Window, start, *criteria, key=None) -> tuple[dict, dict]:
+    """Graduations (毕业) from ``start`` to the window's end, where they happened and as they stood
+    at its end (one revoked since still counts), by ``key`` and by child."""
+    return counted_by(w, GRADUATION, Graduation.__table__, Graduation.status == "graduated",
+                      Graduation.at >= start, Graduation.at < w.end,
+                      or_(Graduation.revoked_at.is_(None), Graduation.revoked_at >= w.end), *criteria,
+                      key=key)
+
+
 def graduations(w: Window) -> Result:
-    """Students whose graduation (毕业) falls within the month, by stage."""
-    by_stage, by_child = students_by(w, Student.graduated_at >= w.start, Student.graduated_at < w.end,
-                                     key=Grade.stage)
+    """Students whose graduation (毕业) falls within the month, by the stage they finished."""
+    by_stage, by_child = graduates_by(w, w.start, key=Graduation.stage)
     table = _keyed_table((words.words("学段", "Stage"), words.words("人数", "Students")), by_stage,
                          [*words.STAGE, None], words.stage)
     return Result(sum(by_stage.values()), table, by_child)

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from ...models import Grade, Student
+from ...models import Graduation
 from . import words
-from .flows import students_by
+from .flows import graduates_by
 from .model import Table
 from .snapshot import chain_columns, stock
 from .window import Result, Window, share
@@ -90,8 +90,7 @@ def grade_ratio(upper: int, lower: int):
 
 def _primary_graduates(w: Window) -> tuple[int, dict]:
     """Students who graduated from grade 6 in the twelve months before the window's end."""
-    _by, per_child = students_by(w, Student.graduated_at >= w.end - timedelta(days=365),
-                                 Student.graduated_at < w.end, Grade.number == 6)
+    _by, per_child = graduates_by(w, w.end - timedelta(days=365), Graduation.grade_number == 6)
     return sum(_by.values()), per_child
 
 

@@ -7,7 +7,8 @@ back, each unmet condition named with its file:line; the rules (the graduation w
 the whole cohort, citing file and line.  A student kept back only by the conditions may be marked
 completed (结业) instead (``app.services.schoolyear.completion``).
 Compulsory stages graduate at once with one UPDATE (status graduated, graduated_at set: the record
-is frozen, since every other request requires another status) and one history row per student;
+is frozen, since every other request requires another status), one ``graduation`` row (where and
+when: what reports count, whatever the record does later) and one history row per student;
 senior secondary opens a graduation review (``graduate`` request) for each student that the bureau
 approves.  The cohort action itself is one audit row (who, school, grade, counts).  A graduate's destination
 (去向) is filled in by ``fill_destination`` when the same person is enrolled elsewhere.
@@ -22,9 +23,8 @@ from sqlalchemy import and_, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from ...errors import Forbidden, Problem
-from ...fields import STUDENT_FIELD_BY_NAME
 from ...i18n import t
-from ...models import AuditEvent, Grade, Request, School, SchoolClass, Student
+from ...models import AuditEvent, Grade, Graduation, Request, School, SchoolClass, Student
 from ...policy.engine import graduation_conditions
 from ...policy.vocab import COMPULSORY, FINAL_GRADE, STAGE_ZH
 from ..common.actors import Actor
@@ -33,16 +33,7 @@ from ..policy import rulesets as policy
 from ..record.history_words import KIND_EN
 from ..requests import starting
 from ..requests.kinds import label
-
-# record items kept in another column than their name
-_COLUMN = {"class_name": "class_id", "school_code": "school_id", "photo": "photo_enc",
-           "grade": "grade_id"}
-
-
-def item_column(name: str):
-    """The Student column that holds record item ``name`` (an encrypted one: its ciphertext)."""
-    spec = STUDENT_FIELD_BY_NAME[name]
-    return getattr(Student, _COLUMN.get(name) or (f"{name}_enc" if spec.personal else name))
+from .conditions import item_column, reason, unmet
 
 
 @dataclass
@@ -156,16 +147,9 @@ def _cohort(session: Session, school: School, now: datetime, action: str = "grad
 
 def _conditions(c: Candidate, required: dict[str, str], values: list) -> None:
     """The graduation conditions the student's record does not meet, each with its rule."""
-    for (name, source), value in zip(required.items(), values):
-        if value is None or value == "":
-            spec = STUDENT_FIELD_BY_NAME[name]
-            c.unmet.append({"item": name, "label": spec.header, "label_en": spec.label_en,
-                            "source": source})
+    c.unmet = unmet(required, values)
     if c.unmet:
-        where = "，".join(dict.fromkeys(u["source"] for u in c.unmet))
-        c.reasons.append(t("毕业条件不满足，缺少：" + "、".join(u["label"] for u in c.unmet) + f"（{where}）",
-                           "conditions not met, missing: " + ", ".join(u["label_en"] for u in c.unmet)
-                           + f" ({where})"))
+        c.reasons.append(reason(c.unmet))
 
 
 def graduate(session: Session, actor: Actor, school_id: int, now: datetime, *,
@@ -199,7 +183,7 @@ def mark(session: Session, actor: Actor, school: School, grade: Grade, ids: set[
          now: datetime, *, status: str) -> list[int]:
     """One UPDATE for the grade's chosen students (graduated or completed), with the checks
     repeated in it (a request opened since the list was read keeps its student back), and one
-    history row per student it changed.  Returns their ids."""
+    graduation row and one history row per student it changed.  Returns their ids."""
     if not ids:
         return []
     values = {"status": status, "version": Student.version + 1}
@@ -214,6 +198,10 @@ def mark(session: Session, actor: Actor, school: School, grade: Grade, ids: set[
         .execution_options(synchronize_session=False)).all()
     session.expire_all()
     if changed:
+        chain = {"school_id": school.id, "province_code": school.province_code,
+                 "city_code": school.city_code, "county_code": school.county_code,
+                 "stage": grade.stage, "grade_number": grade.number, "status": status, "at": now}
+        session.execute(insert(Graduation), [{"student_id": sid, **chain} for sid, _uid in changed])
         words = {"graduated": "毕业", "completed": "结业"}[status]
         session.execute(insert(AuditEvent), [
             {"user_id": actor.user_id, "username": actor.username,
