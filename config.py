@@ -41,6 +41,14 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _default_database_url()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Where long work runs (app.services.operations.jobs): "worker" -- procrastinate's queue in
+    # PostgreSQL, run by `run.py worker` (the default on PostgreSQL); "thread" -- in-process beside
+    # the request (the SQLite demo's default: no queue server); "inline" -- before the request
+    # returns (tests).
+    XUEJI_JOBS = os.environ.get("XUEJI_JOBS") or (
+        "worker" if SQLALCHEMY_DATABASE_URI.startswith("postgresql") else "thread")
+    # One JSON object per log line, with the request id (app.web.logs); off: the usual text lines.
+    XUEJI_LOG_JSON = os.environ.get("XUEJI_LOG_JSON", "1") not in ("0", "false", "no")
 
     # Secrets.  In production every one of these must come from the environment.
     SECRET_KEY = os.environ.get("SECRET_KEY")
@@ -49,11 +57,22 @@ class Config:
     XUEJI_ENCRYPTION_KEYS = os.environ.get("XUEJI_ENCRYPTION_KEYS")
     XUEJI_ACTIVE_KEY = os.environ.get("XUEJI_ACTIVE_KEY")
     XUEJI_BLIND_INDEX_KEY = os.environ.get("XUEJI_BLIND_INDEX_KEY")
+    # "standard" (AES-256-GCM, HMAC-SHA256) or "sm" (国密: SM4-GCM, HMAC-SM3) for new values and
+    # the blind index; unset: the key file's (development), else standard.  `keys rotate` moves data.
+    XUEJI_CRYPTO_PROFILE = os.environ.get("XUEJI_CRYPTO_PROFILE") or None
     # Without configured keys, generate and keep them in this file (development and demo only).
     XUEJI_KEY_FILE: str | None = str(INSTANCE_PATH / "keys.json")
     # The reports' Ed25519 signing keys, one file per node (app.security.signing_keys): a directory
     # outside the database and its backups.  Unset: <INSTANCE_DIR>/signing-keys, except production.
     XUEJI_SIGNING_KEY_DIR: str | None = os.environ.get("XUEJI_SIGNING_KEY_DIR") or None
+    # `backup` (app.services.operations.backups): where dumps and their manifests go (unset:
+    # <INSTANCE_DIR>/backups; never a directory holding the key file or the signing keys) and how
+    # many good backups to keep there (older ones are removed after each good backup).
+    XUEJI_BACKUP_DIR: str | None = os.environ.get("XUEJI_BACKUP_DIR") or None
+    XUEJI_BACKUP_KEEP = _int_env("XUEJI_BACKUP_KEEP", 14)
+    # `audit prune` (app.services.operations.audit_chain) deletes log rows older than this; below 180
+    # days it refuses.
+    XUEJI_AUDIT_RETENTION_DAYS = _int_env("XUEJI_AUDIT_RETENTION_DAYS", 180)
 
     # Flask-AppBuilder
     AUTH_TYPE = 1  # AUTH_DB
@@ -108,6 +127,16 @@ class Config:
     XUEJI_SESSION_IDLE_MINUTES = _int_env("XUEJI_SESSION_IDLE_MINUTES", 30)
     XUEJI_SESSION_MAX_HOURS = _int_env("XUEJI_SESSION_MAX_HOURS", 12)
 
+    # Identity controls (app.security.password_age, totp, dormant): a password expires after
+    # this many days (0: never) and may not repeat any of the last N; an account without a
+    # sign-in for this many days is sealed until an administrator unseals it; the functions whose
+    # accounts must use a TOTP second factor (comma-separated; everyone else may enrol).
+    XUEJI_PASSWORD_MAX_AGE_DAYS = _int_env("XUEJI_PASSWORD_MAX_AGE_DAYS", 90)
+    XUEJI_PASSWORD_HISTORY = _int_env("XUEJI_PASSWORD_HISTORY", 5)
+    XUEJI_DORMANT_DAYS = _int_env("XUEJI_DORMANT_DAYS", 183)
+    XUEJI_TOTP_REQUIRED_FOR = os.environ.get("XUEJI_TOTP_REQUIRED_FOR", "sysadmin,secadmin,auditor")
+    XUEJI_TOTP_ISSUER = "Xueji"
+
     # The monthly report: an account in use without a sign-in for this many days is dormant.
     XUEJI_REPORT_DORMANT_DAYS = _int_env("XUEJI_REPORT_DORMANT_DAYS", 90)
 
@@ -131,11 +160,18 @@ class Config:
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     XUEJI_PHOTO_MAX_BYTES = 2 * 1024 * 1024
 
+    # 导出审批: an approved export is downloadable by its requester this many times, for this many
+    # days after the approval; then its encrypted file is wiped
+    XUEJI_EXPORT_DOWNLOADS = _int_env("XUEJI_EXPORT_DOWNLOADS", 3)
+    XUEJI_EXPORT_DOWNLOAD_DAYS = _int_env("XUEJI_EXPORT_DOWNLOAD_DAYS", 7)
+
 
 class DevelopmentConfig(Config):
     """Local use and the demo: SQLite under instance/, keys in instance/keys.json."""
 
     ENV_NAME = "development"
+    # the demo's administrators sign in with the shared demo password alone (production: required)
+    XUEJI_TOTP_REQUIRED_FOR = os.environ.get("XUEJI_TOTP_REQUIRED_FOR", "")
 
 
 class ProductionConfig(Config):
@@ -161,11 +197,13 @@ class TestConfig(Config):
     # Fixed test keys (base64 of 32 bytes); never used outside tests.
     XUEJI_ENCRYPTION_KEYS = "t1:" + "dGVzdC1rZXktb25lLXRlc3Qta2V5LW9uZS10ZXN0LTE="
     XUEJI_BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktdGVzdC1ibGluZC0x"
+    XUEJI_CRYPTO_PROFILE = None  # the fixed test key is AES-256: standard, whatever the shell says
     WTF_CSRF_ENABLED = False
     # a day inside the shipped rules' registration, transfer and change windows (the environment's
     # XUEJI_FIXED_NOW, when set, pins another: as for every command)
     XUEJI_FIXED_NOW = os.environ.get("XUEJI_FIXED_NOW") or "2026-09-15T10:00:00"
-    XUEJI_SYNC_JOBS = True  # imports run inside the request in tests
+    XUEJI_JOBS = os.environ.get("XUEJI_JOBS") or "inline"  # jobs run inside the request in tests
+    XUEJI_TOTP_REQUIRED_FOR = ""  # tests/integration/test_identity_controls.py turns it on
     # The whole suite signs in from 127.0.0.1, and fuzzing fails sign-ins on purpose: the address
     # throttle is kept out of their way here (tests/web/test_auth.py puts the shipped one back).
     XUEJI_LOGIN_ADDRESS_LIMIT = "100000 per minute"

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from . import clock
+from .cli_common import attach_modules
 from .errors import DomainError
 from .extensions import db
 
@@ -29,10 +30,13 @@ def init_command() -> None:
 
     from .policy import RuleSetInvalid
     from .security.sync import sync_roles
+    from .services.operations.audit_chain import adopt_unchained
     from .services.organisation.codes import load_code_tables
     from .services.policy import rulesets as policy
 
     upgrade(directory=current_app.extensions["migrate"].directory)
+    if adopted := adopt_unchained(db.session):  # log rows of before the audit chain begin it
+        click.echo(f"{adopted} log rows written before the audit chain sealed into it")
     counts = sync_roles(current_app.appbuilder)
     n = load_code_tables(db.session, Path(current_app.config["SEED_DIR"]) / "codes.yaml")
     click.echo(f"schema at head; {len(counts)} roles synchronised; {n} code-table entries loaded")
@@ -129,10 +133,42 @@ def users_create(username, roles, node, school, password) -> None:
 
     try:  # audited as the command line's doing (an operator on the server)
         create_account(db.session, username=username, password=password, roles=list(roles),
-                       node_code=node, school_code=school, actor=Actor.system("cli:users create"))
+                       node_code=node, school_code=school, actor=Actor.system("cli:users create"),
+                       must_change_password=True)  # identity controls: its own at first sign-in
     except DomainError as exc:
         _fail(exc)
     click.echo(f"created {username}")
+
+
+@users_group.command("approve")
+@click.argument("username")
+@click.option("--as", "secadmin", required=True, help="The security administrator who approves.")
+@click.option("--refuse", is_flag=True, help="Refuse the change instead (a new account stays disabled).")
+@with_appcontext
+def users_approve(username, secadmin, refuse) -> None:
+    """Approve (or --refuse) the pending change of an account that gains access to students."""
+    from .models import XuejiUser
+    from .services.common.actors import Actor
+    from .services.organisation.approvals import decide_for
+
+    who = db.session.scalar(select(XuejiUser).where(XuejiUser.username == secadmin))
+    if who is None:
+        raise click.ClickException(f"no account {secadmin}")
+    try:
+        decide_for(db.session, Actor.of(who), username, approve=not refuse, now=clock.now())
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"{'refused' if refuse else 'approved'} {username}")
+
+
+@users_group.command("seal-dormant")
+@with_appcontext
+def users_seal_dormant() -> None:
+    """Seal every account unused for XUEJI_DORMANT_DAYS (identity controls; the scheduled job's)."""
+    from .models.base import local_now
+    from .services.organisation.identity import seal_dormant
+
+    click.echo(f"sealed {seal_dormant(db.session, local_now())}")
 
 
 @click.group("keys")
@@ -143,12 +179,14 @@ def keys_group() -> None:
 @keys_group.command("rotate")
 @click.option("--no-new-key", is_flag=True,
               help="Only re-encrypt to the configured active key (keys from the environment).")
+@click.option("--profile", type=click.Choice(["standard", "sm"]), default=None,
+              help="Move every value to this crypto profile (sm: SM4-GCM and HMAC-SM3).")
 @with_appcontext
-def keys_rotate(no_new_key: bool) -> None:
+def keys_rotate(no_new_key: bool, profile: str | None) -> None:
     """Make a new key active (key file) and re-encrypt every personal value with it."""
     from .services.operations.keys import rotate
 
-    report = rotate(current_app, db.session, new_key=not no_new_key)
+    report = rotate(current_app, db.session, new_key=not no_new_key, profile=profile)
     click.echo(json.dumps(report))
 
 
@@ -176,16 +214,21 @@ def problems_detect() -> None:
 
 
 def _commands():
+    from .cli_audit import audit_group
+    from .cli_backups import backup_command, restore_command
     from .cli_campaign import campaign_group
+    from .cli_jobs import jobs_group, worker_command
     from .cli_reports import report_group
     from .cli_requests import requests_group
     from .cli_routes import routes_command
     from .cli_rules import rules_group
+    from .cli_security_policy import security_policy_group
     from .cli_year import year_group
 
     return [init_command, seed_command, serve_command, demo_command, users_group, keys_group,
             rules_group, problems_group, import_group, export_group, routes_command, report_group,
-            year_group, requests_group, campaign_group]
+            year_group, requests_group, campaign_group, worker_command, jobs_group, backup_command, restore_command, audit_group,
+            security_policy_group]
 
 
 
@@ -242,6 +285,9 @@ def export_group() -> None:
     """Export data in the official Excel template."""
 
 
+attach_modules(export_group, "app.cli_exports")  # export requests: approve, refuse, download
+
+
 @export_group.command("students")
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--school", "school_code", default=None,
@@ -250,8 +296,10 @@ def export_group() -> None:
 @with_appcontext
 def export_students(out, school_code, username) -> None:
     """Write students to OUT (.xlsx), as the import template lays them out: one school, or the
-    whole jurisdiction of the --as account."""
-    from .services.exchange import exports
+    whole jurisdiction of the --as account.  An export the rules' ``exports`` threshold holds is
+    filed for a supervisor's approval instead (exit 3; then ``export download ID OUT``)."""
+    from .services.exchange import export_requests
+    from .services.policy import rulesets
 
     if not school_code and not username:
         raise click.UsageError("pass --school CODE, or --as USERNAME for that account's whole jurisdiction")
@@ -259,7 +307,14 @@ def export_students(out, school_code, username) -> None:
     actor = _acting(username, school, "export")
     if school is not None and not actor.sees_school(school):
         raise click.ClickException(f"{actor.username} may not see school {school.code}")
-    count = exports.students_to_file(db.session, actor, Path(out), school=school)
+    what, ruleset = export_requests.What("students", school), rulesets.current(db.session)
+    try:
+        count = export_requests.deliver(db.session, ruleset, actor, what, Path(out))
+    except export_requests.ExportHeld as held:
+        req = export_requests.file(db.session, ruleset, actor, what, clock.now())
+        click.echo(f"{req.rows} students of {_scope_named(actor, school)}: held for a supervisor's approval "
+                   f"as export request #{req.id}, nothing written\n  {held}")
+        sys.exit(3)
     click.echo(f"{count} students of {_scope_named(actor, school)} written to {out}")
 
 

@@ -55,8 +55,9 @@ def _facts_help() -> str:
 @rules_group.command("explain", help="Print the decision the rules make for a case.\n\n"
                      "With TOPIC (promotion, graduate, complete): the rules of that school-year "
                      "business at --node (or --school): windows, freezes, conditions, the "
-                     "carry-over switch and the chain, each with its file:line.\n\n" + _facts_help())
-@click.argument("topic", required=False, type=click.Choice(["promotion", "graduate", "complete"]))
+                     "carry-over switch and the chain, each with its file:line; exports: which exports "
+                     "need a supervisor's approval there.\n\n" + _facts_help())
+@click.argument("topic", required=False, type=click.Choice(["promotion", "graduate", "complete", "exports"]))
 @click.option("--node", "node_code", help="TOPIC: a 6-digit division or 10-digit school code.")
 @click.option("--school", "school_code", help="10-digit school code.")
 @click.option("--action", type=click.Choice(list(ACTIONS)))
@@ -80,6 +81,11 @@ def rules_explain(topic, node_code, school_code, action, stage, at, status, fiel
     from .models import School
     from .services.policy import rulesets as policy
 
+    if topic == "exports":
+        from .cli_rules_year import explain_exports
+
+        explain_exports(node_code or school_code, rules_dir, as_json)
+        return
     if topic is not None:
         from .cli_rules_year import explain_topic
 

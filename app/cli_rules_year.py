@@ -15,6 +15,7 @@ from . import clock
 from .extensions import db
 from .policy import Facts, RuleSetInvalid, evaluate, load_dir
 from .policy.explain import TOPICS, business_rules
+from .policy.exports import WHOLE, export_rules
 from .policy.ruleset import level_of_code, parent_codes
 from .policy.vocab import FINAL_GRADE, STAGE_ZH
 
@@ -36,14 +37,32 @@ def _codes(code: str | None) -> tuple[tuple[str, ...], str]:
     return tuple(parent_codes(code)) + (code,), code
 
 
-def explain_topic(topic: str, code: str | None, stage: str | None, at: str | None,
-                  rules_dir: str | None, as_json: bool) -> None:
+def _ruleset(rules_dir: str | None):
     from .services.policy import rulesets as policy
 
     try:
-        ruleset = load_dir(rules_dir) if rules_dir else policy.current(db.session)
+        return load_dir(rules_dir) if rules_dir else policy.current(db.session)
     except RuleSetInvalid as exc:
         raise click.ClickException(f"the rule set is invalid:\n{exc}") from None
+
+
+def explain_exports(code: str | None, rules_dir: str | None, as_json: bool) -> None:
+    """``rules explain exports --node CODE``: the export threshold there, each with its file:line."""
+    codes, where = _codes(code)
+    rules = export_rules(_ruleset(rules_dir).effective(*codes))
+    if as_json:
+        click.echo(json.dumps({"node": code, **rules}, ensure_ascii=False, indent=2))
+        return
+    rows = rules["approval_over_rows"]
+    click.echo(f"{where} · 导出审批 exports")
+    click.echo(f"  超过 {rows['value']} 名须审批  {rows['source']}" if rows else "  人数不限 no row limit")
+    for scope in rules["approval_scopes"]:
+        click.echo(f"  导出{WHOLE[scope['level']]}须审批  {scope['source']}")
+
+
+def explain_topic(topic: str, code: str | None, stage: str | None, at: str | None,
+                  rules_dir: str | None, as_json: bool) -> None:
+    ruleset = _ruleset(rules_dir)
     codes, where = _codes(code)
     when = datetime.fromisoformat(at) if at else clock.now()
     action = TOPICS[topic]

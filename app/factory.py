@@ -109,17 +109,21 @@ def create_app(config_object=None, **overrides) -> Flask:
     from .security import headers
 
     headers.install(app)  # proxies trusted, security headers on every response (flask-talisman)
+    from .web import logs
+
+    logs.install(app)  # a request id on every request; JSON log lines where configured
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
     if not event.contains(Engine, "connect", _sqlite_foreign_keys):
         event.listen(Engine, "connect", _sqlite_foreign_keys)
 
     from .models import events
-    from .security import csrf, gate, inputs
+    from .security import audit_chain, csrf, gate, inputs
     from .web import register
 
     events.install()
     with app.app_context():
         db.init_app(app)
+        audit_chain.install(db.engine, app.extensions["xueji_keyring"])  # seal logs at commit
         migrate.init_app(app, db, directory=str(MIGRATIONS))
         csrf.install(app)
         inputs.install(app)  # bounded <int:> ids and the input check, before any view registers

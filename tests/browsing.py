@@ -10,12 +10,14 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from app.security.routes import ROUTES
 
+# the separation of duties' two functions (三权分立) are browsed at one level: their pages are
+# the same at every level
 DEMO_USERS = [f"{level}_{function}" for level in ("prov", "city", "county", "school")
-              for function in ("registrar", "supervisor", "admin")]
+              for function in ("registrar", "supervisor", "admin")] + ["county_secadmin", "county_auditor"]
 ROLE_OF = {f"{p}_{f}": f"{lv}_{'sysadmin' if f == 'admin' else f}"
            for p, lv in (("prov", "province"), ("city", "city"), ("county", "county"),
                          ("school", "school"))
-           for f in ("registrar", "supervisor", "admin")}
+           for f in ("registrar", "supervisor", "admin", "secadmin", "auditor")}
 HIDDEN = {"script", "style", "textarea", "pre", "code", "template"}  # not read as prose
 # Flask-AppBuilder's English words a Chinese page must not show
 DENYLIST = ("Search", "Add Filter", "Delete", "Edit", "Show", "Back", "Record Count",

@@ -4,6 +4,7 @@ TEST_DATABASE_URL says so), test clients logged in as any demo account, JWT toke
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -116,6 +117,19 @@ def token_for(app):
 @pytest.fixture
 def api(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def csrf_app(app):
+    """The same database, with CSRF protection on as in production."""
+    return create_app(TestConfig, WTF_CSRF_ENABLED=True,
+                      SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                      INSTANCE_DIR=app.config["INSTANCE_DIR"])
+
+
+def form_token(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
 
 
 def is_postgres() -> bool:

@@ -7,6 +7,7 @@ def register_apis(appbuilder) -> None:
     """Every REST resource (app.web registers them after the pages)."""
     from .admissions import AdmissionApi
     from .hierarchy import GradeApi, JurisdictionApi, SchoolApi, SchoolClassApi
+    from .jobs import JobApi
     from .messages import MessageApi
     from .plans import EnrollmentPlanApi
     from .quality import QualityApi
@@ -20,6 +21,6 @@ def register_apis(appbuilder) -> None:
 
     for api in (JurisdictionApi, SchoolApi, GradeApi, SchoolClassApi, StudentApi, FamilyMemberApi,
                 RequestApi, MessageApi, ReportSignoffApi, StatisticsApi, ReportApi,
-                EnrollmentPlanApi, GraduationApi, PromotionApi, QueuedRequestApi, QualityApi):
+                EnrollmentPlanApi, GraduationApi, PromotionApi, QueuedRequestApi, QualityApi, JobApi):
         appbuilder.add_api(api)
     appbuilder.add_api(AdmissionApi)  # 录取名单 and 重复录取

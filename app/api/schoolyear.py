@@ -23,6 +23,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..i18n import t
 from ..models import School
+from ..services.operations import job_tasks, jobs
 from ..services.schoolyear import completion, graduation, promotion
 from ..web.common import actor, now
 from .common import DomainApi, Strict, Whole, body
@@ -138,16 +139,18 @@ class PromotionApi(DomainApi):
     @protect()
     @safe
     def run(self):
-        """Run (or resume) the promotion of a node; ``dry_run``: the plan, nothing written.
+        """Run (or resume) the promotion of a node as a job: 202 with the job (follow it at
+        /api/v1/job/<id>; its result is the run); ``dry_run``: the plan, nothing written.
         Refused (422) outside the rules' window or while blockers stand, naming the rule."""
         def work():
             data = body(RunBody)
             if data.get("dry_run"):
                 promotion.require_runner(actor())
                 return promotion.plan(db.session, actor(), data["node"], now()).as_dict()
-            outcome = promotion.promote(db.session, actor(), data["node"], now())
-            return dict(promotion.run_dict(outcome.run), already=outcome.already,
-                        schools_now=outcome.schools_now, students_now=outcome.students_now)
+            run = job_tasks.promote_later(db.session, actor(), data["node"], now())
+            jobs.launch(run)
+            db.session.refresh(run)
+            return self.response(202, job=jobs.view(run))
         return self.answer(work)
 
     @expose("/undo", methods=["POST"])

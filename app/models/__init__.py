@@ -2,10 +2,16 @@
 
 from .admissions import Admission
 from .audit import AuditEvent, ExportLog, PersonalDataAccess
+from .audit_checkpoint import AuditCheckpoint
+from .backup import BackupRun
 from .codes import CodeItem
+from .duties import AccountApproval, CustomRole
 from .enrollment import EnrollmentPlan, EnrollmentPlanChange, EnrollmentPlanClass
+from .export_request import ExportRequest
 from .family import FamilyMember
+from .identity import AccountTotp, PasswordHistory, PasswordLoan, PasswordLoanUse  # identity controls
 from .imports import ImportJob
+from .jobs import JobRun
 from .jurisdiction import Jurisdiction
 from .problems import ProblemCase, ProblemMember
 from .quality import QualityCampaign, QualityForm
@@ -23,15 +29,18 @@ from .schoolyear import (
     PromotionSchool,
     PromotionStudentSnapshot,
 )
+from .security_policy import SecurityPolicy  # the security policy (安全策略)
 from .student import Student
 from .user import XuejiUser
 
 __all__ = [
-    "Admission",
+    "Admission", "BackupRun", "AccountApproval", "CustomRole",
+    "AccountTotp", "PasswordHistory", "PasswordLoan", "PasswordLoanUse",  # identity controls
     "Attachment", "ExportLog", "ImportJob", "Notification", "NotificationRead", "ProblemCase", "ProblemMember", "Request", "RequestStep",
     "EnrollmentPlan", "EnrollmentPlanChange", "EnrollmentPlanClass",
+    "ExportRequest",
     "QualityCampaign", "QualityForm",
-    "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Graduation", "Jurisdiction", "PersonalDataAccess",
+    "AuditCheckpoint", "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Graduation", "JobRun", "Jurisdiction", "PersonalDataAccess",
     "PromotionClassSnapshot", "QueuedAttachment", "QueuedRequest", "PromotionRun", "PromotionSchool", "PromotionStudentSnapshot",
-    "RegistryNumber", "ReportMonth", "ReportSignoff", "ReportSnapshot", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
+    "RegistryNumber", "ReportMonth", "SecurityPolicy", "ReportSignoff", "ReportSnapshot", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
 ]

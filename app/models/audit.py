@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask_appbuilder import Model
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Integer, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, DateTime, Index, Integer, String
 
 from .base import local_now
 from .scope import AnyOf, Chain, Via
 
+# The per-transaction token every log row carries until its commit seals it into the chain
+# (app/security/audit_chain.py).  Kept in the DBAPI connection's info, so ORM inserts, bulk
+# executemany and COPY alike stamp the rows of one transaction with one token.
+TXN_TOKEN = "xueji_audit_txn"
 
-class PersonalDataAccess(Model):
+
+def transaction_token(context) -> str:
+    """The token of the transaction inserting this row, created on its first log row."""
+    return context.connection.info.setdefault(TXN_TOKEN, secrets.token_hex(16))
+
+
+class ChainedMixin:
+    """Hash-chained: ``seq`` and ``mac`` are set at commit, in the inserting transaction."""
+
+    seq = Column(BigInteger, nullable=True, unique=True)  # position in its log's chain
+    txn = Column(String(32), nullable=True, default=transaction_token)
+    mac = Column(String(64), nullable=True)  # HMAC-SHA256(prev mac, this row)
+
+
+class PersonalDataAccess(ChainedMixin, Model):
     """One view of a student's unmasked personal data (who, whom, when, through what); a look-up
     outside one's jurisdiction; or the download of an import's report (the whole uploaded sheet),
     which names the job instead of a student."""
@@ -31,7 +51,7 @@ class PersonalDataAccess(Model):
     fields = Column(String(200), nullable=False)
 
 
-class AuditEvent(Model):
+class AuditEvent(ChainedMixin, Model):
     """A change to a record: action, entity, before and after (personal values never in clear)."""
 
     __tablename__ = "audit_event"
@@ -57,7 +77,7 @@ class AuditEvent(Model):
     rule_version = Column(Integer, nullable=True)  # the rule set the decision was made under
 
 
-class ExportLog(Model):
+class ExportLog(ChainedMixin, Model):
     """Data leaving the system: who exported what scope, how many rows, when."""
 
     __tablename__ = "export_log"
@@ -75,3 +95,16 @@ class ExportLog(Model):
     county_code = Column(String(6), nullable=True, index=True)
     school_id = Column(Integer, nullable=True, index=True)
     rows = Column(Integer, nullable=False)
+    sha256 = Column(String(64), nullable=True)  # of the file as it left (none on older rows)
+    request_id = Column(Integer, nullable=True, index=True)  # the approved export it downloads
+
+
+def _unsealed_index(model) -> Index:
+    """Rows waiting for their seal (a handful at any time), found by their transaction's token."""
+    table = model.__table__
+    where = table.c.seq.is_(None)
+    return Index(f"ix_{table.name}_unsealed", table.c.txn, postgresql_where=where, sqlite_where=where)
+
+
+for _model in (PersonalDataAccess, AuditEvent, ExportLog):
+    _unsealed_index(_model)

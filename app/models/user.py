@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, event
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, event, false
 from sqlalchemy.orm import relationship
 
 from .scope import AnyOf, Via
@@ -24,6 +24,11 @@ class XuejiUser(User):
     auth_epoch = Column(Integer, nullable=False, default=0, server_default="0")
     last_failed_login = Column(DateTime, nullable=True)  # the failure window runs from here
     locked_at = Column(DateTime, nullable=True)  # sign-in refused from here (app.security.lockout)
+    # identity controls (app.security.password_age, dormant): a new password due at the next
+    # sign-in (first sign-in, an administrator's reset); sealed after months without a sign-in
+    password_must_change = Column(Boolean, nullable=False, default=False, server_default=false())
+    sealed_at = Column(DateTime, nullable=True)
+    unsealed_at = Column(DateTime, nullable=True)  # dormancy counts from here after an unseal
 
     @property
     def full_name(self) -> str:

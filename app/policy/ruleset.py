@@ -82,6 +82,8 @@ class Effective:
     holidays: frozenset = frozenset()
     workdays: frozenset = frozenset()
     escalation: Sourced | None = None  # schema.Escalate: the default escalation of every action
+    export_rows: Sourced | None = None  # int: an export of more rows waits for approval
+    export_scopes: dict[str, Source] = field(default_factory=dict)  # level -> where it needs approval
 
     def copy(self) -> "Effective":
         return Effective(self.files, dict(self.controlled), dict(self.controlled_locks),
@@ -89,7 +91,8 @@ class Effective:
                          dict(self.switches), {k: [list(x) for x in v] for k, v in self.windows.items()},
                          {k: list(v) for k, v in self.freezes.items()},
                          {k: a.copy() for k, a in self.actions.items()}, self.holidays,
-                         self.workdays, escalation=self.escalation)
+                         self.workdays, escalation=self.escalation, export_rows=self.export_rows,
+                         export_scopes=dict(self.export_scopes))
 
 
 class RuleSetInvalid(Exception):
@@ -370,6 +373,26 @@ def _merge_escalation(eff: Effective, f: LoadedFile, problems: list[Problem]) ->
     eff.escalation = Sourced(rule, f.source(("escalation",)))
 
 
+def _merge_exports(eff: Effective, f: LoadedFile, problems: list[Problem]) -> None:
+    """导出审批: national and province set the threshold; a city or county may only tighten it
+    (fewer rows, more scopes that need approval)."""
+    rule = f.rules.exports
+    if rule is None:
+        return
+    tighten_only = f.level in ("city", "county")
+    if rule.approval_over_rows is not None:
+        path, above = ("exports", "approval_over_rows"), eff.export_rows
+        if tighten_only and above is not None and rule.approval_over_rows > above.value:
+            problems.append(f.problem(path, f"a {f.level} may only lower approval_over_rows; "
+                                            f"{above.source} sets {above.value}"))
+        else:
+            eff.export_rows = Sourced(rule.approval_over_rows, f.source(path))
+    if rule.approval_scopes is not None:
+        path = ("exports", "approval_scopes")
+        scopes = {level: f.source(path + (i,)) for i, level in enumerate(rule.approval_scopes)}
+        eff.export_scopes = {**scopes, **eff.export_scopes} if tighten_only else scopes
+
+
 def _add_extra(cur: EffectiveAction, a: Action, f: LoadedFile, path) -> None:
     cur.extra.extend(_sourced_steps(f, path + ("extra_steps",), a.extra_steps))
 
@@ -388,6 +411,7 @@ def merge(eff: Effective, f: LoadedFile, problems: list[Problem]) -> Effective:
     _merge_windows(out, f, problems)
     _merge_actions(out, f, problems)
     _merge_escalation(out, f, problems)
+    _merge_exports(out, f, problems)
     if f.rules.calendar is not None:  # every level's holidays and make-up days add up
         out.holidays = out.holidays | frozenset(f.rules.calendar.holidays)
         out.workdays = out.workdays | frozenset(f.rules.calendar.workdays)

@@ -183,6 +183,14 @@ class ControlledFields(Strict):
     locked: list[FieldName] = []  # controlled here and below, whatever lower levels say
 
 
+class Exports(Strict):
+    """导出审批: an export of more than ``approval_over_rows`` students, or of a whole node of one of
+    ``approval_scopes``, waits for a supervisor's approval before its file can be downloaded."""
+
+    approval_over_rows: int | None = Field(default=None, ge=0)
+    approval_scopes: list[Literal["province", "city", "county", "school"]] | None = None
+
+
 class RuleFile(Strict):
     level: Literal[FILE_LEVELS]  # type: ignore[valid-type]
     code: str | None = None
@@ -196,3 +204,4 @@ class RuleFile(Strict):
     freezes: dict[Business, list[Range]] = {}
     calendar: Calendar | None = None
     escalation: Escalate | None = None  # the default escalation of every action below
+    exports: Exports | None = None  # which exports need a supervisor's approval

@@ -108,4 +108,5 @@ CODES = (
     "unknown_action", "stage_not_allowed", "status_not_allowed", "problem_record",
     "business_in_progress", "controlled_field", "class_full", "outside_window", "frozen",
     "switch_off", "entry_age", "formal_record_delete", "under_review",
+    "export_over_rows", "export_scope",  # 导出审批 (policy.exports): the export waits for approval
 )

@@ -1,4 +1,9 @@
-"""Where keys come from: configuration, or a local key file written on first run (development only)."""
+"""Where keys come from: configuration, or a local key file written on first run (development only).
+
+The key file holds ``{"active", "keys": {kid: key text}, "blind_index_key", "secret_key"}`` and,
+once a rotation moved it, ``"profile"``.  A key text is base64 (AES-256, as every older file has it)
+or ``sm4:`` and base64 (SM4), the same syntax as ``XUEJI_ENCRYPTION_KEYS``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,18 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from .crypto import KeyError_, Keyring, b64, new_key, parse_key_list, unb64
+from .crypto import (
+    PROFILES,
+    STANDARD,
+    KeyError_,
+    Keyring,
+    b64,
+    key_text,
+    new_key,
+    parse_key_list,
+    parse_key_text,
+    unb64,
+)
 
 
 class MissingKeys(RuntimeError):
@@ -28,13 +44,14 @@ def _write_key_file(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def ensure_key_file(path: Path) -> dict[str, Any]:
-    """Return the key file's content, creating it with fresh keys when absent."""
+def ensure_key_file(path: Path, profile: str = STANDARD) -> dict[str, Any]:
+    """Return the key file's content, creating it with fresh keys (of the profile's kind) when absent."""
     if path.exists():
         return _read_key_file(path)
     data = {
         "active": "k1",
-        "keys": {"k1": b64(new_key())},
+        "keys": {"k1": key_text(new_key(profile), profile)},
+        "profile": profile,
         "blind_index_key": b64(secrets.token_bytes(32)),
         "secret_key": secrets.token_urlsafe(48),
     }
@@ -42,15 +59,27 @@ def ensure_key_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def add_key_to_file(path: Path) -> str:
-    """Generate a new key in the key file and make it active; returns its id."""
+def add_key_to_file(path: Path, profile: str = STANDARD) -> str:
+    """Generate a new key of the profile's kind in the key file, make it and the profile active;
+    returns its id."""
     data = ensure_key_file(path)
     n = 1 + max(int(k[1:]) for k in data["keys"] if k[1:].isdigit())
     kid = f"k{n}"
-    data["keys"][kid] = b64(new_key())
-    data["active"] = kid
+    data["keys"][kid] = key_text(new_key(profile), profile)
+    data["active"], data["profile"] = kid, profile
     _write_key_file(path, data)
     return kid
+
+
+def profile_of(config: dict[str, Any]) -> str:
+    """The crypto profile in force: XUEJI_CRYPTO_PROFILE, else the key file's, else standard."""
+    profile = config.get("XUEJI_CRYPTO_PROFILE")
+    key_file = config.get("XUEJI_KEY_FILE")
+    if not profile and key_file and not config.get("XUEJI_ENCRYPTION_KEYS") and Path(key_file).exists():
+        profile = _read_key_file(Path(key_file)).get("profile")
+    if (profile or STANDARD) not in PROFILES:
+        raise KeyError_(f"XUEJI_CRYPTO_PROFILE must be 'standard' or 'sm', got {profile!r}")
+    return profile or STANDARD
 
 
 def keyring_from_config(config: dict[str, Any]) -> Keyring:
@@ -59,19 +88,35 @@ def keyring_from_config(config: dict[str, Any]) -> Keyring:
     blind = config.get("XUEJI_BLIND_INDEX_KEY")
     key_file = config.get("XUEJI_KEY_FILE")
     if spec and blind:
-        keys = parse_key_list(spec)
+        keys, sm4 = parse_key_list(spec)
         active = config.get("XUEJI_ACTIVE_KEY") or next(iter(keys))
-        return Keyring(keys=keys, active=active, blind_key=unb64(blind))
+        return Keyring(keys=keys, active=active, blind_key=unb64(blind), profile=profile_of(config), sm4=sm4)
     if not key_file:
         raise MissingKeys(
             "no encryption keys configured: set XUEJI_ENCRYPTION_KEYS (kid:base64-32-bytes,...) "
             "and XUEJI_BLIND_INDEX_KEY; production never generates keys by itself"
         )
-    data = ensure_key_file(Path(key_file))
+    data = _key_file_for(Path(key_file), profile_of(config))
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = data["secret_key"]
     try:
-        keys = {kid: unb64(v) for kid, v in data["keys"].items()}
-        return Keyring(keys=keys, active=data["active"], blind_key=unb64(data["blind_index_key"]))
+        parsed = {kid: parse_key_text(text) for kid, text in data["keys"].items()}
+        return Keyring(
+            keys={kid: key for kid, (key, _) in parsed.items()},
+            active=data["active"],
+            blind_key=unb64(data["blind_index_key"]),
+            profile=data.get("profile") or STANDARD,
+            sm4=frozenset(kid for kid, (_, is_sm4) in parsed.items() if is_sm4),
+        )
     except (KeyError, ValueError) as exc:
         raise KeyError_(f"key file {key_file} is damaged: {exc}") from exc
+
+
+def _key_file_for(path: Path, profile: str) -> dict[str, Any]:
+    """The key file, with an active key of the profile's kind: development makes its own keys, so
+    switching XUEJI_CRYPTO_PROFILE adds one (the values stored stay readable; `keys rotate` moves them)."""
+    data = ensure_key_file(path, profile)
+    if (data.get("profile") or STANDARD) != profile:
+        add_key_to_file(path, profile)
+        data = _read_key_file(path)
+    return data

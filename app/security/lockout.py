@@ -1,5 +1,5 @@
 """Account lockout: too many wrong passwords in a row lock an account, for a while or until a
-system administrator unlocks it; both the lock and the unlock leave an audit row.
+security administrator unlocks it; both the lock and the unlock leave an audit row.
 
 The counter works like a directory server's: a failure more than the window after the previous one
 starts the count again, so a guesser gets at most ``max_failures - 1`` tries per window and then
@@ -21,13 +21,14 @@ from ..services.common.actors import Actor
 from ..services.organisation.audit import account_event
 
 LOCKED, WRONG = "locked", "wrong"
+PENDING = "pending"  # the account waits for a security administrator's approval (三权分立)
 
 
 @dataclass(frozen=True)
 class LockoutPolicy:
     max_failures: int  # 0: never lock
     window: timedelta
-    duration: timedelta | None  # None: until a system administrator unlocks
+    duration: timedelta | None  # None: until a security administrator unlocks
 
     @classmethod
     def from_config(cls, config) -> LockoutPolicy:
@@ -75,7 +76,7 @@ def audit(session: Session, user: XuejiUser, action: str, summary: str, *,
 
 def record_lock(session: Session, user: XuejiUser, policy: LockoutPolicy) -> None:
     until = (f"{int(policy.duration.total_seconds() // 60)} 分钟" if policy.duration
-             else "直至系统管理员解锁")
+             else "直至安全管理员解锁")
     audit(session, user, "account_locked",
           f"账号 {user.username} 连续 {user.fail_login_count} 次密码错误，锁定{until}",
           changes={"failures": user.fail_login_count, "address": _address()})
@@ -90,7 +91,7 @@ def expire_lock(session: Session, user: XuejiUser) -> None:
 
 
 def unlock(session: Session, user: XuejiUser, *, by: XuejiUser, reason: str = "解除锁定") -> bool:
-    """An administrator ends the lock (or resets the password); False when nothing was locked."""
+    """A security administrator ends the lock; False when nothing was locked."""
     if user.locked_at is None and not user.fail_login_count:
         return False
     locked_at = user.locked_at
@@ -120,13 +121,17 @@ def login_failed() -> bool:
 
 
 def refusal_message() -> str:
+    if g.get("xueji_login_refused") == PENDING:
+        return str(t("该账号的开通或权限变更尚待安全管理员审批，审批通过后方可登录",
+                     "This account, or a change to it, awaits a security administrator's approval: "
+                     "it can sign in once approved."))
     if g.get("xueji_login_refused") != LOCKED:
         return str(t("用户名或密码错误，请重试", "Wrong username or password. Please try again."))
     wait = g.get("xueji_login_wait")
     if wait:
-        return str(t(f"密码错误次数过多，账号已锁定，请 {wait} 分钟后再试或联系系统管理员解锁",
+        return str(t(f"密码错误次数过多，账号已锁定，请 {wait} 分钟后再试或联系安全管理员解锁",
                      f"Too many wrong passwords: the account is locked. Try again in {wait} "
-                     "minutes or ask a system administrator to unlock it."))
-    return str(t("密码错误次数过多，账号已锁定，请联系系统管理员解锁",
-                 "Too many wrong passwords: the account is locked until a system administrator "
+                     "minutes or ask a security administrator to unlock it."))
+    return str(t("密码错误次数过多，账号已锁定，请联系安全管理员解锁",
+                 "Too many wrong passwords: the account is locked until a security administrator "
                  "unlocks it."))

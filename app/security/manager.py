@@ -8,11 +8,13 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_login import current_user, user_logged_in, user_logged_out
 from sqlalchemy import select
+from werkzeug.security import check_password_hash
 
 from ..models import XuejiUser
 from ..models.base import local_now
 from ..services.common.transaction import transaction
-from . import lockout, sessions, throttle
+from ..services.organisation import approvals
+from . import lockout, password_age, policy_settings, sessions, signin_steps, throttle
 from .login_api import SecurityApi
 
 
@@ -39,17 +41,29 @@ class XuejiSecurityManager(SecurityManager):
     # -- signing in: lockout per account ---------------------------------------------------------
     def auth_user_db(self, username, password):
         user = self._active_user_named(username)
+        if user is not None and signin_steps.sealed(user, password):  # identity controls: dormant
+            return None
         if user is not None and user.locked_at is not None:
-            now, policy = local_now(), lockout.LockoutPolicy.from_config(current_app.config)
+            now, policy = local_now(), lockout.LockoutPolicy.from_config(policy_settings.in_force())
             if lockout.is_locked(user, now, policy):
                 lockout.refuse(lockout.LOCKED, user, now, policy)
                 return None
             with transaction(self.session):
                 lockout.expire_lock(self.session, user)
+        # separation of duties: an account waiting for a security administrator's approval is
+        # inert; only the right password learns so
+        if user is not None and approvals.is_inert(self.session, user):
+            lockout.refuse(lockout.PENDING if check_password_hash(user.password, password or "")
+                           else lockout.WRONG)
+            return None
+        if user is not None and not signin_steps.api_code_accepted(user):  # identity controls
+            return None
         authenticated = super().auth_user_db(username, password)
         if authenticated is None and not lockout.login_failed():
             lockout.refuse(lockout.WRONG)
-        return authenticated
+        # identity controls: a sign-in during a password loan is logged; the REST login refuses
+        # an account that owes a step (new password, second factor)
+        return authenticated and signin_steps.after_password(authenticated)
 
     def _active_user_named(self, username) -> XuejiUser | None:
         if not username:
@@ -63,9 +77,10 @@ class XuejiSecurityManager(SecurityManager):
         if success:
             user.login_count = (user.login_count or 0) + 1
             user.last_login = now
-            lockout.clear(user)
+            if not signin_steps.keeps_failures(user):  # identity controls: its code is still due
+                lockout.clear(user)
         else:
-            policy = lockout.LockoutPolicy.from_config(current_app.config)
+            policy = lockout.LockoutPolicy.from_config(policy_settings.in_force())
             if lockout.count_failure(user, now, policy):
                 lockout.record_lock(self.session, user, policy)
                 lockout.refuse(lockout.LOCKED, user, now, policy)
@@ -110,6 +125,7 @@ class XuejiSecurityManager(SecurityManager):
         manager = super().create_login_manager(app)
         sender = current_app._get_current_object()  # FAB passes the current_app proxy
         user_logged_in.connect(sessions.on_login, sender)
+        user_logged_in.connect(signin_steps.on_login, sender)  # identity controls: the code is due
         user_logged_out.connect(sessions.forget, sender)
         return manager
 
@@ -122,6 +138,7 @@ class XuejiSecurityManager(SecurityManager):
     def before_request():
         g.user = current_user
         sessions.enforce_timeouts()
+        return signin_steps.enforce()  # identity controls: a step owed shows only its page
 
     def load_user(self, pk):
         user = super().load_user(pk)
@@ -133,6 +150,7 @@ class XuejiSecurityManager(SecurityManager):
         user = self.get_user_by_id(int(jwt_data["sub"]))
         if not sessions.token_is_current(user, jwt_data):
             return None
+        signin_steps.refuse_token(user)  # identity controls: 403 while a new password is due
         g.user = user
         return user
 
@@ -142,12 +160,17 @@ class XuejiSecurityManager(SecurityManager):
                 user.end_sessions()
 
     def reset_password(self, userid, password):
-        super().reset_password(userid, password)  # the new hash moves the epoch (models/user.py)
         user = self.get_user_by_id(userid)
+        password_age.refuse_reuse(self.session, user, password, policy_settings.in_force())  # identity controls
+        super().reset_password(userid, password)  # the new hash moves the epoch (models/user.py)
         user.password_changed_at = local_now()
         by = self._signed_in_user()
-        if by is not None:  # a new password is also the way out of a lock
-            lockout.unlock(self.session, user, by=by, reason="重置密码并解锁")
+        # identity controls: the hash kept in the history; another's password is replaced at the
+        # account's next sign-in
+        password_age.record(self.session, user, local_now(), policy_settings.in_force(),
+                            chosen_by_owner=by is not None and by.id == user.id)
+        # separation of duties: a reset no longer ends a lock -- unlocking (解除锁定) is the
+        # security administrator's, resetting passwords the system administrator's
         self.update_user(user)
         if by is not None:
             sessions.keep_this_session(user)
@@ -162,4 +185,4 @@ class _LazyRefusal:
     """Flask-AppBuilder flashes ``str(view.invalid_login_message)`` after a failed sign-in."""
 
     def __str__(self) -> str:
-        return lockout.refusal_message()
+        return signin_steps.refusal_message() or lockout.refusal_message()  # identity controls: theirs

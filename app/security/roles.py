@@ -9,27 +9,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 LEVELS = ("province", "city", "county", "school")
-FUNCTIONS = ("registrar", "supervisor", "sysadmin")
+FUNCTIONS = ("registrar", "supervisor", "sysadmin", "secadmin", "auditor")
+# separation of duties (三权分立): an account holding one of these holds no other role
+ADMIN_FUNCTIONS = ("sysadmin", "secadmin", "auditor")
 BUREAU_LEVELS = ("province", "city", "county")
 
 LEVEL_ZH = {"province": "省级", "city": "市级", "county": "县级", "school": "学校"}
-FUNCTION_ZH = {"registrar": "学籍管理员", "supervisor": "学籍主管领导", "sysadmin": "系统管理员"}
+FUNCTION_ZH = {"registrar": "学籍管理员", "supervisor": "学籍主管领导", "sysadmin": "系统管理员",
+               "secadmin": "安全管理员", "auditor": "安全审计员"}
 LEVEL_EN = {"province": "Province", "city": "City", "county": "County", "school": "School"}
-FUNCTION_EN = {"registrar": "registrar", "supervisor": "supervisor", "sysadmin": "system administrator"}
+FUNCTION_EN = {"registrar": "registrar", "supervisor": "supervisor", "sysadmin": "system administrator",
+               "secadmin": "security administrator", "auditor": "auditor"}
 
 
 @dataclass(frozen=True)
 class RoleSpec:
     name: str
     level: str
-    function: str
+    function: str  # one of FUNCTIONS, or "custom" for a security administrator's custom role
+    # a custom role's (resource, verb) grants and its name; None for the built-in roles (MATRIX)
+    grants: frozenset[tuple[str, str]] | None = None
+    custom_label: str | None = None
 
     @property
     def label(self) -> str:
+        if self.custom_label is not None:
+            return f"{LEVEL_ZH[self.level]}{self.custom_label}"
         return f"{LEVEL_ZH[self.level]}{FUNCTION_ZH[self.function]}"
 
     @property
     def label_en(self) -> str:
+        if self.custom_label is not None:
+            return f"{LEVEL_EN[self.level]} {self.custom_label}"
         return f"{LEVEL_EN[self.level]} {FUNCTION_EN[self.function]}"
 
 
@@ -90,9 +101,14 @@ MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
         "read": {"registrar": _ALL, "supervisor": _ALL, "sysadmin": _ALL},
         "edit": {"sysadmin": {"province"}},
     },
-    "PersonalDataAccess": {"read": {"supervisor": _ALL, "sysadmin": _ALL}},
-    "AuditEvent": {"read": {"supervisor": _ALL, "sysadmin": _ALL}},
-    "ExportLog": {"read": {"supervisor": _ALL, "sysadmin": _ALL}},
+    # the logs: auditors (安全审计员) and, for oversight of their own staff, supervisors
+    "PersonalDataAccess": {"read": {"supervisor": _ALL, "auditor": _ALL}},
+    "AuditEvent": {"read": {"supervisor": _ALL, "auditor": _ALL}},
+    "ExportLog": {"read": {"supervisor": _ALL, "auditor": _ALL}},
+    # 导出审批: exports the rules hold wait for a supervisor of their node or one above
+    "ExportRequest": {"read": {"registrar": _ALL, "supervisor": _ALL},
+                      "add": {"registrar": _ALL, "supervisor": _ALL},
+                      "decide": {"supervisor": _ALL}},
     "Request": {
         "read": {"registrar": _ALL, "supervisor": _ALL},
         "add": {"registrar": _SCHOOL},
@@ -121,6 +137,9 @@ MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
     # the promotion batch (升级) of a bureau's node: its registrar runs and undoes it
     "Promotion": {"read": {"registrar": _BUREAU, "supervisor": _BUREAU},
                   "add": {"registrar": _BUREAU}},
+    # 任务: long work (imports, promotion, ...) and its progress; its starter cancels it
+    "Job": {"read": {"registrar": _ALL, "supervisor": _ALL},
+            "cancel": {"registrar": _ALL}},
     # 招生计划: bureaus' registrars set, apply and decide; a school's registrar asks for a change
     "EnrollmentPlan": {"read": {"registrar": _ALL, "supervisor": _ALL},
                        "edit": {"registrar": _BUREAU},
@@ -131,11 +150,24 @@ MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
                         "add": {"registrar": {"province"}, "sysadmin": {"province"}},
                         "mark": {"registrar": _SCHOOL}},
     "Account": {
-        "read": {"sysadmin": _ALL},
+        "read": {"sysadmin": _ALL, "secadmin": _ALL},
         "add": {"sysadmin": _ALL},
         "edit": {"sysadmin": _ALL},
         "delete": {"sysadmin": _ALL},
+        "unlock": {"secadmin": _ALL},  # 解除锁定: the security administrator's, no longer sysadmin's
     },
+    # separation of duties: account changes granting student access wait for a security
+    # administrator (AccountApproval); security administrators compose custom roles (CustomRole)
+    "AccountApproval": {"read": {"secadmin": _ALL}, "decide": {"secadmin": _ALL}},
+    "CustomRole": {"read": {"secadmin": _ALL}, "add": {"secadmin": _ALL},
+                   "edit": {"secadmin": _ALL}, "delete": {"secadmin": _ALL}},
+    # identity controls: the security administrator unseals dormant accounts and resets a lost
+    # second factor; the system administrator decides on the password-lending register
+    "Identity": {"read": {"secadmin": _ALL}, "edit": {"secadmin": _ALL}},
+    "PasswordLoan": {"decide": {"sysadmin": _ALL}},
+    # 安全策略: the province's security administrator sets it; security administrators and
+    # auditors of every level read it
+    "SecurityPolicy": {"read": {"secadmin": _ALL, "auditor": _ALL}, "edit": {"secadmin": {"province"}}},
 }
 
 # FAB permission names behind each verb (views and REST APIs).
@@ -148,6 +180,8 @@ VERB_PERMISSIONS = {
 
 
 def allowed(role: RoleSpec, resource: str, verb: str) -> bool:
+    if role.grants is not None:  # a custom role: exactly what it was composed of
+        return (resource, verb) in role.grants
     return role.level in MATRIX.get(resource, {}).get(verb, {}).get(role.function, set())
 
 

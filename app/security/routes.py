@@ -64,7 +64,9 @@ SYSADMIN = "sysadmin@all"
 BUREAU_SYSADMIN = "sysadmin@bureau"
 ORGANISATION = "registrar,supervisor,sysadmin@all"  # schools, grades, classes: everyone reads
 SCHOOL_EDIT = "registrar@school+sysadmin@all"  # grades and classes
-LOGS = "supervisor,sysadmin@all"
+LOGS = "supervisor,auditor@all"  # 三权分立: the auditor's, no longer the system administrator's
+SECADMIN = "secadmin@all"  # approvals of account changes, custom roles, unlocking
+ACCOUNT_READ = "sysadmin,secadmin@all"
 QUALITY_READ = "registrar,supervisor@all+sysadmin@province"  # 数据质量核查: campaigns and progress
 QUALITY_OPEN = "registrar,sysadmin@province"
 
@@ -88,18 +90,41 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("UserInfoEditView.this_form_post", "POST", EVERY_ACCOUNT, ""),
     ("ResetMyPasswordView.this_form_get", "GET", EVERY_ACCOUNT, ""),
     ("ResetMyPasswordView.this_form_post", "POST", EVERY_ACCOUNT, ""),
+    # identity controls: one's own second factor (also the sign-in's second step) and one's own
+    # entries of the password-lending register; a system administrator decides those of the
+    # subtree; a security administrator unseals dormant accounts and resets lost second factors
+    ("SecondFactorView.index", "GET", EVERY_ACCOUNT, ""),
+    ("SecondFactorView.start", "POST", EVERY_ACCOUNT, ""),
+    ("SecondFactorView.confirm", "POST", EVERY_ACCOUNT, ""),
+    ("SecondFactorView.verify", "GET POST", EVERY_ACCOUNT, ""),
+    ("PasswordLoanView.index", "GET", EVERY_ACCOUNT, "PasswordLoan"),  # one's own, and the subtree's
+    ("PasswordLoanView.file", "POST", EVERY_ACCOUNT, ""),  # for one's own account only
+    ("PasswordLoanView.decide", "POST", SYSADMIN, "PasswordLoan"),  # never one's own
+    ("IdentityView.index", "GET", "secadmin@all", "XuejiUser"),
+    ("IdentityView.unseal", "POST", "secadmin@all", "XuejiUser"),
+    ("IdentityView.reset_second_factor", "POST", "secadmin@all", "XuejiUser"),
+    # the security policy (安全策略): the province's security administrator changes it
+    ("SecurityPolicyView.index", "GET", "secadmin,auditor@all", ""),
+    ("SecurityPolicyView.save", "POST", "secadmin@province", ""),
     # -- the API's description ------------------------------------------------------------------
     ("OpenApi.get", "GET", EVERY_ACCOUNT, ""),
     ("SwaggerView.show", "GET", EVERY_ACCOUNT, ""),
     # -- accounts and roles (system administrators, inside their subtree) -----------------------
-    ("AccountView.list", "GET", SYSADMIN, "XuejiUser"),
-    ("AccountView.show", "GET", SYSADMIN, "XuejiUser"),
+    ("AccountView.list", "GET", ACCOUNT_READ, "XuejiUser"),
+    ("AccountView.show", "GET", ACCOUNT_READ, "XuejiUser"),  # with 解除锁定 for a security admin
     ("AccountView.add", "GET POST", SYSADMIN, "XuejiUser"),
     ("AccountView.edit", "GET POST", SYSADMIN, "XuejiUser"),
     ("ScopedResetPasswordView.this_form_get", "GET", SYSADMIN, "XuejiUser"),
     ("ScopedResetPasswordView.this_form_post", "POST", SYSADMIN, "XuejiUser"),
-    ("ReadOnlyRoleView.list", "GET", SYSADMIN, ""),
-    ("ReadOnlyRoleView.show", "GET", SYSADMIN, ""),
+    ("ReadOnlyRoleView.list", "GET", ACCOUNT_READ, ""),
+    ("ReadOnlyRoleView.show", "GET", ACCOUNT_READ, ""),
+    # -- separation of duties: account changes granting student access wait for approval ------
+    ("AccountApprovalView.index", "GET", SECADMIN, "AccountApproval"),  # pending, in one's subtree
+    ("AccountApprovalView.decide", "POST", SECADMIN, "AccountApproval"),  # never one's own change
+    ("CustomRoleView.index", "GET", SECADMIN, ""),  # custom roles from the permission catalogue
+    ("CustomRoleView.add", "GET POST", SECADMIN, ""),
+    ("CustomRoleView.edit", "GET POST", SECADMIN, ""),
+    ("CustomRoleView.retire", "POST", SECADMIN, ""),
     # -- students, their families and numbers --------------------------------------------------
     ("StudentView.list", "GET", READ, "Student"),
     ("StudentView.show", "GET", READ, "Student"),
@@ -139,6 +164,14 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("PromotionView.index", "GET", "registrar,supervisor@bureau", "PromotionRun"),  # 升级: blockers
     ("PromotionView.run", "POST", "registrar@bureau", "PromotionRun"),  # of a node in one's subtree
     ("PromotionView.undo", "POST", "registrar@bureau", "PromotionRun"),
+    ("HealthView.index", "GET", ANYONE, ""),  # the bare status: no personal data
+    ("JobApi.get_list", "GET", READ, "JobRun"),
+    ("JobApi.get", "GET", READ, "JobRun"),
+    ("JobApi.cancel", "POST", "registrar@all", "JobRun"),
+    ("JobView.index", "GET", READ, "JobRun"),  # 任务: long work and its progress
+    ("JobView.show", "GET", READ, "JobRun"),
+    ("JobView.progress", "GET", READ, "JobRun"),
+    ("JobView.cancel", "POST", "registrar@all", "JobRun"),  # its starter (a bureau: its subtree's)
     ("EnrollmentPlanView.index", "GET", READ, "EnrollmentPlan"),  # 招生计划: one's own or below
     ("EnrollmentPlanView.set_plan", "POST", "registrar@bureau", "EnrollmentPlan"),
     ("EnrollmentPlanView.apply", "POST", "registrar@bureau", "EnrollmentPlan"),
@@ -172,6 +205,13 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("ImportView.students_xlsx", "GET", READ, "Student"),
     ("ImportView.confirmation", "GET", READ, "Student"),
     ("ImportView.exports", "GET", READ, "School"),  # the page of both: which school, which format
+    # 导出审批: exports the rules hold wait for a supervisor of their node or one above
+    ("ExportRequestView.list", "GET", READ, "ExportRequest"),
+    ("ExportRequestView.show", "GET", READ, "ExportRequest"),
+    ("ExportRequestView.file", "POST", READ, "ExportRequest"),  # a held export of one's own scope
+    ("ExportRequestView.approve", "POST", "supervisor@all", "ExportRequest"),  # never one's own
+    ("ExportRequestView.refuse", "POST", "supervisor@all", "ExportRequest"),
+    ("ExportRequestView.download", "GET", READ, "ExportRequest"),  # its requester, once approved
     ("AdmissionView.index", "GET", SCHOOL_REGISTRAR, "ImportJob"),  # 导入录取名单: one's own lists
     ("AdmissionView.template", "GET", SCHOOL_REGISTRAR, "School"),
     ("AdmissionView.upload", "POST", SCHOOL_REGISTRAR, "School"),  # into one's own school only

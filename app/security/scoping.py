@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from flask import g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
 from sqlalchemy import false, or_, select, true
+from sqlalchemy.orm import object_session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.expression import False_
 
 from .. import models
+from ..extensions import db
 from ..models import Jurisdiction, School
 from ..models.scope import AnyOf, Chain, ScopePath, Via
+from .custom_roles import active_specs
 from .roles import LEVELS, ROLES, RoleSpec
 
 
@@ -107,8 +110,11 @@ def scopable(model) -> bool:
 
 
 def account_roles(user) -> list[RoleSpec]:
-    """The account's roles this application knows."""
-    return [ROLES[r.name] for r in getattr(user, "roles", []) or [] if r.name in ROLES]
+    """The account's roles this application knows: built-in, and custom roles in force."""
+    names = [r.name for r in getattr(user, "roles", []) or []]
+    custom = [n for n in names if n not in ROLES]
+    found = active_specs(object_session(user) or db.session, custom) if custom else {}
+    return [ROLES.get(n) or found[n] for n in names if n in ROLES or n in found]
 
 
 def scope_of(user) -> Scope:

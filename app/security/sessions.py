@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, flash, g, session
+from flask import flash, g, session
 from flask_login import logout_user
 
 from ..extensions import db
 from ..i18n import t
 from ..models import XuejiUser
+from . import policy_settings
 
 EPOCH, SEEN, STARTED = "_xueji_epoch", "_xueji_seen", "_xueji_started"
 TOKEN_CLAIM = "auth_epoch"
@@ -57,7 +58,7 @@ def token_is_current(user: XuejiUser | None, claims: dict) -> bool:
 
 
 def _expired(now: int) -> bool:
-    config = current_app.config
+    config = policy_settings.in_force()
     seen, started = session.get(SEEN), session.get(STARTED)
     if seen is None or started is None:
         return True  # a session from before these stamps existed

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from ..models import CustomRole
 from ..services.common.transaction import transaction
+from .custom_roles import active_specs
 from .roles import ROLES, RoleSpec, permissions_for
 
 # Every account may read and edit its own profile and change its own password.
@@ -16,14 +20,19 @@ COMMON = {
     ("can_this_form_post", "UserInfoEditView"),
     ("can_get", "OpenApi"),  # the API's description ...
     ("can_show", "SwaggerView"),  # ... and its Swagger UI
+    # identity controls: one's own second factor, and one's own entries of the lending register
+    ("can_index", "SecondFactor"),
+    ("can_start", "SecondFactor"),
+    ("can_verify", "SecondFactor"),
+    ("can_list", "PasswordLoan"),
+    ("can_file", "PasswordLoan"),
 }
 ACCOUNT_ADMIN = {
     ("resetpasswords", "Account"),
     ("can_this_form_get", "ScopedResetPasswordView"),
     ("can_this_form_post", "ScopedResetPasswordView"),
-    ("can_list", "Role"),
-    ("can_show", "Role"),
 }
+ROLE_READING = {("can_list", "Role"), ("can_show", "Role")}  # system and security administrators
 
 
 def endpoint_permission(appbuilder, endpoint: str) -> tuple[str, str] | None:
@@ -72,7 +81,9 @@ def _menu_permissions(appbuilder, granted: set[tuple[str, str]]) -> set[tuple[st
 def desired_permissions(appbuilder, role: RoleSpec) -> set[tuple[str, str]]:
     granted = permissions_for(role) | COMMON
     if role.function == "sysadmin":
-        granted |= ACCOUNT_ADMIN
+        granted |= ACCOUNT_ADMIN | ROLE_READING
+    if role.function == "secadmin":
+        granted |= ROLE_READING
     return granted | _menu_permissions(appbuilder, granted)
 
 
@@ -123,10 +134,21 @@ def sync_roles(appbuilder) -> dict[str, int]:
     counts = {}
     for name, spec in ROLES.items():
         role = sm.find_role(name) or sm.add_role(name)  # FAB's manager commits a role it adds
-        pvs = [sm.find_permission_view_menu(perm, view) for perm, view in
-               sorted(desired_permissions(appbuilder, spec))]
         with transaction(sm.session):
-            role.permissions = [pv for pv in pvs if pv is not None]
-            counts[name] = len(role.permissions)
+            counts[name] = grant(appbuilder, role, spec)
+    custom = active_specs(sm.session)
+    for row in sm.session.scalars(select(CustomRole)):  # retired ones keep their name, no grant
+        role = sm.find_role(row.name) or sm.add_role(row.name)
+        with transaction(sm.session):
+            counts[row.name] = grant(appbuilder, role, custom.get(row.name))
     drop_stale_permissions(appbuilder)
     return counts
+
+
+def grant(appbuilder, role, spec: RoleSpec | None) -> int:
+    """Give FAB's ``role`` exactly what ``spec`` may do (None: nothing); the caller commits."""
+    sm = appbuilder.sm
+    pvs = [sm.find_permission_view_menu(perm, view) for perm, view in
+           sorted(desired_permissions(appbuilder, spec))] if spec is not None else []
+    role.permissions = [pv for pv in pvs if pv is not None]
+    return len(role.permissions)

@@ -1,12 +1,12 @@
-"""解除锁定: the button a system administrator presses on a locked account's page.
+"""解除锁定: the button a security administrator presses on a locked account's page.
 
 Mixed into the account view; it is one of the view's actions, so it travels through the view's
-existing action route and needs only the administrator's ``can_edit`` on accounts.
+existing action route and needs the security administrator's ``can_unlock`` on accounts.
 """
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, url_for
+from flask import abort, flash, g, redirect, url_for
 from flask_appbuilder.actions import action
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.views import expose
@@ -17,13 +17,13 @@ from ..i18n import t
 from ..models.base import local_now
 from ..services.common.actors import Actor
 from ..services.organisation import accounts
-from . import lockout
+from . import lockout, policy_settings
 
 
 class UnlockAction:
     """For the account view: the unlock action, shown on the page of a locked account."""
 
-    method_permission_name = {"unlock": "edit"}
+    method_permission_name = {"unlock": "unlock"}  # the security administrator's (三权分立)
 
     @action("unlock", t("解除锁定", "Unlock"), t("解除该账号的登录锁定？", "Unlock this account?"),
             "fa-unlock", multiple=False)
@@ -43,7 +43,7 @@ class UnlockAction:
     def show(self, pk):
         item = self.get_or_404(pk)
         actions = {"resetpasswords": self.actions.get("resetpasswords")}
-        policy = lockout.LockoutPolicy.from_config(current_app.config)
+        policy = lockout.LockoutPolicy.from_config(policy_settings.in_force())
         if lockout.is_locked(item, local_now(), policy):
             actions["unlock"] = self.actions.get("unlock")
             flash(str(t(f"该账号因密码错误次数过多，自 {item.locked_at:%Y-%m-%d %H:%M} 起锁定",

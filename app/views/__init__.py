@@ -94,6 +94,15 @@ def register_views(appbuilder) -> None:
               "fa-clone", EXCEL)
     menu.link("Exports", "ImportView.exports", t("导出学生与确认表", "Export students and forms"),
               "fa-download", EXCEL)
+    from .export_requests import ExportRequestView
+
+    menu.view(ExportRequestView, "ExportRequests", t("导出审批", "Export approvals"), "fa-check", EXCEL)
+    from .health import HealthView
+    from .jobs import JobView
+
+    appbuilder.add_view_no_menu(HealthView)
+
+    menu.view(JobView, "Jobs", t("任务进度", "Jobs"), "fa-spinner", EXCEL)
     menu.view(JurisdictionView, "Jurisdictions", t("行政区划", "Jurisdictions"), "fa-map", ORGANISATION)
     menu.view(SchoolView, "Schools", t("学校", "Schools"), "fa-university", ORGANISATION)
     menu.view(GradeView, "Grades", t("年级", "Grades"), "fa-list-ol", ORGANISATION)
@@ -103,6 +112,19 @@ def register_views(appbuilder) -> None:
     menu.view(PersonalDataAccessView, "PersonalDataLog", t("个人信息查看记录", "Personal data views"),
               "fa-eye", SYSTEM)
     menu.view(PolicyView, "Policy", t("政策规则", "Policy"), "fa-gavel", SYSTEM)
+    from .identity import IdentityView, PasswordLoanView, SecondFactorView  # identity controls
+
+    menu.view(SecondFactorView, "SecondFactor", t("动态验证码", "Second factor"), "fa-mobile", SYSTEM)
+    menu.view(PasswordLoanView, "PasswordLoans", t("借用密码登记", "Password lending"), "fa-key", SYSTEM)
+    menu.view(IdentityView, "IdentityControls", t("身份安全", "Identity controls"), "fa-user-secret", SYSTEM)
+    from .security_policy import SecurityPolicyView
+
+    menu.view(SecurityPolicyView, "SecurityPolicy", t("安全策略", "Security policy"), "fa-shield", SYSTEM)
+    from .duties import AccountApprovalView, CustomRoleView  # separation of duties (三权分立)
+
+    menu.view(AccountApprovalView, "AccountApprovals", t("账号审批", "Account approvals"), "fa-check",
+              SYSTEM)
+    menu.view(CustomRoleView, "CustomRoles", t("自定义角色", "Custom roles"), "fa-id-badge", SYSTEM)
     from .reports import ReportView
 
     menu.view(ReportView, "MonthlyReport", t("月报", "Monthly report"), "fa-line-chart", REPORTS)

@@ -15,13 +15,16 @@ from ..extensions import db
 from ..i18n import t
 from ..models import XuejiUser
 from ..models.base import local_now
+from ..security import password_age, policy_settings
+from ..security.custom_roles import active_specs
 from ..security.roles import ROLES
 from ..security.scoping import current_scope
 from ..security.unlock import UnlockAction  # 解除锁定 on a locked account's page
-from ..services.organisation import accounts
+from ..services.organisation import accounts, approvals
 from ..web.common import actor
 from .base import ScopedModelView
 from .display import NameForm, role_label, role_labels, role_powers
+from .identity import reused_password
 
 
 class AccountsInScope(BaseFilter):
@@ -39,8 +42,8 @@ class OurRoles(BaseFilter):
     name = "Xueji roles"
     arg_name = "xueji"
 
-    def apply(self, query, value):
-        return query.filter(self.model.name.in_(list(ROLES)))
+    def apply(self, query, value):  # the built-in roles and the custom roles in force
+        return query.filter(self.model.name.in_(list(ROLES) + list(active_specs(db.session))))
 
 
 _NAMES = {"username": t("用户名", "Username"), "first_name": t("姓名", "Name"),
@@ -99,6 +102,8 @@ class AccountView(UnlockAction, ScopedModelView, UserDBModelView):
         item.password = accounts.hash_password(item.password)  # FAB's own hook would do this
         item.password_changed_at = local_now()
         accounts.record_created(db.session, item, actor())
+        # identity controls: the password kept in the history, replaced at the first sign-in
+        password_age.record(db.session, item, local_now(), policy_settings.in_force(), chosen_by_owner=False)
 
     def pre_update(self, item):
         before = accounts.stored_state(db.session, item)  # first: nothing flushed the edit yet
@@ -106,6 +111,18 @@ class AccountView(UnlockAction, ScopedModelView, UserDBModelView):
         accounts.prepare_account(db.session, item, actor(), adding=False)
         super().pre_update(item)
         accounts.record_updated(db.session, item, actor(), before)
+
+    def post_add(self, item):
+        self._say_if_waiting(item)
+
+    def post_update(self, item):
+        self._say_if_waiting(item)
+
+    def _say_if_waiting(self, item):  # separation of duties: the change is saved, not in force
+        if approvals.pending(db.session, item.id) is not None:
+            flash(str(t(f"账号 {item.username} 可访问学生数据，须经本级或上级安全管理员审批后生效",
+                        f"{item.username} reaches students: it takes effect once a security "
+                        "administrator of its level or above approves")), "warning")
 
     def pre_delete(self, item):
         accounts.prepare_delete(db.session, item, actor())
@@ -125,8 +142,12 @@ class ScopedResetPasswordView(ResetPasswordView):
         self._target()
 
     def form_post(self, form):
+        target = self._target()
+        refused = reused_password(self, form, target)  # identity controls: not one of the last N
+        if refused is not None:
+            return refused
         # the audit row rides in the reset's own commit: no reset, no row
-        accounts.record_password_reset(db.session, self._target(), actor())
+        accounts.record_password_reset(db.session, target, actor())
         super().form_post(form)
 
 
@@ -137,6 +158,9 @@ class ResetMyPasswordView(FabResetMyPasswordView):  # the same name: the route t
 
     def form_post(self, form):
         user = db.session.get(XuejiUser, actor().user_id)
+        refused = reused_password(self, form, user)  # identity controls: not one of the last N
+        if refused is not None:
+            return refused
         accounts.record_password_changed(db.session, user, actor())
         super().form_post(form)
 

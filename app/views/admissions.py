@@ -12,10 +12,11 @@ from ..extensions import db
 from ..i18n import t
 from ..models import School
 from ..security.inputs import as_db_int
+from ..services.operations import job_tasks, jobs
 from ..services.schoolyear import admission_cases, admissions
 from ..web.common import actor, attachment, now
 from ..web.labels import flash_problems
-from .excel import STATUS, XLSX, in_background
+from .excel import STATUS, XLSX
 
 
 def _own_school() -> School:
@@ -54,12 +55,13 @@ class AdmissionView(BaseView):
             flash(t("请选择文件", "choose a file"), "danger")
             return redirect(url_for("AdmissionView.index"))
         try:
-            job = admissions.upload(db.session, school=_own_school(), actor=actor(),
-                                    filename=upload.filename, data=upload.read())
+            job, run = job_tasks.check_upload(db.session, school=_own_school(), actor=actor(),
+                                              filename=upload.filename, data=upload.read(), now=now(),
+                                              purpose=admissions.PURPOSE)
         except DomainError as exc:
             flash_problems(exc)
             return redirect(url_for("AdmissionView.index"))
-        in_background(lambda j, who, when: admissions.dry_run(db.session, j, when), job.id)
+        jobs.launch(run)
         return redirect(url_for("AdmissionView.job", pk=job.id))
 
     @expose("/job/<int:pk>")
@@ -75,12 +77,11 @@ class AdmissionView(BaseView):
     @has_access
     def commit(self, pk):
         try:
-            admissions.job(db.session, actor(), pk)  # one's own school's list, or not found
+            job = admissions.job(db.session, actor(), pk)  # one's own school's list, or not found
         except DomainError:
             abort(404)
         valid_only = request.form.get("mode") == "valid_only"
-        in_background(lambda j, who, when: admissions.commit(db.session, j, who, when,
-                                                              valid_only=valid_only), pk)
+        jobs.launch(job_tasks.commit_upload(db.session, job, actor(), now(), valid_only=valid_only))
         return redirect(url_for("AdmissionView.job", pk=pk))
 
     @expose("/duplicates")

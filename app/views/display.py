@@ -8,10 +8,14 @@ from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.forms import DynamicForm
 from flask_babel import LazyString
 from markupsafe import Markup
+from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from ..extensions import db
 from ..i18n import english, t
+from ..models import CustomRole
+from ..security.custom_roles import PREFIX, spec_of
 from ..security.roles import MATRIX, ROLES, VERB_PERMISSIONS
 from ..security.sync import endpoint_permission
 
@@ -22,8 +26,12 @@ def titled(zh: str, en: str, noun) -> LazyString:
 
 
 def role_label(name: str) -> str:
-    """A role by its name in the reader's language (学校学籍管理员), never its key."""
+    """A role by its name in the reader's language (学校学籍管理员), never its key; a custom role
+    by the name its security administrator gave it."""
     spec = ROLES.get(name)
+    if spec is None and name.startswith(PREFIX):
+        row = db.session.scalar(select(CustomRole).where(CustomRole.name == name))
+        spec = spec_of(row) if row is not None else None
     return str(t(spec.label, spec.label_en)) if spec else name
 
 
@@ -54,6 +62,10 @@ RESOURCE_WORDS = {
     "EnrollmentPlan": ("招生计划", "enrollment plans"),
     "QualityCampaign": ("数据质量核查", "data-quality verification"),
     "Admission": ("录取名单", "admission lists"),
+    "AccountApproval": ("账号审批", "account approvals"), "CustomRole": ("自定义角色", "custom roles"),
+    "ExportRequest": ("导出审批", "export approvals"), "Job": ("任务进度", "jobs"),
+    "Identity": ("身份鉴别", "identity controls"), "PasswordLoan": ("借用密码登记", "password lending"),
+    "SecurityPolicy": ("安全策略", "security policy"),
 }
 VERB_WORDS = {
     "read": ("查看", "see"), "add": ("新增", "add"), "edit": ("修改", "edit"),
@@ -63,6 +75,7 @@ VERB_WORDS = {
     "sign": ("签发", "sign off"),
     "mark": ("核查登记", "mark confirmation forms"),
     "resolve": ("裁定重复录取", "resolve duplicate admissions"),
+    "unlock": ("解除锁定", "unlock"), "cancel": ("取消", "cancel"),
 }
 
 

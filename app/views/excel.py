@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 from pathlib import Path
 
 from flask import Response, abort, current_app, flash, jsonify, redirect, request, url_for
@@ -17,12 +16,15 @@ from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
 from ..models import ImportJob, School
-from ..services.exchange import confirm_forms, exports, imports
+from ..services.exchange import confirm_forms, export_requests, imports
 from ..services.exchange.import_report import annotated
+from ..services.operations import job_tasks, jobs
+from ..services.policy import rulesets
 from ..services.record import personal_data
 from ..web.common import actor, attachment, find_or_404, interface, now
 from ..web.labels import flash_problems
 from .base import ScopedModelView
+from .export_requests import held_page
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS = {"uploaded": t("已上传", "uploaded"), "checking": t("检查中", "checking"),
@@ -53,26 +55,6 @@ def _download_file(write, name: str) -> Response:
             path.unlink(missing_ok=True)
 
     return attachment(chunks(), name, XLSX, **{"Content-Length": str(path.stat().st_size)})
-
-
-def in_background(work, job_id: int) -> None:
-    """Run a long job beside the request (synchronously when XUEJI_SYNC_JOBS is set, as in tests)."""
-    app = current_app._get_current_object()
-    who, when = actor(), now()
-
-    def run():
-        with app.app_context():
-            try:
-                work(db.session.get(ImportJob, job_id), who, when)
-            except DomainError:
-                pass  # the job row carries the message
-            finally:
-                db.session.remove()
-
-    if app.config.get("XUEJI_SYNC_JOBS"):
-        run()
-    else:
-        threading.Thread(target=run, daemon=True, name=f"import-{job_id}").start()
 
 
 def _school_for(code: str | None):
@@ -126,9 +108,10 @@ class ImportView(ScopedModelView):
                 flash(t("请选择文件", "choose a file"), "danger")
             else:
                 try:
-                    job = imports.upload(db.session, school=_school_for(None) or abort(403), actor=actor(),
-                                         filename=upload.filename, data=upload.read())
-                    in_background(lambda j, who, when: imports.dry_run(db.session, j, when), job.id)
+                    job, run = job_tasks.check_upload(db.session, school=_school_for(None) or abort(403),
+                                                      actor=actor(), filename=upload.filename,
+                                                      data=upload.read(), now=now())
+                    jobs.launch(run)
                     return redirect(url_for("ImportView.show", pk=job.id))
                 except DomainError as exc:
                     for problem in exc.problems:
@@ -174,13 +157,12 @@ class ImportView(ScopedModelView):
         job = self.get_or_404(pk)
         valid_only = request.form.get("mode") == "valid_only"
         try:
-            imports.claim(db.session, job, actor(), valid_only=valid_only)
+            run = job_tasks.commit_upload(db.session, job, actor(), now(), valid_only=valid_only)
         except DomainError as exc:
             for problem in exc.problems:
                 flash(str(problem.message), "danger")
             return redirect(url_for("ImportView.show", pk=pk))
-        in_background(lambda j, who, when: imports.commit(db.session, j, who, when, valid_only=valid_only,
-                                                           claimed=True), job.id)
+        jobs.launch(run)
         return redirect(url_for("ImportView.show", pk=pk))
 
     @expose("/export/students")
@@ -189,7 +171,12 @@ class ImportView(ScopedModelView):
         """Every student the account may see (or one school of them) in the template."""
         school = _school_for(request.args.get("school")) if request.args.get("school") or actor().school_id else None
         name = f"学生信息-{school.code if school else actor().scope.code}.xlsx"
-        return _download_file(lambda path: exports.students_to_file(db.session, actor(), path, school), name)
+        what = export_requests.What("students", school)
+        try:
+            return _download_file(lambda path: export_requests.deliver(db.session, rulesets.current(db.session),
+                                                                       actor(), what, path), name)
+        except export_requests.ExportHeld as exc:  # above the rules' threshold: file a request
+            return held_page(self, exc, what)
 
     @expose("/export/confirmation")
     @has_access
@@ -200,6 +187,8 @@ class ImportView(ScopedModelView):
         pdf = request.args.get("format") == "pdf"
         try:
             data = (confirm_forms.forms_pdf if pdf else confirm_forms.forms_xlsx)(db.session, actor(), school, now())
+        except export_requests.ExportHeld as exc:
+            return held_page(self, exc, export_requests.What(f"confirmation_{'pdf' if pdf else 'xlsx'}", school))
         except DomainError as exc:
             flash_problems(exc)
             return redirect(url_for("ImportView.exports"))  # the page the form was on

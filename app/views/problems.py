@@ -9,6 +9,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
 from ..models import ProblemCase
+from ..services.operations import job_tasks, jobs
 from ..services.record import problems as svc
 from ..web.common import actor, interface, now
 from ..web.labels import flash_problems
@@ -86,10 +87,9 @@ class ProblemCaseView(ScopedModelView):
     def detect(self):
         if actor().scope.level not in ("province", "city", "county"):
             abort(403)
-        report = svc.detect(db.session, now())
-        flash(t(f"新发现 {report['opened']} 个，自动解除 {report['closed']} 个，待处理 {report['open']} 个",
-                f"{report['opened']} found, {report['closed']} cleared, {report['open']} open"), "info")
-        return redirect(url_for("ProblemCaseView.list"))
+        run = job_tasks.detect_later(db.session, actor(), now())
+        jobs.launch(run)
+        return redirect(url_for("JobView.show", pk=run.id))
 
 
 def _schools(case) -> dict:

@@ -9,6 +9,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
+from ..services.operations import job_tasks, jobs
 from ..services.schoolyear import promotion
 from ..web.common import actor, now
 from ..web.labels import flash_problems, problem_text, problems_text
@@ -44,19 +45,12 @@ class PromotionView(BaseView):
     def run(self):
         code = _node()
         try:
-            outcome = promotion.promote(db.session, actor(), code, now())
+            run = job_tasks.promote_later(db.session, actor(), code, now())
         except DomainError as exc:
             flash_problems(exc)
             return redirect(url_for("PromotionView.index", node=code))
-        r = outcome.run
-        if outcome.already:
-            flash(t(f"本学年已升级（批次 {r.id}），本次未移动任何学生",
-                    f"already promoted this year (run {r.id}): nobody moved"), "info")
-        else:
-            flash(t(f"升级批次 {r.id}：本次 {outcome.schools_now} 所学校、{outcome.students_now} 名学生升级",
-                    f"run {r.id}: {outcome.students_now} students in {outcome.schools_now} schools "
-                    "moved up"), "success")
-        return redirect(url_for("PromotionView.index", node=code))
+        jobs.launch(run)
+        return redirect(url_for("JobView.show", pk=run.id))
 
     @expose("/undo/<int:run_id>", methods=["POST"])
     @has_access

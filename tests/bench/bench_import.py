@@ -141,7 +141,7 @@ def export(url: str) -> dict:
         school = db.session.scalar(select(School).where(School.code == SCHOOL))
         target = OUT / "export.xlsx"
         start = time.perf_counter()
-        n = exports.students_to_file(db.session, Actor.system("bench"), target, school=school)
+        n = exports.write(db.session, Actor.system("bench"), "students", target, school)
         seconds = time.perf_counter() - start
         return {"rows": n, "seconds": seconds, "rows_per_s": n / seconds, "peak_mb": _peak_mb(),
                 "bytes": target.stat().st_size}

@@ -1247,7 +1247,7 @@ def build(url: str, students: int, *, workers: int = 2, today: date | None = Non
             back = drop_secondary(conn, BIG) if pg else []
         t = phase("structure", t)
         cfg = app.config
-        keys = parse_key_list(cfg["XUEJI_ENCRYPTION_KEYS"])
+        keys, _ = parse_key_list(cfg["XUEJI_ENCRYPTION_KEYS"])  # the bench writes AES-256 (standard)
         shared = Shared(url, keys, cfg.get("XUEJI_ACTIVE_KEY") or next(iter(keys)),
                         unb64(cfg["XUEJI_BLIND_INDEX_KEY"]), len(plan.chunks), plan,
                         templates["chains"], templates["version"], frozenset(holidays),

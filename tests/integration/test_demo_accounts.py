@@ -66,7 +66,7 @@ def test_a_transfer_within_a_county_and_one_across_cities_have_accounts_at_both_
 
 def test_every_demo_account_is_in_the_readme_table(app):
     table = README[README.index("### Demo accounts"):README.index("## Tests")]
-    listed = set(re.findall(r"`([a-z0-9_]+_(?:registrar|supervisor|admin))`", table))
+    listed = set(re.findall(r"`([a-z0-9_]+_(?:registrar|supervisor|admin|secadmin|auditor))`", table))
     assert listed == set(app.config["SEED_REPORT"]["accounts"])
 
 

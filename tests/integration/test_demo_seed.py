@@ -91,7 +91,7 @@ def test_users_list_json_names_one_account_per_role_per_level(app):
     for level, prefix, code in [("province", "prov", "430000"), ("city", "city", "430100"),
                                 ("county", "county", "430102"), ("school", "school", "4301020001")]:
         for function, suffix in [("registrar", "registrar"), ("supervisor", "supervisor"),
-                                 ("sysadmin", "admin")]:
+                                 ("sysadmin", "admin"), ("secadmin", "secadmin"), ("auditor", "auditor")]:
             row = rows[f"{prefix}_{suffix}"]
             assert row["roles"] == [f"{level}_{function}"] and row["jurisdiction"] == code
 

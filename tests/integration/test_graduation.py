@@ -40,7 +40,8 @@ def restore(ctx):
     """Put every final-grade record of the schools used back as it was, and close what was opened."""
     finals = [st for code, number in ((PRIMARY, 6), (SENIOR, 9), (SENIOR, 12)) for st in _final(code, number)]
     with records_put_back(finals, "status", "graduated_at", "problem", "destination", "id_blind",
-                          "id_number_enc", "entry_date") as kept:
+                          "id_number_enc", "entry_date", "school_id", "grade_id", "class_id",
+                          "province_code", "city_code", "county_code") as kept:
         yield kept
 
 
@@ -204,9 +205,10 @@ def test_reports_count_a_graduation_where_it_happened_whatever_the_record_does_l
 
     pulled, revoked = rows[0].student_id, rows[1].student_id
     seventh = db.session.scalar(select(Grade).where(Grade.school_id == school(SENIOR).id, Grade.number == 7))
+    senior = school(SENIOR)
     db.session.execute(update(Student).where(Student.id == pulled).values(
-        school_id=school(SENIOR).id, grade_id=seventh.id, class_id=None, status="in_school",
-        county_code=school(SENIOR).county_code))
+        school_id=senior.id, grade_id=seventh.id, class_id=None, status="in_school",
+        province_code=senior.province_code, city_code=senior.city_code, county_code=senior.county_code))
     db.session.commit()
     req = svc.start(db.session, kind="revoke_graduation", student=db.session.get(Student, revoked),
                     actor=registrar, now=datetime(2026, 8, 3, 10), reason="误操作")

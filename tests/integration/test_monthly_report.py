@@ -8,7 +8,7 @@ with every time pinned.  Working days: no 2025 holiday is in the shipped rules, 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -29,7 +29,9 @@ from app.models import (
     Student,
     XuejiUser,
 )
+from app.models.base import keyring
 from app.models.events import AppendOnly
+from app.security.crypto import aad_for
 from app.services.reports import catalogue, monthly, snapshot
 from app.services.requests import workflow
 
@@ -205,8 +207,10 @@ def _requests(sa1, sa2, sa3, sb1, sp1, suspended_boy, tenth) -> dict[str, int]:
                        ("approve", 0, at(3, 28)), ("approve", 1, at(4, 2))], closed=at(4, 2), **done)
     r["R2"] = _request("register_in_school", sa2, at(4, 5), two(sa2), [("submit", None, at(4, 5)),
                        ("approve", 0, at(4, 8)), ("approve", 1, at(4, 10))], closed=at(4, 10), **done)
-    db.session.add(ImportJob(school=sa2, created_by="tester", filename="x.xlsx", size=1, sha256="0" * 64,
-                             file_enc=b"x", status="done", created=3, request_id=r["R2"].id))
+    job = ImportJob(school=sa2, created_by="tester", filename="x.xlsx", size=1, sha256="0" * 64,
+                    status="done", created=3, request_id=r["R2"].id)
+    job.file_enc = keyring().encrypt_bytes(b"x", aad_for("import_job", "file_enc", job.ensure_uid()))
+    db.session.add(job)  # an upload as the application stores it (key rotation re-encrypts it)
     r["R3"] = _request("register_new", sb1, at(3, 18), two(sb1), [("submit", None, at(3, 18)),
                        ("approve", 0, at(3, 19)), ("approve", 1, at(3, 20))], closed=at(3, 20), **done)
     # transfers (the receiving school files): T1 within 甲县, T2 甲 → 乙, T3 and T5 from 邻省 to 甲县
@@ -515,3 +519,24 @@ def test_an_unknown_node_names_the_field(built, ctx):
         with pytest.raises((ValidationFailed, NotFound)) as raised:
             report(code)
         assert raised.value.problems[0].field == "node"
+
+
+def test_the_report_names_the_last_good_backup_before_its_month_end(built, ctx):
+    from app.models import BackupRun
+    from app.services.reports import plain
+
+    made = [BackupRun(file=f"/b/{n}.dump", status=status, started_at=when - timedelta(minutes=5),
+                      finished_at=when, sha256="0" * 64 if status == "ok" else None, size=1)
+            for n, (status, when) in enumerate((("ok", at(4, 20, 2)), ("failed", at(4, 29, 2)),
+                                                ("ok", at(5, 3, 2))))]
+    db.session.add_all(made)
+    db.session.commit()
+    try:
+        april = report("650102")
+        assert april.last_backup_at == at(4, 20, 2)  # not the failed one, not May's
+        assert plain.as_dict(april)["last_backup_at"].startswith("2025-04-20T02:00")
+        assert report("650102", MARCH).last_backup_at is None
+    finally:
+        for row in made:
+            db.session.delete(row)
+        db.session.commit()

@@ -143,7 +143,8 @@ def test_problem_records_are_listed_to_their_own_levels(ctx, client_for):
 
 def test_detection_runs_from_the_page_and_the_command_line(app, ctx, client_for):
     r = client_for("county_registrar").post("/problems/detect", follow_redirects=True)
-    assert r.status_code == 200
+    assert r.status_code == 200 and "问题学籍检测" in r.get_data(as_text=True)
+    assert "新发现问题学籍" in r.get_data(as_text=True)  # the job's outcome, on its page
     assert client_for("school_registrar").post("/problems/detect").status_code == 403
     result = app.test_cli_runner().invoke(args=["problems", "detect"])
     assert result.exit_code == 0 and '"open"' in result.output

@@ -174,12 +174,12 @@ def test_bytes_under_an_unknown_key_id_are_refused():
 
 def test_key_list_is_parsed_into_ids_and_raw_keys():
     spec = f" k1:{base64.b64encode(K1).decode()} , k2:{base64.b64encode(K2).decode()},"
-    assert parse_key_list(spec) == {"k1": K1, "k2": K2}
+    assert parse_key_list(spec) == ({"k1": K1, "k2": K2}, frozenset())
 
 
 def test_key_list_keeps_the_order_so_the_first_key_is_the_default_active_one():
     spec = f"b:{base64.b64encode(K2).decode()},a:{base64.b64encode(K1).decode()}"
-    assert list(parse_key_list(spec)) == ["b", "a"]
+    assert list(parse_key_list(spec)[0]) == ["b", "a"]
 
 
 def test_key_list_entry_without_an_id_is_refused():

@@ -26,6 +26,9 @@ ALLOWED: dict[tuple[str, str], str] = {
         "the last resort: a body the schema refused escaped every use case",
     ("app/factory.py", "_error_handlers._failed"):
         "the last resort: an unexpected error's half-done work is discarded before the 500 page",
+    ("app/services/operations/jobs.py", "execute"):
+        "a job's last resort, as the error handlers are a request's: what its failed step left "
+        "half-done is discarded before the job is marked failed, cancelled or queued for a retry",
 }
 
 

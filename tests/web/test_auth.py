@@ -213,20 +213,23 @@ def test_lockout_minutes_zero_locks_until_an_administrator_unlocks(app, monkeypa
     client = client_from(app)
     form_login(client, user.username)
     assert not signed_in(client)
-    assert "联系系统管理员" in flashed(client)
+    assert "联系安全管理员" in flashed(client)
 
 
-def test_a_system_administrator_unlocks_the_account_from_its_page(app, client_for):
+def test_a_security_administrator_unlocks_the_account_from_its_page(app, client_for):
     user = fresh_account(app)
     lock(app, user)
-    admin = client_for("county_admin")
+    assert "解除锁定" not in client_for("county_admin").get(f"/users/show/{user.id}").get_data(as_text=True)
+    client_for("county_admin").post(f"/users/action/unlock/{user.id}")  # 三权分立: no longer theirs
+    assert user_named(app, user.username).locked_at is not None
+    admin = client_for("county_secadmin")
     page = admin.get(f"/users/show/{user.id}").get_data(as_text=True)
     assert "解除锁定" in page and f"/users/action/unlock/{user.id}" in page
     r = admin.post(f"/users/action/unlock/{user.id}")
     assert r.status_code == 302
     assert user_named(app, user.username).locked_at is None
     [row] = audit_rows(app, user, "account_unlocked")
-    assert row.username == "county_admin" and row.user_id == user_named(app, "county_admin").id
+    assert row.username == "county_secadmin" and row.user_id == user_named(app, "county_secadmin").id
 
     client = client_from(app)
     form_login(client, user.username)
@@ -237,7 +240,7 @@ def test_a_system_administrator_unlocks_the_account_from_its_page(app, client_fo
 
 def test_an_administrator_of_another_county_cannot_unlock(app):
     with app.app_context():
-        account("far_county_admin", "county_sysadmin", node="430202")
+        account("far_county_admin", "county_secadmin", node="430202")
     user = fresh_account(app)
     lock(app, user)
     far = client_from(app)
@@ -254,17 +257,14 @@ def test_a_registrar_cannot_unlock_anyone(app, client_for):
     assert user_named(app, user.username).locked_at is not None
 
 
-def test_an_administrators_password_reset_also_unlocks(app, client_for):
+def test_a_system_administrators_password_reset_no_longer_unlocks(app, client_for):
     user = fresh_account(app)
     lock(app, user)
     r = client_for("county_admin").post(f"/resetpassword/form?pk={user.id}",
                                         data={"password": NEW_PASSWORD, "conf_password": NEW_PASSWORD})
     assert r.status_code == 302
-    assert user_named(app, user.username).locked_at is None
-    assert [r.username for r in audit_rows(app, user, "account_unlocked")] == ["county_admin"]
-    client = client_from(app)
-    form_login(client, user.username, NEW_PASSWORD)
-    assert signed_in(client)
+    assert user_named(app, user.username).locked_at is not None  # 解除锁定 is the security admin's
+    assert audit_rows(app, user, "account_unlocked") == []
 
 
 # -- throttle per address -------------------------------------------------------------------------

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
-import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, form_token
 from factories import first_class, new_id, student_in, student_payload
 
-from app import create_app
 from app.extensions import db
 from app.models import Student
-from config import TestConfig
-
-
-@pytest.fixture(scope="module")
-def csrf_app(app):
-    """The same database, with CSRF protection on as in production."""
-    return create_app(TestConfig, WTF_CSRF_ENABLED=True,
-                      SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-                      INSTANCE_DIR=app.config["INSTANCE_DIR"])
-
-
-def _token(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
 
 
 def _login(client) -> None:
-    token = _token(client.get("/login/").get_data(as_text=True))
+    token = form_token(client.get("/login/").get_data(as_text=True))
     r = client.post("/login/", data={"username": "school_registrar", "password": PASSWORD,
                                       "csrf_token": token})
     assert r.status_code == 302

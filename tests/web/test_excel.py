@@ -283,8 +283,9 @@ def test_the_command_line_exports_a_school_or_an_accounts_jurisdiction(app, ctx,
     in_county = db.session.scalar(select(func.count()).select_from(Student).join(School)
                                   .where(School.jurisdiction_id == county.id))
     result = runner.invoke(args=["export", "students", str(tmp_path / "county.xlsx"),
-                                 "--as", "county_registrar"])
-    assert result.exit_code == 0 and f"{in_county} students of 430102" in result.output, result.output
+                                 "--as", "county_registrar"])  # a whole county waits for approval
+    assert result.exit_code == 3 and f"{in_county} students of 430102" in result.output, result.output
+    assert "held for a supervisor's approval" in result.output and not (tmp_path / "county.xlsx").exists()
     assert in_county > own
     result = runner.invoke(args=["export", "students", str(tmp_path / "x.xlsx"), "--school", "4302020001",
                                  "--as", "county_registrar"])
@@ -377,7 +378,7 @@ def _exported(tmp_path) -> bytes:
     from app.services.exchange import exports
 
     target = tmp_path / "export.xlsx"
-    exports.students_to_file(db.session, actor_of("school_registrar"), target, school(SCHOOL))
+    exports.write(db.session, actor_of("school_registrar"), "students", target, school(SCHOOL))
     return target.read_bytes()
 
 

@@ -316,7 +316,8 @@ def test_creating_editing_resetting_and_deactivating_an_account_are_audited(ctx,
     assert r.status_code == 302
     user = _user("aud_reg")
     created = _account_events(user.id)
-    assert [(e.action, e.username) for e in created] == [("create", "county_admin")]
+    assert [(e.action, e.username) for e in created] == [("create", "county_admin"),
+                                                         ("approval_requested", "county_admin")]
     assert created[0].changes["roles"] == {"new": ["school_registrar"]}
     assert created[0].changes["binding"] == {"new": "school:4301020002"}
     assert created[0].school_id == user.school_id
@@ -324,8 +325,8 @@ def test_creating_editing_resetting_and_deactivating_an_account_are_audited(ctx,
     edit = _account_form("aud_reg", "school_supervisor", school_code="4301020002", password=None,
                          active=False)
     assert admin.post(f"/users/edit/{user.id}", data=edit).status_code == 302
-    changed = _account_events(user.id)[-1]
-    assert changed.action == "deactivate"
+    changed, withdrawn = _account_events(user.id)[-2:]  # a disabled account has nothing to approve
+    assert (changed.action, withdrawn.action) == ("deactivate", "approval_withdrawn")
     assert changed.changes["roles"] == {"old": ["school_registrar"], "new": ["school_supervisor"]}
     assert changed.changes["active"] == {"old": True, "new": False}
 
@@ -344,6 +345,8 @@ def test_choosing_ones_own_password_is_audited_and_the_json_login_needs_no_provi
                                                        school_code="4301020002")).status_code == 302
     from conftest import login
 
+    approve = ["users", "approve", "own_pw", "--as", "county_secadmin"]  # it reads students: approved first
+    assert app.test_cli_runner().invoke(args=approve).exit_code == 0
     me = login(app.test_client(), "own_pw", "Strong#Pass2026")
     r = me.post("/resetmypassword/form", data={"password": "Mine#Pass20261", "conf_password": "Mine#Pass20261"})
     assert r.status_code in (200, 302)
@@ -367,7 +370,7 @@ def test_a_bureau_accounts_audit_rows_are_seen_by_its_bureau_only(ctx, client_fo
     account("yl_adm_t", "county_sysadmin", node="430104")
     assert db.session.scalar(seen.where(actor_of("yl_adm_t").scope.clause(AuditEvent))) is None
     assert db.session.scalar(seen.where(actor_of("school_admin").scope.clause(AuditEvent))) is None
-    listing = admin.get("/audit-log/list/?_flt_0_entity=account").get_data(as_text=True)
+    listing = client_for("county_auditor").get("/audit-log/list/?_flt_0_entity=account").get_data(as_text=True)
     assert "aud_cty" in listing or str(user.id) in listing
 
 

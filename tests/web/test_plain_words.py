@@ -18,7 +18,7 @@ from factories import registered_in
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, PersonalDataAccess, School, XuejiUser
+from app.models import AuditEvent, CustomRole, PersonalDataAccess, School, XuejiUser
 from app.services.record.history_words import action_words
 from app.services.requests.kinds import KINDS
 
@@ -30,7 +30,8 @@ CHINESE_FRAME = ("查询", "添加查询条件", "记录数目", "取消", "确�
 
 
 def usernames() -> set[str]:
-    return set(db.session.scalars(select(XuejiUser.username)))
+    """Names people chose (accounts, custom roles' keys): data, not words of the interface."""
+    return set(db.session.scalars(select(XuejiUser.username))) | set(db.session.scalars(select(CustomRole.name)))
 
 
 def raw_words(text: str) -> set[str]:

@@ -41,7 +41,7 @@ MODELS = {m.__name__: m for m in (Student, FamilyMember, RegistryNumber, Request
 
 def username_of(role: str) -> str:
     spec = ROLES[role]
-    return f"{PREFIX[spec.level]}_{'admin' if spec.function == 'sysadmin' else spec.function}"
+    return f"{PREFIX[spec.level]}_{'admin' if spec.function == 'sysadmin' else spec.function}"  # _secadmin, _auditor
 
 
 def _view(app, name: str):
@@ -111,6 +111,7 @@ def test_a_method_the_row_does_not_name_is_refused(ctx, client_for):
 def test_the_table_reads_who_exactly():
     assert roles_of("registrar@school") == {"school_registrar"}
     assert roles_of("sysadmin@bureau") == {"province_sysadmin", "city_sysadmin", "county_sysadmin"}
+    assert roles_of("secadmin@school") == {"school_secadmin"} and roles_of("auditor@county") == {"county_auditor"}
     assert len(roles_of("registrar,supervisor@all+sysadmin@province")) == 9
     with pytest.raises(ValueError):
         roles_of("registrar@everywhere")

@@ -128,9 +128,12 @@ def test_promotion_over_rest_plan_run_runs_undo_and_scope(ctx, api, token_for, p
     assert db.session.scalar(select(Grade.number).join(Student, Student.grade_id == Grade.id)
                              .where(Student.school_id == s.id).limit(1)) == 1  # nothing moved
     ran = api.post("/api/v1/promotion/run", json={"node": code}, headers=reg)
-    assert ran.status_code == 200, ran.get_json()
-    run = ran.get_json()
+    assert ran.status_code == 202, ran.get_json()
+    job = api.get(f"/api/v1/job/{ran.get_json()['job']['id']}", headers=reg).get_json()["result"]
+    assert (job["kind"], job["status"], job["percent"]) == ("promotion", "done", 100.0)
+    run = job["result"]
     assert (run["status"], run["students_now"], run["already"]) == ("done", 3, False)
+    assert api.get(f"/api/v1/job/{job['id']}", headers=token_for("county2_registrar")).status_code == 404
     runs = api.get(f"/api/v1/promotion/runs?node={code}", headers=reg).get_json()
     assert [r["id"] for r in runs["result"]] == [run["id"]]
     # another county's registrar sees none of its runs

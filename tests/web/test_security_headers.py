@@ -73,7 +73,9 @@ def test_each_response_has_its_own_nonce(app):
                           "/policy/", "/users/userinfo/", "/resetmypassword/form", "/swagger/v1",
                           "/problems/list/", "/schools/list/"]),
     ("county_admin", ["/users/list/", "/users/show/{account}", "/users/edit/{account}",
-                      "/users/add", "/policy/edit/", "/audit-log/list/"]),
+                      "/users/add", "/policy/edit/"]),
+    ("county_secadmin", ["/approvals/", "/customroles/", "/customroles/add", "/users/list/"]),
+    ("county_auditor", ["/audit-log/list/", "/personal-data-log/list/"]),
 ])
 def test_pages_run_under_the_csp(ctx, client_for, username, paths):
     student = student_in(school_code="4301020001").id

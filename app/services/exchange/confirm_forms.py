@@ -13,12 +13,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from ...documents import confirmation
 from ...errors import Forbidden
 from ..common.actors import Actor
+from ..policy import rulesets
 from ..quality import campaigns
 from ..record import personal_data
-from . import exports
+from . import export_requests
 
 
 def _gate(session: Session, actor: Actor, school, now: datetime) -> None:
@@ -27,21 +27,27 @@ def _gate(session: Session, actor: Actor, school, now: datetime) -> None:
     campaigns.gate(session, actor, school, now, "verify_data", required=False)
 
 
-def _forms(session: Session, actor: Actor, school, now: datetime, writer, kind: str,
-           class_id: int | None = None) -> bytes:
-    """Gate, write every student in scope (or one class's) with ``writer``, log the export."""
+def _forms(session: Session, actor: Actor, school, now: datetime, kind: str, class_id: int | None = None) -> bytes:
+    """Gate, write every student in scope (or one class's), log the export (ExportHeld when the
+    rules' export threshold wants a supervisor's approval first)."""
     _gate(session, actor, school, now)
     buffer = io.BytesIO()
-    count = writer(exports.rows(session, actor, school, class_id), buffer)
-    exports.log(session, actor, kind, count, school)
+    export_requests.deliver(session, rulesets.current(session), actor,
+                            export_requests.What(kind, school, class_id), buffer)
     return buffer.getvalue()
 
 
 def forms_xlsx(session: Session, actor: Actor, school, now: datetime, class_id: int | None = None) -> bytes:
     """The forms as a printable workbook, one student per page."""
-    return _forms(session, actor, school, now, confirmation.write_xlsx, "confirmation_xlsx", class_id)
+    return _forms(session, actor, school, now, "confirmation_xlsx", class_id)
 
 
 def forms_pdf(session: Session, actor: Actor, school, now: datetime, class_id: int | None = None) -> bytes:
     """The forms as a PDF, one student per page."""
-    return _forms(session, actor, school, now, confirmation.write_pdf, "confirmation_pdf", class_id)
+    return _forms(session, actor, school, now, "confirmation_pdf", class_id)
+
+
+def request(session: Session, actor: Actor, what: export_requests.What, now: datetime):
+    """Forms the export threshold holds, filed for approval once the same gate lets them through."""
+    _gate(session, actor, what.school, now)
+    return export_requests.file(session, rulesets.current(session), actor, what, now)

@@ -1,14 +1,20 @@
 """Exports: students of any scope the account may see, in the official template (the round trip
-export -> import changes nothing), streamed in batches; every export logged."""
+export -> import changes nothing), streamed in batches; every export logged with its file's sha256.
+
+``write`` is the one place an export's file is made (immediate, or held for approval by
+``export_requests``), so a background job can call it as it is."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from pathlib import Path
+from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ...documents import confirmation
 from ...documents import export as workbook
 from ...documents.columns import COLUMNS
 from ...models import ExportLog, FamilyMember, Jurisdiction, School, SchoolClass, Student
@@ -86,26 +92,59 @@ def _row(student, members, labels, codes, classes, decrypt) -> list:
     return out
 
 
-@transactional
-def log(session: Session, actor: Actor, kind: str, count: int, school: School | None) -> None:
-    """Who exported which scope, how many rows (the log is scoped like the data it describes);
-    one transaction."""
+# kind -> (writer of rows to a path or binary file, file suffix, content type)
+KINDS = {
+    "students": (workbook.write, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "confirmation_xlsx": (confirmation.write_xlsx, "xlsx",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "confirmation_pdf": (confirmation.write_pdf, "pdf", "application/pdf"),
+}
+
+
+def write(session: Session, actor: Actor, kind: str, out: Path | IO[bytes], school: School | None = None,
+          class_id: int | None = None) -> int:
+    """Write the file of one export (``kind`` of KINDS) of every student in scope, of one school
+    or of one class, to ``out``; returns the number of students."""
+    return KINDS[kind][0](rows(session, actor, school, class_id), out)
+
+
+def count(session: Session, actor: Actor, school: School | None = None, class_id: int | None = None) -> int:
+    """How many students an export of this scope would write."""
+    return session.scalar(select(func.count()).select_from(
+        _scope_query(actor, school, class_id).order_by(None).subquery()))
+
+
+def sha256_of(out: Path | bytes) -> str:
+    """The SHA-256 of a written file (a path, read in blocks) or of its bytes."""
+    if isinstance(out, bytes):
+        return hashlib.sha256(out).hexdigest()
+    with Path(out).open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def node(session: Session, actor: Actor, school: School | None) -> dict:
+    """Where an export reaches: its level and code (a school, or the account's whole school or
+    jurisdiction), its school id and its jurisdiction chain."""
     scope = actor.scope
     if school is None and scope.school_id:
         school = session.get(School, scope.school_id)
-    node = school or session.scalar(select(Jurisdiction).where(Jurisdiction.code == scope.code))
-    chain = {"province_code": node.province_code, "city_code": node.city_code,
-             "county_code": node.county_code} if node is not None else {}
-    session.add(ExportLog(user_id=actor.user_id, username=actor.username, kind=kind,
-                          scope_level="school" if school else scope.level,
-                          scope_code=school.code if school else scope.code,
-                          school_id=school.id if school else None, rows=count, **chain))
+    found = school or session.scalar(select(Jurisdiction).where(Jurisdiction.code == scope.code))
+    chain = {"province_code": found.province_code, "city_code": found.city_code,
+             "county_code": found.county_code} if found is not None else {}
+    return {"scope_level": "school" if school else scope.level,
+            "scope_code": school.code if school else scope.code,
+            "school_id": school.id if school else None, **chain}
 
 
-def students_to_file(session: Session, actor: Actor, target: Path, school: School | None = None) -> int:
-    """Write every student in scope (or of one school) to ``target``, batch by batch, and log it."""
-    count = workbook.write(rows(session, actor, school), target)
-    log(session, actor, "students", count, school)
-    return count
+def chain_codes(where: dict) -> tuple[str, ...]:
+    """The jurisdiction chain of ``node``'s answer (or of a row carrying one), top first."""
+    return tuple(c for c in (where.get("province_code"), where.get("city_code"), where.get("county_code")) if c)
 
 
+@transactional
+def log(session: Session, actor: Actor, kind: str, count: int, where: dict, *, sha256: str,
+        request_id: int | None = None) -> None:
+    """Who exported which scope (``node``'s answer: the log is scoped like the data it
+    describes), how many rows, the file's hash; one transaction."""
+    session.add(ExportLog(user_id=actor.user_id, username=actor.username, kind=kind, rows=count,
+                          sha256=sha256, request_id=request_id, **where))

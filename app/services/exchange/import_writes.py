@@ -4,6 +4,7 @@ executemany), known records compared and updated through the same service as the
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, selectinload
@@ -138,7 +139,8 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
     names = list(rows[0])
     defaults = {c.name: c.default for c in table.columns
                 if c.name not in rows[0] and c.default is not None and not c.default.is_sequence}
-    fill = {name: (d.arg(None) if d.is_callable else d.arg) for name, d in defaults.items()}
+    context = SimpleNamespace(connection=connection)  # what a default reads: a log row's token
+    fill = {name: (d.arg(context) if d.is_callable else d.arg) for name, d in defaults.items()}
     columns = names + list(fill)
     quoted = ", ".join(connection.dialect.identifier_preparer.quote(c) for c in columns)
     target = connection.dialect.identifier_preparer.format_table(table)

@@ -1,7 +1,9 @@
-"""Accounts: bound to one node, roles of that node's level, sysadmin never mixed with registry roles."""
+"""Accounts: bound to one node, roles of that node's level, an administrative function (system
+administrator, security administrator, auditor) never mixed with any other role."""
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -11,28 +13,39 @@ from ...errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from ...i18n import t
 from ...models import Jurisdiction, School, XuejiUser
 from ...models.base import local_now
+from ...security import password_age, policy_settings
+from ...security.custom_roles import active_specs
+from ...security.duties import duty_problems, grants_of, mixes_functions
 from ...security.passwords import password_problem
 from ...security.roles import ROLES
+from ...security.scoping import account_roles
 from ..common.actors import Actor
 from ..common.transaction import transactional
-from . import audit
+from . import approvals, audit
 
 
-def binding_problems(user: XuejiUser) -> list[Problem]:
-    """The account's roles must all be ours, of one level, matching the node it is bound to."""
+def binding_problems(session: Session, user: XuejiUser) -> list[Problem]:
+    """The account's roles must all be ours (built-in, or custom roles in force), of one level,
+    matching the node it is bound to, and not mixing duties the separation forbids."""
     names = [r.name for r in user.roles]
-    foreign = [n for n in names if n not in ROLES]
+    custom = active_specs(session, [n for n in names if n not in ROLES])
+    foreign = [n for n in names if n not in ROLES and n not in custom]
     if foreign:
         return [Problem(t(f"不能分配角色 {', '.join(foreign)}", f"role {', '.join(foreign)} cannot be assigned"), "roles")]
     if not names:
         return [Problem(t("至少分配一个角色", "assign at least one role"), "roles")]
-    specs = [ROLES[n] for n in names]
+    specs = [ROLES.get(n) or custom[n] for n in names]
     levels = {s.level for s in specs}
     if len(levels) > 1:
         return [Problem(t("一个账号的角色须属于同一级别", "all roles of an account are of one level"), "roles")]
-    if any(s.function == "sysadmin" for s in specs) and len(specs) > 1:
-        return [Problem(t("系统管理员不能兼任学籍业务角色", "a system administrator holds no registry role"),
+    if mixes_functions(specs):  # separation of duties: 系统管理员、安全管理员、安全审计员 stand alone
+        return [Problem(t("系统管理员、安全管理员、安全审计员不能兼任其他角色",
+                          "a system administrator, security administrator or auditor holds no other role"),
                         "roles")]
+    if custom:  # the built-in roles are checked once by a test; a custom one here, with the others
+        mixed = duty_problems(grants_of(specs))
+        if mixed:
+            return [Problem("; ".join(mixed), "roles")]
     level = levels.pop()
     if level == "school":
         if user.school is None or user.jurisdiction is not None:
@@ -56,7 +69,7 @@ def prepare_account(session: Session, user: XuejiUser, actor: Actor, *, adding: 
     actor.require("Account", "add" if adding else "edit")
     if not adding and user.id == actor.user_id:
         raise Forbidden(t("不能修改自己的角色或绑定，请联系上级管理员", "ask another administrator"), "roles")
-    problems = binding_problems(user)
+    problems = binding_problems(session, user)
     if problems:
         raise ValidationFailed(problems)
     if not _inside(actor, user):
@@ -71,22 +84,22 @@ def prepare_delete(session: Session, user: XuejiUser, actor: Actor) -> None:
         raise Forbidden(t("只能管理本辖区的账号", "only accounts inside your jurisdiction"))
 
 
-def check_may_reset(session: Session, actor: Actor, user_id) -> XuejiUser:
-    """The account ``user_id`` if ``actor`` may manage it (inside the jurisdiction), else NotFound."""
+def check_may_reset(session: Session, actor: Actor, user_id, verb: str = "edit") -> XuejiUser:
+    """The account ``user_id`` if ``actor`` may ``verb`` it (inside the jurisdiction), else NotFound."""
     missing = t("账号不存在或不在本辖区", "no such account in your jurisdiction")
     user = actor.fetch(session, XuejiUser, user_id, missing)
-    if not actor.may("Account", "edit"):
+    if not actor.may("Account", verb):
         raise NotFound(missing)
     return user
 
 
 @transactional
 def unlock(session: Session, actor: Actor, user_id, *, by: XuejiUser) -> tuple[XuejiUser, bool]:
-    """解除锁定 as one transaction: the account's lock ended by ``by``, audited; False when
-    nothing was locked."""
+    """解除锁定 as one transaction: the account's lock ended by ``by`` (a security administrator),
+    audited; False when nothing was locked."""
     from ...security import lockout
 
-    user = check_may_reset(session, actor, user_id)
+    user = check_may_reset(session, actor, user_id, "unlock")
     return user, lockout.unlock(session, user, by=by)
 
 
@@ -101,7 +114,7 @@ def hash_password(password: str) -> str:
 def create_account(session: Session, *, username: str, password: str, roles: list[str],
                    node_code: str | None = None, school_code: str | None = None,
                    full_name: str = "", email: str | None = None,
-                   actor: Actor | None = None) -> XuejiUser:
+                   actor: Actor | None = None, must_change_password: bool = False) -> XuejiUser:
     """Create an account bound to a jurisdiction (by code) or a school (by code), audited as done
     by ``actor`` (None: the system); one transaction (or part of the caller's, as the demo's)."""
     from flask_appbuilder.security.sqla.models import Role
@@ -119,10 +132,14 @@ def create_account(session: Session, *, username: str, password: str, roles: lis
                      email=email or f"{username}@xueji.invalid",
                      active=True, password=hash_password(password), password_changed_at=local_now(),
                      roles=role_rows, school=school, jurisdiction=node)
-    problems = binding_problems(user)
+    problems = binding_problems(session, user)
     if problems:
         raise ValidationFailed(problems)
     record_created(session, user, actor)
+    # identity controls: the first password kept in the history; an operator's account chooses
+    # its own at the first sign-in (the demo's and the tests' accounts sign in with theirs)
+    password_age.record(session, user, local_now(), policy_settings.effective(session, current_app.config),
+                        chosen_by_owner=not must_change_password)
     return user
 
 
@@ -137,6 +154,7 @@ def record_created(session: Session, user: XuejiUser, actor: Actor | None) -> No
     except IntegrityError:
         raise Conflict(t("账号名已存在", "the username is taken"), "username") from None
     audit.account_event(session, actor, "create", user, audit.differences(None, audit.account_state(user)))
+    approvals.request(session, user, actor, None, audit.account_state(user))  # student access waits
 
 
 def stored_state(session: Session, user: XuejiUser) -> dict:
@@ -167,6 +185,7 @@ def record_updated(session: Session, user: XuejiUser, actor: Actor, before: dict
     if "active" in changes:
         action = "reactivate" if user.active else "deactivate"
     audit.account_event(session, actor, action, user, changes)
+    approvals.request(session, user, actor, before, audit.account_state(user))  # student access waits
 
 
 def record_deleted(session: Session, user: XuejiUser, actor: Actor) -> None:
@@ -175,8 +194,15 @@ def record_deleted(session: Session, user: XuejiUser, actor: Actor) -> None:
 
 
 def record_password_reset(session: Session, user: XuejiUser, actor: Actor) -> None:
-    """Audit that ``actor`` set ``user``'s password (which is never written to the log)."""
+    """Audit that ``actor`` set ``user``'s password (which is never written to the log).  Whoever
+    sets another's password can sign in as them: an account that reaches students then waits for
+    a security administrator, as a new one does (三权分立)."""
     audit.account_event(session, actor, "reset_password", user)
+    if actor.user_id != user.id:
+        state = audit.account_state(user)
+        approvals.request(session, user, actor, state, state,
+                          gains=bool(state["active"] and approvals.student_roles(session, state["roles"])),
+                          action="reset")
 
 
 def record_password_changed(session: Session, user: XuejiUser, actor: Actor) -> None:
@@ -187,6 +213,5 @@ def record_password_changed(session: Session, user: XuejiUser, actor: Actor) -> 
 def describe(user: XuejiUser) -> dict:
     node = user.school.code if user.school else (user.jurisdiction.code if user.jurisdiction else None)
     return {"username": user.username, "roles": sorted(r.name for r in user.roles),
-            "jurisdiction": node, "level": (ROLES[user.roles[0].name].level
-                                            if user.roles and user.roles[0].name in ROLES else None),
+            "jurisdiction": node, "level": next((s.level for s in account_roles(user)), None),  # custom too
             "active": bool(user.active)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ...models import AuditEvent
+from ...security import policy_settings
 from ..common.actors import Actor
 
 
@@ -54,5 +55,18 @@ def account_event(session: Session, actor: Actor | None, action: str, user,
     event = AuditEvent(user_id=actor.user_id, username=actor.username, action=action,
                        entity="account", entity_id=user.id, changes=changes or None,
                        summary=(summary or user.username)[:300], **_scope(user))
+    session.add(event)
+    return event
+
+
+def policy_event(session: Session, actor: Actor, changes: dict, province_code: str | None) -> AuditEvent:
+    """Add the audit row of a change to the security policy (entity ``security_policy``):
+    ``changes`` is {setting: {"old": ..., "new": ...}} of the values in force before and after;
+    scoped to the province, whose auditors read it.  The caller commits."""
+    summary = "；".join(f"{(policy_settings.words(k) or (k,))[0]}：{v['old']} → {v['new']}"
+                       for k, v in changes.items())  # the setting's words: the log is read by people
+    event = AuditEvent(user_id=actor.user_id, username=actor.username, action="policy_changed",
+                       entity="security_policy", entity_id=1, changes=changes,
+                       summary=f"安全策略修改：{summary}"[:300], province_code=province_code)
     session.add(event)
     return event

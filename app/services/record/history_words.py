@@ -11,6 +11,7 @@ from ...fields import MEMBER_FIELD_BY_NAME, STUDENT_FIELD_BY_NAME
 from ...i18n import english, t
 from ...models import Grade, Jurisdiction, School, SchoolClass
 from ...policy.vocab import ACTIONS
+from ...security import policy_settings
 from ...security.roles import ROLES
 from ..organisation import codes, divisions
 
@@ -19,7 +20,10 @@ ENTITY_WORDS = {"student": t("学籍", "student record"), "family_member": t("�
                 "promotion_run": t("升级批次", "promotion run"), "school": t("学校", "school"),
                 "quality_campaign": t("数据质量核查活动", "data-quality campaign"),
                 "school_class": t("班级", "class"), "admission": t("录取", "admission"),
-                "enrollment_plan": t("招生计划", "enrollment plan")}
+                "enrollment_plan": t("招生计划", "enrollment plan"),
+                "role": t("自定义角色", "custom role"),
+                "security_policy": t("安全策略", "security policy"),
+                "export_request": t("导出申请", "export request")}
 _RECORD = {
     "create": t("新建学籍", "record created"), "update": t("修改学籍信息", "record edited"),
     "delete": t("删除学籍", "record deleted"),
@@ -50,6 +54,9 @@ _RECORD = {
     "close_campaign": t("关闭数据质量核查活动", "data-quality campaign closed"),
     "quality_mark": t("数据质量核查登记", "confirmation forms marked"),
     "quality_scan": t("上传签字确认表", "signed confirmation form uploaded"),
+    # export approval (app/services/exchange/export_requests.py)
+    "export_requested": t("提交导出申请", "export request filed"),
+    "export_approved": t("批准导出", "export approved"), "export_refused": t("拒绝导出", "export refused"),
 }
 ACCOUNT_WORDS = {
     "create": t("新建账号", "account created"), "update": t("修改账号", "account edited"),
@@ -59,10 +66,30 @@ ACCOUNT_WORDS = {
     "change_password": t("修改本人密码", "own password changed"),
     "account_locked": t("账号锁定（密码错误次数过多）", "account locked (wrong passwords)"),
     "account_unlocked": t("解除账号锁定", "account unlocked"),
+    # identity controls (app/services/organisation/identity.py, lending.py)
+    "account_sealed": t("长期未使用，账号封存", "account sealed (unused)"),
+    "account_unsealed": t("解除账号封存", "account unsealed"),
+    "totp_enrolled": t("启用动态验证码", "second factor turned on"),
+    "totp_reset": t("重置动态验证码", "second factor reset"),
+    "password_loan_filed": t("申请借用密码登记", "password loan filed"),
+    "password_loan_approved": t("批准借用密码", "password loan approved"),
+    "password_loan_refused": t("拒绝借用密码", "password loan refused"),
+    # separation of duties (app/services/organisation/approvals.py)
+    "approval_requested": t("账号变更待安全管理员审批", "account change awaits approval"),
+    "approve": t("安全管理员批准账号变更", "account change approved"),
+    "refuse": t("安全管理员驳回账号变更", "account change refused"),
+    "approval_withdrawn": t("账号不再可访问学生数据，撤回审批", "approval withdrawn (no student access left)"),
+}
+ROLE_WORDS = {  # custom roles (app/services/organisation/custom_roles.py)
+    "create": t("新建自定义角色", "custom role created"), "update": t("修改自定义角色", "custom role edited"),
+    "retire": t("停用自定义角色", "custom role retired"),
 }
 REPORT_WORDS = {  # app/services/reports/signing.py
     "sign_off": t("月报签发", "monthly report signed off"),
     "rotate_signing_key": t("更换报表签名密钥", "report signing key replaced"),
+}
+POLICY_WORDS = {  # the security policy (app/services/organisation/security_policy.py)
+    "policy_changed": t("修改安全策略", "security policy changed"),
 }
 _STEPS = {
     "submit": t("提交申请", "request filed"), "approve": t("核办通过", "approved"),
@@ -115,6 +142,8 @@ _ITEMS = {
     "unchanged": t("未变", "Unchanged"), "schools": t("涉及学校", "Schools"),
     "kept": t("保留录取的学校", "School kept"), "dropped": t("撤销录取的学校", "Schools dropped"),
     "reason": t("理由", "Reason"),
+    # export approval (app/services/exchange/export_requests.py)
+    "rows": t("人数", "Students"), "sha256": t("文件 SHA-256", "File SHA-256"), "rule": t("规则", "Rule"),
     # enrollment plans (app/services/schoolyear/plans.py, plan_changes.py)
     "school_year": t("入学年份", "Intake year"), "entry_grade": t("入学年级", "Entry grade"),
     "plan_classes": t("计划新班", "Planned classes"), "seats": t("计划招生人数", "Planned seats"),
@@ -128,6 +157,9 @@ _ITEMS = {
     "starts_on": t("开始日期", "From"), "ends_on": t("结束日期", "To"),
     "scan": t("签字确认表", "Signed form"), "size": t("文件大小", "Size"),
     "quality_form_scan": t("签字确认表照片", "Photo of the signed form"),
+    "last_login": t("最近登录", "Last sign-in"), "sealed_at": t("封存时间", "Sealed at"),
+    "loan": t("借用登记", "Loan entry"), "lent_to": t("借用人", "Lent to"),
+    "from": t("开始", "From"), "to": t("结束", "To"),
 }
 _CODED = {"status": "student_status", "registry_kind": "registry_kind"}
 _REFERENCES = {"school_id": School, "grade_id": Grade, "class_id": SchoolClass}
@@ -145,8 +177,8 @@ def action_words(action: str, entity: str | None = "student") -> str:
         return str(_STEPS[action[8:]])
     if action.startswith("apply_"):
         return f"{kind_words(action[6:])}{' took effect' if english() else '生效'}"
-    table = ACCOUNT_WORDS if entity == "account" else _RECORD
-    words = table.get(action) or REPORT_WORDS.get(action)
+    table = ACCOUNT_WORDS if entity == "account" else ROLE_WORDS if entity == "role" else _RECORD
+    words = table.get(action) or REPORT_WORDS.get(action) or POLICY_WORDS.get(action)
     return str(words) if words is not None else action.replace("_", " ")
 
 
@@ -167,6 +199,8 @@ def item_words(name: str) -> str:
         header = spec.label_en if english() else spec.header
         return f"{t('家庭成员', 'family member ')}{header}" if name.startswith("member.") else header
     words = _ITEMS.get(base)
+    if words is None and policy_settings.words(base):  # a security-policy setting
+        words = t(*policy_settings.words(base))
     return str(words) if words is not None else base.replace("_", " ")
 
 

@@ -72,6 +72,7 @@ class Report:
     signed_at: datetime | None = None
     live: bool = False  # the current month, counted as things stand now (not yet closed)
     snapshot_taken_at: datetime | None = None  # when the month-end snapshot of the stock was taken
+    last_backup_at: datetime | None = None  # the last good backup before the report's moment
 
     @property
     def period(self) -> str:

@@ -21,6 +21,7 @@ from ...i18n import t
 from ...models import RuleSetVersion
 from ...policy import load_texts
 from ..common.actors import Actor
+from ..operations import backups
 from ..policy import rulesets as policy
 from . import nodes, snapshot
 from .catalogue import CATALOGUE, Indicator
@@ -43,9 +44,10 @@ def compute(session: Session, actor: Actor, node_code: str | None, month, *,
     results = {i.key: i.compute(window) for i in CATALOGUE}
     before = _window(session, node, previous_month(first), now)
     previous = {i.key: i.compute(before).value for i in CATALOGUE}
+    as_of = now if _is_live(first, now) else _last_moment(first)
     report = Report(
         node_code=node.code, node_name=node.name, node_level=node.level, month=first,
-        as_of=now if _is_live(first, now) else _last_moment(first),
+        as_of=as_of, last_backup_at=backups.last_good_backup(session, before=as_of),
         generated_at=now, figures=tuple(_figure(i, results[i.key], previous[i.key]) for i in CATALOGUE),
         children=_children(session, node, results),
         trend=_trend(session, node, first, now, results, previous) if trend else {},

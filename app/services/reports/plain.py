@@ -26,6 +26,7 @@ def as_dict(report: Report) -> dict:
         "node": {"code": report.node_code, "name": report.node_name, "level": report.node_level},
         "month": report.period, "as_of": _stamp(report.as_of), "generated_at": _stamp(report.generated_at),
         "live": report.live, "snapshot_taken_at": _stamp(report.snapshot_taken_at),
+        "last_backup_at": _stamp(report.last_backup_at),
         "status": report.status, "signed_by": report.signed_by, "signed_at": _stamp(report.signed_at),
         "figures": [figure_dict(f) for f in report.figures],
         "children": [{"code": c.code, "name": c.name, "level": c.level, "values": c.values}

@@ -34,9 +34,10 @@ def write(session: Session, job: ImportJob, checker: AdmissionChecker, rows: lis
     if new:
         import_writes.insert_new(session, job, new, actor, now)
         _link_new(session, job, new, won)
+        session.flush()  # the job's count with them: the pulls below expire what is loaded
     _pull(session, job.school, pulled, year, actor, now)
     _duplicates(session, job, duplicates, year, actor, now)
-    if job.created:
+    if new:
         kind = "register_new" if all(r.grade_number == 1 for r in new) else "register_in_school"
         job.request_id = open_batch_registration(session, job, actor, now, kind).id
     counts = {"new": len(new), "pulled": len(pulled), "duplicate": len(duplicates),

@@ -230,9 +230,10 @@ class Outcome:
     students_now: int
 
 
-def promote(session: Session, actor: Actor, code: str, now: datetime) -> Outcome:
+def promote(session: Session, actor: Actor, code: str, now: datetime, progress=None) -> Outcome:
     """Run (or resume) the promotion of node ``code``; refuses outside the rules' window and
-    while blockers stand (unless the rules carry them over).  Each school commits by itself."""
+    while blockers stand (unless the rules carry them over).  Each school commits by itself;
+    ``progress(schools done, schools in all)`` hears of each (a job's progress bar)."""
     require_runner(actor)
     p = plan(session, actor, code, now)
     if p.run is not None and p.run.status == "done":
@@ -242,13 +243,15 @@ def promote(session: Session, actor: Actor, code: str, now: datetime) -> Outcome
     node = node_of(session, actor, code)
     run = _open_run(session, actor, node, p, now)
     schools_now = students_now = 0
-    for school in p.schools:
+    for index, school in enumerate(p.schools, start=1):
         if school["done"]:
             continue
         moved = _promote_school(session, actor, run.id, school["id"], p.school_year, now)
         if moved is not None:
             schools_now += 1
             students_now += moved
+        if progress:
+            progress(index, len(p.schools))
     with transaction(session):
         remaining = session.scalar(select(func.count()).select_from(School).where(
             _in_node(node), ~School.id.in_(_done_schools(p.school_year))))

@@ -1,0 +1,27 @@
+"""Custom roles as the role table sees them: a RoleSpec carrying its own grants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import CustomRole
+from .roles import RoleSpec
+
+PREFIX = "custom_"
+
+
+def spec_of(row: CustomRole) -> RoleSpec:
+    """The role of a custom-role row: its level, its label, exactly its grants."""
+    grants = frozenset(tuple(g.split(".", 1)) for g in row.grants)
+    return RoleSpec(row.name, row.level, "custom", grants=grants, custom_label=row.label)
+
+
+def active_specs(session: Session, names: Iterable[str] | None = None) -> dict[str, RoleSpec]:
+    """The custom roles in force (not retired), by name; only ``names`` when given."""
+    query = select(CustomRole).where(CustomRole.retired_at.is_(None))
+    if names is not None:
+        query = query.where(CustomRole.name.in_(list(names)))
+    return {row.name: spec_of(row) for row in session.scalars(query)}

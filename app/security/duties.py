@@ -1,0 +1,53 @@
+"""Separation of duties (三权分立): which duties a set of (resource, verb) grants amounts to, and
+which mixes are forbidden -- for a custom role, and for everything one account holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..i18n import t
+from .roles import ADMIN_FUNCTIONS, MATRIX, RoleSpec, allowed
+
+STUDENT_RESOURCES = ("Student", "FamilyMember", "RegistryNumber")
+LOG_RESOURCES = ("AuditEvent", "PersonalDataAccess", "ExportLog")
+ACCOUNT_ADMINISTRATION = {("Account", "add"), ("Account", "edit"), ("Account", "delete"),
+                          ("Account", "unlock"), ("AccountApproval", "decide"),
+                          ("CustomRole", "add"), ("CustomRole", "edit"), ("CustomRole", "delete"),
+                          ("Identity", "edit"), ("PasswordLoan", "decide"),  # identity controls
+                          ("SecurityPolicy", "edit")}
+
+
+def catalogue() -> list[tuple[str, str]]:
+    """Every (resource, verb) a custom role may be composed of: the role table's."""
+    return [(resource, verb) for resource, verbs in MATRIX.items() for verb in verbs]
+
+
+def grants_of(roles: Iterable[RoleSpec]) -> set[tuple[str, str]]:
+    """Every (resource, verb) the roles hold together."""
+    pairs = catalogue()
+    return {pair for role in roles for pair in pairs if allowed(role, *pair)}
+
+
+def has_student_access(grants: Iterable[tuple[str, str]]) -> bool:
+    return any(resource in STUDENT_RESOURCES for resource, _ in grants)
+
+
+def duty_problems(grants: Iterable[tuple[str, str]]) -> list[str]:
+    """Why these grants may not be held together: student access with account administration,
+    or reading the logs with anything that writes."""
+    grants = set(grants)
+    out = []
+    if has_student_access(grants) and grants & ACCOUNT_ADMINISTRATION:
+        out.append(str(t("学生数据访问不能与账号管理兼任",
+                         "student access cannot be combined with account administration")))
+    if any(resource in LOG_RESOURCES for resource, _ in grants) and any(v != "read" for _, v in grants):
+        out.append(str(t("审计日志查看不能与任何修改权限兼任",
+                         "reading the audit logs cannot be combined with anything that writes")))
+    return out
+
+
+def mixes_functions(roles: Iterable[RoleSpec]) -> bool:
+    """Whether an account's roles put an administrative function (system administrator, security
+    administrator, auditor) beside any other role."""
+    roles = list(roles)
+    return len(roles) > 1 and any(r.function in ADMIN_FUNCTIONS for r in roles)
