@@ -40,7 +40,9 @@ class Config:
 
     SQLALCHEMY_DATABASE_URI = _default_database_url()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a database error's message (and so a log line) never carries the values of
+    # the statement -- names, addresses -- only the statement
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     # Where long work runs (app.services.operations.jobs): "worker" -- procrastinate's queue in
     # PostgreSQL, run by `run.py worker` (the default on PostgreSQL); "thread" -- in-process beside
     # the request (the SQLite demo's default: no queue server); "inline" -- before the request

@@ -124,7 +124,8 @@ class ImportView(ScopedModelView):
         """The job's page (the list's show button): counts, progress, problems, commit."""
         job = self.get_or_404(pk)
         return self.render_template("xueji/import_job.html", job=job, status=STATUS,
-                                    resumable=job.status in ("checked", "failed") or imports.stalled(job))
+                                    resumable=job.status in ("checked", "failed") or imports.stalled(job),
+                                    run=jobs.latest(db.session, actor(), f"import_job:{job.id}"))
 
     @expose("/job/<int:pk>/progress")
     @has_access

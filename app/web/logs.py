@@ -3,7 +3,8 @@ belongs to (the caller's ``X-Request-ID`` when it is a plain token, else a new o
 the response), and one line per request: method, path, status, milliseconds, account id.
 
 Never personal data: no query string (searches carry names and ID numbers), no form or JSON body,
-no account name -- the id alone, which the audit log resolves for those allowed to read it."""
+no account name -- the id alone, which the audit log resolves for those allowed to read it -- and
+for a database error the statement without its values or the server's quote of the row."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import time
 import uuid
 
 from flask import Flask, g, has_request_context, request
+from sqlalchemy.exc import DBAPIError
 
 TOKEN = re.compile(r"^[A-Za-z0-9_.-]{8,64}$")
 ACCESS = logging.getLogger("xueji.request")
@@ -36,6 +38,11 @@ class JsonFormatter(logging.Formatter):
         line.update({k: getattr(record, k) for k in self.FIELDS if hasattr(record, k)})
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
+            error = record.exc_info[1]
+            if isinstance(error, DBAPIError):  # the server's message quotes the row ("Failing row
+                # contains ..."): keep the kind, the SQLSTATE and the statement, never the values
+                line["exc"] = (f"{type(error).__name__} sqlstate={getattr(error.orig, 'sqlstate', None)} "
+                               f"statement={error.statement}")
         return json.dumps(line, ensure_ascii=False)
 
 

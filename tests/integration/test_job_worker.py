@@ -72,6 +72,7 @@ def test_an_upload_is_checked_by_a_job_whose_page_shows_its_progress(ctx, client
     assert run.result["rows_total"] == 4 and run.school_id == school(SCHOOL).id
     progress = web.get(f"/jobs/{run.id}/progress").get_json()
     assert (progress["status"], progress["percent"], progress["done"]) == ("done", 100.0, 4)
+    assert f'href="/jobs/{run.id}"' in web.get(f"/imports/job/{job.id}").get_data(as_text=True)
     page = web.get(f"/jobs/{run.id}").get_data(as_text=True)
     assert "导入检查" in page and "100" in page and 'id="cancel"' not in page
     assert f'href="/jobs/{run.id}"' in web.get("/jobs/").get_data(as_text=True)
@@ -147,6 +148,7 @@ def test_the_worker_runs_the_check_deferred_with_the_upload_after_the_web_proces
     job = _upload(web, 6, seed=8102)
     run = _run_of(job)
     assert (job.status, run.status) == ("uploaded", "queued") and run.queue_id is not None
+    assert 'id="cancel-job"' in web.get(f"/imports/job/{job.id}").get_data(as_text=True)
     assert _queued(run.id) == [("todo", jobs.TASK)]  # committed with the upload, in its transaction
     assert web.get(f"/jobs/{run.id}/progress").get_json()["status"] == "queued"
     del web  # the web process is gone: nothing in it runs the job

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
 from sqlalchemy import text
 
 from app.extensions import db
@@ -53,3 +54,20 @@ def test_every_response_carries_a_request_id_and_its_log_line_no_query(client_fo
     assert (mine["method"], mine["path"], mine["status"]) == ("GET", "/students/list/", 200)
     assert isinstance(mine["user_id"], int) and mine["ms"] >= 0
     assert not any("张三丰" in json.dumps(line, ensure_ascii=False) for line in lines)
+
+
+def test_a_database_error_logs_the_statement_not_its_values(app, ctx):
+    """A refused write's message (what an error log line would carry) names no value of the row."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.models import School
+
+    assert db.engine.hide_parameters
+    with pytest.raises(IntegrityError) as caught:
+        db.session.execute(School.__table__.insert().values(code="12345", name="秘密学校名称"))
+    db.session.rollback()
+    assert "parameters hidden" in str(caught.value)
+    record = logging.LogRecord("app", logging.ERROR, __file__, 1, "refused", None,
+                               (type(caught.value), caught.value, caught.value.__traceback__))
+    line = json.loads(JsonFormatter().format(record))
+    assert "INSERT INTO school" in line["exc"] and "秘密学校名称" not in json.dumps(line, ensure_ascii=False)

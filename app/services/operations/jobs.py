@@ -254,6 +254,12 @@ def view(run: JobRun, now: datetime | None = None) -> dict:
             "created_by": run.created_by}
 
 
+def latest(session: Session, actor: Actor, subject: str) -> JobRun | None:
+    """The newest job working on ``subject`` (e.g. import_job:12) the actor may see."""
+    return session.scalar(select(JobRun).where(JobRun.subject == subject, actor.scope.clause(JobRun))
+                          .order_by(JobRun.id.desc()).limit(1))
+
+
 def recent(session: Session, actor: Actor, limit: int = 50) -> list[JobRun]:
     return list(session.scalars(select(JobRun).where(actor.scope.clause(JobRun))
                                 .order_by(JobRun.id.desc()).limit(limit)))
