@@ -22,8 +22,9 @@ from app import create_app
 from app.clock import local_now
 from app.extensions import db
 from app.models import BackupRun, School, Student
+from app.models.base import keyring
 from app.security.signing_keys import store_from_config
-from app.services.operations.backup_manifest import manifest_of, read_manifest, table_sums
+from app.services.operations.backup_manifest import manifest_key, manifest_of, read_manifest, table_sums
 from app.services.operations.backups import (
     BackupError,
     backup,
@@ -94,6 +95,11 @@ def test_backup_then_restore_into_an_empty_database_gives_the_same_rows(session,
             manifest.alembic_revision
 
 
+def _resealed(path: Path) -> None:
+    """The edited manifest sealed again with this installation's key (what only its keys can do)."""
+    read_manifest(path).sealed(manifest_key(keyring().blind_key)).write(path.parent)
+
+
 def test_a_restore_that_differs_from_the_manifest_names_the_first_table(taken, empty_db):
     dump, manifest = taken
     path = manifest_of(dump)
@@ -101,7 +107,12 @@ def test_a_restore_that_differs_from_the_manifest_names_the_first_table(taken, e
     data["tables"]["student"]["checksum"] = "0" * 32
     data["tables"]["student"]["rows"] += 1
     path.write_text(json.dumps(data))
+    # edited without the keys: refused before anything is restored
+    with pytest.raises(BackupError, match="校验码不符"):
+        restore(empty_db, dump)
+    assert not sa.inspect(empty_db).get_table_names()
 
+    _resealed(path)  # a genuine manifest the restored rows do not match: named after the restore
     with pytest.raises(BackupError, match=r"表 student：恢复后 \d+ 行，清单记载 \d+ 行"):
         restore(empty_db, dump)
 
@@ -164,7 +175,7 @@ def test_the_manifest_holds_no_personal_data_and_the_dump_no_key_material(app, s
     dump, manifest = taken
     text = manifest_of(dump).read_text()
     assert set(json.loads(text)) == {"file", "kind", "created_at", "size", "sha256", "alembic_revision",
-                                     "tables"}
+                                     "tables", "mac"}
     students = session.scalars(select(Student).where(Student.id_number_enc.is_not(None)).limit(50)).all()
     assert students
     for student in students:
@@ -226,6 +237,8 @@ def test_the_restore_command_exits_non_zero_naming_the_first_table_that_differs(
     data = json.loads(path.read_text())
     data["tables"]["school"]["checksum"] = "0" * 32
     path.write_text(json.dumps(data))
+    with app.app_context():
+        _resealed(path)
     target = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=new_empty_url(), INSTANCE_DIR=str(tmp_path))
 
     out = target.test_cli_runner().invoke(args=["restore", str(dump), "--yes"])

@@ -5,13 +5,16 @@ to prove it gave back the same rows.  Counts and digests only: no value of any r
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -45,6 +48,21 @@ class Manifest:
     sha256: str
     alembic_revision: str | None
     tables: dict[str, TableSum] = field(default_factory=dict)
+    mac: str | None = None  # HMAC of everything above under a key derived from the app's keys
+
+    def content(self) -> bytes:
+        """What the mac covers: every field but the mac, as canonical JSON."""
+        body = {k: v for k, v in self.as_dict().items() if k != "mac"}
+        return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def sealed(self, key: bytes) -> Manifest:
+        """The same manifest with its mac."""
+        return replace(self, mac=hmac.new(key, self.content(), hashlib.sha256).hexdigest())
+
+    def genuine(self, key: bytes) -> bool:
+        """Made by a backup of this installation (its keys) and unchanged since."""
+        expected = hmac.new(key, self.content(), hashlib.sha256).hexdigest()
+        return self.mac is not None and hmac.compare_digest(self.mac, expected)
 
     def as_dict(self) -> dict:
         return {**asdict(self), "created_at": self.created_at.isoformat()}
@@ -88,7 +106,8 @@ def read_manifest(path: Path) -> Manifest:
         raise BackupError(t(f"备份清单 {path}：tables 或 created_at 有误（{exc}）",
                             f"manifest {path}: tables or created_at is malformed ({exc})")) from None
     return Manifest(file=data["file"], kind=data["kind"], created_at=created, size=data["size"],
-                    sha256=data["sha256"], alembic_revision=data.get("alembic_revision"), tables=tables)
+                    sha256=data["sha256"], alembic_revision=data.get("alembic_revision"), tables=tables,
+                    mac=data.get("mac") if isinstance(data.get("mac"), str) else None)
 
 
 def file_sha256(path: Path) -> str:
@@ -151,3 +170,10 @@ def first_difference(expected: dict[str, TableSum], found: dict[str, TableSum]) 
             return t(f"表 {table}：内容校验和与清单不符", f"table {table}: its content checksum differs "
                      "from the manifest's")
     return None
+
+
+def manifest_key(blind_key: bytes) -> bytes:
+    """The manifests' HMAC key: HKDF-SHA256 of the blind-index key, labelled for this use only (not
+    in the database nor in a backup: restoring needs the keys, as the data does)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"xueji backup manifest v1").derive(blind_key)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ...clock import local_now
 from ...i18n import t
 from ...models import BackupRun
+from ...models.base import keyring
 from ...security.signing_keys import store_from_config
 from ..common.transaction import transaction
 from .backup_engines import SUFFIXES, dump, existing_tables, kind_of, load
@@ -33,6 +34,7 @@ from .backup_manifest import (
     Manifest,
     file_sha256,
     first_difference,
+    manifest_key,
     manifest_of,
     read_manifest,
 )
@@ -174,6 +176,7 @@ def _take(engine: Engine, to_dir: Path, keys_at: list[Path]) -> Manifest:
         part.unlink(missing_ok=True)
     manifest = Manifest(file=path.name, kind=kind, created_at=created, size=path.stat().st_size,
                         sha256=file_sha256(path), alembic_revision=revision, tables=sums)
+    manifest = manifest.sealed(manifest_key(keyring().blind_key))
     manifest.write(to_dir)
     return manifest
 
@@ -183,6 +186,11 @@ def _checked(engine: Engine, file: Path) -> Manifest:
     manifest = read_manifest(manifest_of(file))
     if not file.is_file():
         raise BackupError(t(f"找不到备份文件 {file}", f"no backup file {file}"))
+    if not manifest.genuine(manifest_key(keyring().blind_key)):
+        raise BackupError(t(f"备份清单 {manifest_of(file)} 的校验码不符：清单被改动过，或不是用本系统的密钥做的备份，"
+                            "已拒绝恢复",
+                            f"the manifest {manifest_of(file)} fails its check: it was altered, or the backup was "
+                            "not made with this installation's keys; refused"))
     if file_sha256(file) != manifest.sha256:
         raise BackupError(t(f"备份文件 {file} 与清单不符（SHA-256 不一致），已拒绝恢复",
                             f"the backup file {file} does not match its manifest (SHA-256 differs): refused"))
