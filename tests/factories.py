@@ -17,15 +17,18 @@ _rng = random.Random()
 
 
 def new_id(area: str = "430102", born: date = date(2019, 10, 5), male: bool = True) -> str:
-    """A valid resident ID number that no student holds yet."""
+    """A valid resident ID number that no student holds yet, nor as a registry number (G + ID: a
+    record whose ID was changed keeps the number it was given)."""
+    ring = keyring()
     for _ in range(500):
         seq = _rng.randrange(1, 999)
         if (seq % 2 == 1) != male:
             seq = seq + 1 if seq < 998 else seq - 1
         body = f"{area}{born:%Y%m%d}{seq:03d}"
         number = body + ric.calc_check_digit(body + "0")
-        digest = keyring().blind_index("id_number", number)
-        if ric.is_valid(number) and not db.session.scalar(select(Student.id).where(Student.id_blind == digest)):
+        held = select(Student.id).where((Student.id_blind == ring.blind_index("id_number", number))
+                                        | (Student.registry_blind == ring.blind_index("registry_no", f"G{number}")))
+        if ric.is_valid(number) and not db.session.scalar(held):
             return number
     raise AssertionError("no free ID number")
 
