@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from . import clock
-from .cli_common import attach_modules
+from .cli_common import acting_as, attach_modules
 from .errors import DomainError
 from .extensions import db
 
@@ -147,15 +147,10 @@ def users_create(username, roles, node, school, password) -> None:
 @with_appcontext
 def users_approve(username, secadmin, refuse) -> None:
     """Approve (or --refuse) the pending change of an account that gains access to students."""
-    from .models import XuejiUser
-    from .services.common.actors import Actor
     from .services.organisation.approvals import decide_for
 
-    who = db.session.scalar(select(XuejiUser).where(XuejiUser.username == secadmin))
-    if who is None:
-        raise click.ClickException(f"no account {secadmin}")
     try:
-        decide_for(db.session, Actor.of(who), username, approve=not refuse, now=clock.now())
+        decide_for(db.session, acting_as(secadmin), username, approve=not refuse, now=clock.now())
     except DomainError as exc:
         _fail(exc)
     click.echo(f"{'refused' if refuse else 'approved'} {username}")
@@ -320,11 +315,7 @@ def export_students(out, school_code, username) -> None:
 
 def _scope_named(actor, school) -> str:
     """What was exported, as code and name: the school, or the account's school or jurisdiction."""
-    from .models import Jurisdiction, School
-
-    if school is None and actor.scope.school_id:
-        school = db.session.get(School, actor.scope.school_id)
-    node = school or db.session.scalar(select(Jurisdiction).where(Jurisdiction.code == actor.scope.code))
+    node = school or actor.place(db.session)
     return f"{node.code} {node.name}" if node is not None else str(actor.scope.code)
 
 

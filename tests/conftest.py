@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db
+from app.models import SecurityPolicy
 from app.services.operations import database
 from config import TestConfig
 
@@ -117,6 +118,15 @@ def token_for(app):
 @pytest.fixture
 def api(app):
     return app.test_client()
+
+
+@pytest.fixture
+def no_security_policy(app):
+    """After the test, the security policy back to the configured defaults (no stored row)."""
+    yield
+    with app.app_context():
+        db.session.execute(SecurityPolicy.__table__.delete())
+        db.session.commit()
 
 
 @pytest.fixture(scope="module")

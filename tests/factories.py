@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from stdnum.cn import ric
 
 from app.extensions import db
-from app.models import Grade, Graduation, Jurisdiction, Request, School, SchoolClass, Student
+from app.models import Grade, Graduation, Jurisdiction, Request, School, SchoolClass, Student, XuejiUser
 from app.models.base import keyring
 
 _rng = random.Random()
@@ -89,7 +89,6 @@ def student_payload(klass: SchoolClass, id_number: str, born: date = date(2019, 
 
 
 def actor_of(username: str):
-    from app.models import XuejiUser
     from app.services.common.actors import Actor
 
     return Actor.of(db.session.scalar(select(XuejiUser).where(XuejiUser.username == username)))
@@ -126,8 +125,6 @@ def registered_in(school_code: str, grade: int | None = None) -> Student:
 
 def account(username: str, role: str, *, school_code: str | None = None, node: str | None = None):
     """A test account (created once)."""
-    from app.models import XuejiUser
-
     if db.session.scalar(select(XuejiUser).where(XuejiUser.username == username)) is None:
         from conftest import PASSWORD
 
@@ -182,4 +179,13 @@ def records_put_back(students, *columns: str):
         db.session.execute(delete(Graduation).where(Graduation.id > first_graduation))
         for sid, values in kept.items():
             db.session.execute(update(Student).where(Student.id == sid).values(**values))
+        db.session.commit()
+
+
+def change_account(app, user, **values) -> None:
+    """Set columns of the stored account and commit, as any code path might."""
+    with app.app_context():
+        stored = db.session.get(XuejiUser, user.id)
+        for name, value in values.items():
+            setattr(stored, name, value)
         db.session.commit()

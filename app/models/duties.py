@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Strin
 from sqlalchemy.orm import relationship
 
 from .base import local_now
-from .scope import Via
+from .scope import Chain, Via
 
 APPROVAL_STATUSES = ("pending", "approved", "refused", "withdrawn")  # withdrawn: no access left
 
@@ -18,6 +18,7 @@ class CustomRole(Model):
     into FAB's role table under ``name`` like the built-in roles.  Retired roles stay for history."""
 
     __tablename__ = "custom_role"
+    __scope__ = Chain(school="school_id")  # the node of the security administrator who made it
 
     id = Column(Integer, primary_key=True)
     name = Column(String(64), nullable=False, unique=True)  # the FAB role's name: custom_<key>
@@ -27,6 +28,19 @@ class CustomRole(Model):
     created_by = Column(String(128), nullable=False)
     created_at = Column(DateTime, nullable=False, default=local_now)
     retired_at = Column(DateTime, nullable=True)
+    # its node: a role is kept, and held, inside the jurisdiction that made it (none: the system's)
+    school_id = Column(Integer, nullable=True)
+    province_code = Column(String(6), nullable=True)
+    city_code = Column(String(6), nullable=True)
+    county_code = Column(String(6), nullable=True)
+
+    def covers(self, place) -> bool:
+        """Whether an account bound to ``place`` (a School or a Jurisdiction) is inside the role's node."""
+        if self.school_id is not None and (getattr(place, "__tablename__", None) != "school"
+                                           or place.id != self.school_id):
+            return False
+        return all(getattr(self, c) in (None, getattr(place, c, None))
+                   for c in ("province_code", "city_code", "county_code"))
 
 
 class AccountApproval(Model):

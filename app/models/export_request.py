@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_appbuilder import Model
 from sqlalchemy import CheckConstraint, Column, DateTime, Integer, LargeBinary, String
+from sqlalchemy.orm import deferred
 
 from .base import RowUidMixin, local_now
 from .scope import Chain
@@ -49,4 +50,4 @@ class ExportRequest(RowUidMixin, Model):
     content_type = Column(String(100), nullable=False)
     size = Column(Integer, nullable=False)
     sha256 = Column(String(64), nullable=False)
-    file_enc = Column(LargeBinary, nullable=True)
+    file_enc = deferred(Column(LargeBinary, nullable=True))  # loaded only to download: lists stay light

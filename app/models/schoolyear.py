@@ -42,6 +42,13 @@ class Graduation(SchoolScopedMixin, Model):
     at = Column(DateTime, nullable=False)
     revoked_at = Column(DateTime, nullable=True)
 
+    @staticmethod
+    def values(school, grade, status: str, at) -> dict:
+        """The columns every graduation of ``grade`` at ``school`` shares (add ``student_id``)."""
+        return {"school_id": school.id, "province_code": school.province_code, "city_code": school.city_code,
+                "county_code": school.county_code, "stage": grade.stage, "grade_number": grade.number,
+                "status": status, "at": at}
+
 
 class PromotionRun(Model):
     """One promotion run of a bureau's node for a school year.  ``live_key`` (node:year) is unique

@@ -21,8 +21,6 @@ from decimal import Decimal
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Table, bindparam, event, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
@@ -40,8 +38,7 @@ _KEYS: WeakKeyDictionary[Engine, bytes] = WeakKeyDictionary()  # each app's engi
 
 def audit_key(ring: Keyring) -> bytes:
     """The chain's HMAC key: HKDF-SHA256 of the blind-index key, labelled for this use only."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"xueji audit chain v1").derive(ring.blind_key)
+    return ring.derived(b"xueji audit chain v1")
 
 
 def _plain(value: Any) -> Any:

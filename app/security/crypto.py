@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 PREFIX = "v1"
 SM4_PREFIX = "sm4"
@@ -146,6 +147,11 @@ class Keyring:
                 token = token[len(SM4_BLOB) :]
             return token[1 : 1 + token[0]].decode()
         return token.split(":", 2)[1]
+
+    def derived(self, label: bytes) -> bytes:
+        """A key of its own for one use (the audit chain, backup manifests): HKDF-SHA256 of the
+        blind-index key under ``label`` -- never stored, the same in both profiles."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(self.blind_key)
 
     # -- blind index ------------------------------------------------------------------------
     def blind_index(self, purpose: str, value: str) -> str:

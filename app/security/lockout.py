@@ -19,6 +19,7 @@ from ..i18n import t
 from ..models import XuejiUser
 from ..services.common.actors import Actor
 from ..services.organisation.audit import account_event
+from . import policy_settings
 
 LOCKED, WRONG = "locked", "wrong"
 PENDING = "pending"  # the account waits for a security administrator's approval (三权分立)
@@ -36,6 +37,11 @@ class LockoutPolicy:
         return cls(max_failures=config["XUEJI_LOGIN_MAX_FAILURES"],
                    window=timedelta(minutes=config["XUEJI_LOGIN_FAILURE_WINDOW_MINUTES"]),
                    duration=timedelta(minutes=minutes) if minutes else None)
+
+
+def policy_in_force() -> LockoutPolicy:
+    """The lockout policy in force: the security policy's settings over the configured ones."""
+    return LockoutPolicy.from_config(policy_settings.in_force())
 
 
 def is_locked(user: XuejiUser, now: datetime, policy: LockoutPolicy) -> bool:

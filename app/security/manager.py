@@ -8,12 +8,10 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_login import current_user, user_logged_in, user_logged_out
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
 from ..models import XuejiUser
 from ..models.base import local_now
 from ..services.common.transaction import transaction
-from ..services.organisation import approvals
 from . import lockout, password_age, policy_settings, sessions, signin_steps, throttle
 from .login_api import SecurityApi
 
@@ -41,26 +39,22 @@ class XuejiSecurityManager(SecurityManager):
     # -- signing in: lockout per account ---------------------------------------------------------
     def auth_user_db(self, username, password):
         user = self._active_user_named(username)
-        if user is not None and signin_steps.sealed(user, password):  # identity controls: dormant
-            return None
         if user is not None and user.locked_at is not None:
-            now, policy = local_now(), lockout.LockoutPolicy.from_config(policy_settings.in_force())
+            now, policy = local_now(), lockout.policy_in_force()
             if lockout.is_locked(user, now, policy):
                 lockout.refuse(lockout.LOCKED, user, now, policy)
                 return None
             with transaction(self.session):
                 lockout.expire_lock(self.session, user)
-        # separation of duties: an account waiting for a security administrator's approval is
-        # inert; only the right password learns so
-        if user is not None and approvals.is_inert(self.session, user):
-            lockout.refuse(lockout.PENDING if check_password_hash(user.password, password or "")
-                           else lockout.WRONG)
-            return None
-        if user is not None and not signin_steps.api_code_accepted(user):  # identity controls
+        # a sealed account, or one waiting for a security administrator's approval, is inert:
+        # only the right password learns why, a wrong one counts towards the lock
+        if user is not None and signin_steps.held(user, password):
             return None
         authenticated = super().auth_user_db(username, password)
         if authenticated is None and not lockout.login_failed():
             lockout.refuse(lockout.WRONG)
+        if authenticated is not None and not signin_steps.api_code_accepted(authenticated):
+            return None  # the REST login's second factor, asked only once the password was right
         # identity controls: a sign-in during a password loan is logged; the REST login refuses
         # an account that owes a step (new password, second factor)
         return authenticated and signin_steps.after_password(authenticated)
@@ -80,7 +74,7 @@ class XuejiSecurityManager(SecurityManager):
             if not signin_steps.keeps_failures(user):  # identity controls: its code is still due
                 lockout.clear(user)
         else:
-            policy = lockout.LockoutPolicy.from_config(policy_settings.in_force())
+            policy = lockout.policy_in_force()
             if lockout.count_failure(user, now, policy):
                 lockout.record_lock(self.session, user, policy)
                 lockout.refuse(lockout.LOCKED, user, now, policy)

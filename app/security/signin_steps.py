@@ -20,7 +20,7 @@ from ..i18n import t
 from ..models import XuejiUser
 from ..models.base import local_now
 from ..services.common.transaction import transaction
-from ..services.organisation import identity, lending
+from ..services.organisation import approvals, identity, lending
 from . import lockout, password_age, policy_settings, totp
 
 PENDING = "_xueji_second_factor"  # in the session: the password was right, the code is owed
@@ -37,18 +37,27 @@ STEP_PAGES = {
 
 
 # -- at the password check (the security manager's auth_user_db) --------------------------------
-def sealed(user: XuejiUser, password: str | None) -> bool:
-    """A sealed account is refused (sealed now if it has become dormant); only the right password
-    learns why."""
-    if not identity.seal_if_dormant(db.session, user, local_now()):
+def held(user: XuejiUser, password: str | None) -> bool:
+    """An account that may not sign in whatever its password -- sealed (sealed now if it has
+    become dormant), or waiting for a security administrator's approval -- is refused.  Only the
+    right password learns why; a wrong one is counted towards the lock like any other."""
+    if identity.seal_if_dormant(db.session, user, local_now()):
+        why = SEALED
+    elif approvals.is_inert(db.session, user):
+        why = lockout.PENDING
+    else:
         return False
-    lockout.refuse(SEALED if check_password_hash(user.password, password or "") else lockout.WRONG)
+    if check_password_hash(user.password, password or ""):
+        lockout.refuse(why)
+    else:
+        with transaction(db.session):
+            failed(user, lockout.WRONG)
     return True
 
 
 def api_code_accepted(user: XuejiUser) -> bool:
-    """The REST login of an enrolled account: the body's ``totp`` code, checked before the
-    password (a wrong code counts as a failed sign-in towards the lock)."""
+    """The REST login of an enrolled account, once its password was right: the body's ``totp``
+    code (a wrong one counts as a failed sign-in towards the lock)."""
     if "xueji_api_totp" not in g or not totp.enrolled(db.session, user):
         return True
     if not g.xueji_api_totp:
@@ -61,14 +70,15 @@ def api_code_accepted(user: XuejiUser) -> bool:
     return False
 
 
-def failed(user: XuejiUser) -> None:
-    """A wrong code: counted like a wrong password (the caller commits)."""
-    now, policy = local_now(), lockout.LockoutPolicy.from_config(policy_settings.in_force())
+def failed(user: XuejiUser, why: str = CODE_WRONG) -> None:
+    """A wrong code (or a wrong password of a held account): counted towards the lock, ``why``
+    said unless it locks (the caller commits)."""
+    now, policy = local_now(), lockout.policy_in_force()
     if lockout.count_failure(user, now, policy):
         lockout.record_lock(db.session, user, policy)
         lockout.refuse(lockout.LOCKED, user, now, policy)
     else:
-        lockout.refuse(CODE_WRONG)
+        lockout.refuse(why)
 
 
 def after_password(user: XuejiUser) -> XuejiUser | None:

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from ..models import AccountTotp, XuejiUser
 from ..models.base import keyring, local_now
 from .crypto import aad_for
-from .roles import role_spec
+from .duties import admin_duties, grants_of
+from .scoping import account_roles
 
 STEP = 30  # seconds (pyotp's default, what authenticator apps expect)
 
@@ -23,10 +24,11 @@ def required_functions(config) -> set[str]:
 
 
 def required(user: XuejiUser, config) -> bool:
-    """Whether the account's roles oblige it to use a second factor (administrators)."""
+    """Whether the account's roles oblige it to use a second factor: administrators, built-in or
+    by a custom role holding an administrator's duties."""
     functions = required_functions(config)
-    return any((spec := role_spec(r.name)) is not None and spec.function in functions
-               for r in user.roles)
+    roles = account_roles(user)
+    return any(r.function in functions for r in roles) or bool(admin_duties(grants_of(roles)) & functions)
 
 
 def _aad(user_id: int) -> bytes:

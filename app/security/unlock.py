@@ -17,7 +17,7 @@ from ..i18n import t
 from ..models.base import local_now
 from ..services.common.actors import Actor
 from ..services.organisation import accounts
-from . import lockout, policy_settings
+from . import lockout
 
 
 class UnlockAction:
@@ -43,7 +43,7 @@ class UnlockAction:
     def show(self, pk):
         item = self.get_or_404(pk)
         actions = {"resetpasswords": self.actions.get("resetpasswords")}
-        policy = lockout.LockoutPolicy.from_config(policy_settings.in_force())
+        policy = lockout.policy_in_force()
         if lockout.is_locked(item, local_now(), policy):
             actions["unlock"] = self.actions.get("unlock")
             flash(str(t(f"该账号因密码错误次数过多，自 {item.locked_at:%Y-%m-%d %H:%M} 起锁定",

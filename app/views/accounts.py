@@ -14,8 +14,6 @@ from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
 from ..models import XuejiUser
-from ..models.base import local_now
-from ..security import password_age, policy_settings
 from ..security.custom_roles import active_specs
 from ..security.roles import ROLES
 from ..security.scoping import current_scope
@@ -100,10 +98,7 @@ class AccountView(UnlockAction, ScopedModelView, UserDBModelView):
         item.last_name = ""
         accounts.prepare_account(db.session, item, actor(), adding=True)
         item.password = accounts.hash_password(item.password)  # FAB's own hook would do this
-        item.password_changed_at = local_now()
-        accounts.record_created(db.session, item, actor())
-        # identity controls: the password kept in the history, replaced at the first sign-in
-        password_age.record(db.session, item, local_now(), policy_settings.in_force(), chosen_by_owner=False)
+        accounts.record_created(db.session, item, actor(), chosen_by_owner=False)  # changed at first sign-in
 
     def pre_update(self, item):
         before = accounts.stored_state(db.session, item)  # first: nothing flushed the edit yet

@@ -3,7 +3,7 @@ for approval (approve / refuse), and the custom roles (list, add, edit, retire).
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
 from ..errors import DomainError
@@ -14,7 +14,7 @@ from ..security.duties import catalogue
 from ..security.roles import LEVEL_EN, LEVEL_ZH, LEVELS
 from ..security.sync import grant
 from ..services.organisation import approvals, custom_roles
-from ..web.common import actor, now
+from ..web.common import actor, find_or_404, now
 from ..web.labels import flash_problems, problems_text
 from .display import RESOURCE_WORDS, VERB_WORDS, role_labels
 
@@ -96,9 +96,7 @@ class CustomRoleView(BaseView):
     @expose("/<int:pk>/edit", methods=["GET", "POST"])
     @has_access
     def edit(self, pk):
-        row = db.session.get(CustomRole, pk)
-        if row is None:
-            abort(404)
+        row = find_or_404(CustomRole, CustomRole.id == pk)  # another jurisdiction's role is not there
         if request.method == "GET":
             return self._form(row)
         try:

@@ -13,11 +13,12 @@ from ..errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from ..i18n import t
 from ..models import School
-from ..services.exchange import confirm_forms
+from ..services.exchange import confirm_forms, export_requests
 from ..services.quality import campaigns, forms, progress
 from ..services.record import personal_data
 from ..web.common import actor, attachment, now
 from ..web.labels import flash_problems, problem_text
+from .export_requests import held_page
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATE_ZH = {key: t(zh, key) for key, zh in campaigns.STATE_ZH.items()}
@@ -190,6 +191,9 @@ class QualityView(BaseView):
         try:
             data = (confirm_forms.forms_pdf if pdf else confirm_forms.forms_xlsx)(
                 db.session, who, klass.school, now(), class_id=klass.id)
+        except export_requests.ExportHeld as exc:  # above the rules' threshold: the form that files it
+            return held_page(self, exc, export_requests.What(f"confirmation_{'pdf' if pdf else 'xlsx'}",
+                                                             klass.school, klass.id))
         except DomainError as exc:
             flash_problems(exc)
             return redirect(url_for("QualityView.school", campaign=request.args.get("campaign"),

@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import uuid
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,7 @@ from app.services.operations.backups import (
     backup,
     backup_as_configured,
     last_good_backup,
+    prune,
     restore,
 )
 from config import TestConfig
@@ -97,7 +100,7 @@ def test_backup_then_restore_into_an_empty_database_gives_the_same_rows(session,
 
 def _resealed(path: Path) -> None:
     """The edited manifest sealed again with this installation's key (what only its keys can do)."""
-    read_manifest(path).sealed(manifest_key(keyring().blind_key)).write(path.parent)
+    read_manifest(path).sealed(manifest_key(keyring())).write(path.parent)
 
 
 def test_a_restore_that_differs_from_the_manifest_names_the_first_table(taken, empty_db):
@@ -149,6 +152,24 @@ def test_retention_keeps_the_newest_backups_and_removes_older_ones_with_their_ma
     names = sorted(p.name for p in where.iterdir())
     assert names == sorted(["notes.txt", second.file, second.file + ".manifest.json",
                             third.file, third.file + ".manifest.json"])
+
+
+def test_retention_removes_nothing_a_manifest_names_outside_its_directory(session, tmp_path):
+    """A manifest naming a file elsewhere (edited, or not this installation's) is not obeyed."""
+    where, victim = tmp_path / "kept", tmp_path / "victim.txt"
+    where.mkdir()
+    victim.write_text("keep me")
+    made = backup(session, where)
+    data = json.loads(manifest_of(where / made.file).read_text())
+    data["file"], data["created_at"] = "../victim.txt", "2000-01-01T00:00:00"
+    (where / "edited.dump.manifest.json").write_text(json.dumps(data))  # edited: fails its mac
+    # sealed with the keys, but not the manifest of a file beside it
+    moved = replace(read_manifest(manifest_of(where / made.file)), file="../victim.txt",
+                    created_at=datetime(2000, 1, 1)).sealed(manifest_key(keyring()))
+    (where / "moved.dump.manifest.json").write_text(json.dumps(moved.as_dict()))
+    prune(where, keep=0)
+    assert victim.read_text() == "keep me"
+    assert not (where / made.file).exists()  # the genuine one obeys
 
 
 def test_last_good_backup_is_when_the_latest_good_one_finished_and_a_failure_is_recorded(

@@ -170,6 +170,33 @@ def test_the_threshold_follows_the_rule_file(ctx, tmp_path):
     assert target.exists() and _latest_log().scope_code == "430102"
 
 
+def test_one_class_is_not_judged_as_its_whole_school(ctx):
+    """A county holding every whole-school export still lets one class's forms through."""
+    county = "430102.yaml"
+    whole_schools = _rules(**{county: read_dir(ROOT / "rules")[county]
+                              + "\nexports: {approval_scopes: [province, city, county, school]}\n"})
+    registrar, where = actor_of("school_registrar"), school("4301020001")
+    klass = next(c for c in sorted(where.classes, key=lambda c: c.id))
+    assert [v.code for v in export_requests.hold(db.session, whole_schools, registrar,
+                                                 What("confirmation_xlsx", where))] == ["export_scope"]
+    assert export_requests.hold(db.session, whole_schools, registrar, What("confirmation_xlsx", where, klass.id)) == ()
+
+
+@pytest.mark.parametrize("username", ["school_admin", "county_admin", "county_secadmin", "county_auditor"])
+def test_no_administrator_or_auditor_exports_students_by_any_door(app, ctx, tmp_path, username):
+    """Separation of duties: accounts, security and audit roles read no student, so they export
+    none -- not through the service, not through the command line."""
+    target = tmp_path / "x.xlsx"
+    with pytest.raises(Forbidden):
+        export_requests.deliver(db.session, SHIPPED, actor_of(username), What("students", school("4301020001")), target)
+    with pytest.raises(Forbidden):
+        _filed(username)
+    db.session.rollback()
+    result = app.test_cli_runner().invoke(args=["export", "students", str(target), "--school", "4301020001",
+                                                "--as", username])
+    assert result.exit_code != 0 and not target.exists(), result.output
+
+
 def test_the_command_line_files_approves_and_downloads(app, ctx, tmp_path):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["export", "students", str(tmp_path / "c.xlsx"), "--as", "county_registrar"])

@@ -18,6 +18,7 @@ from datetime import timedelta
 import pyotp
 import pytest
 from conftest import PASSWORD
+from factories import change_account
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
@@ -54,14 +55,6 @@ def fresh(app, role: str = "school_registrar", prefix: str = "idc") -> XuejiUser
 def stored(app, username: str) -> XuejiUser:
     with app.app_context():
         return db.session.scalar(select(XuejiUser).where(XuejiUser.username == username))
-
-
-def change(app, user: XuejiUser, **values) -> None:
-    with app.app_context():
-        row = db.session.get(XuejiUser, user.id)
-        for name, value in values.items():
-            setattr(row, name, value)
-        db.session.commit()
 
 
 def form_login(client, username: str, password: str = PASSWORD):
@@ -112,7 +105,7 @@ def required_for_admins(app, monkeypatch):
 # -- passwords ------------------------------------------------------------------------------------
 def test_an_expired_password_forces_a_change_before_anything_else(app):
     user = fresh(app)
-    change(app, user, password_changed_at=local_now() - timedelta(days=91))
+    change_account(app, user, password_changed_at=local_now() - timedelta(days=91))
     client = signed_in_as(app, user)
     assert lands_on(client).startswith("/resetmypassword/form")
     assert lands_on(client, "/students/list/").startswith("/resetmypassword/form")
@@ -126,7 +119,7 @@ def test_an_expired_password_forces_a_change_before_anything_else(app):
 def test_a_token_of_a_password_that_expired_since_is_refused_with_the_reason(app):
     user = fresh(app)
     token = api_login(client_from(app), user.username).get_json()["access_token"]
-    change(app, user, password_changed_at=local_now() - timedelta(days=91))
+    change_account(app, user, password_changed_at=local_now() - timedelta(days=91))
     r = client_from(app).get("/api/v1/student/", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 403 and "90" in r.get_json()["message"]
 
@@ -230,6 +223,30 @@ def test_the_rest_login_of_an_enrolled_account_needs_its_code_once(app):
     assert api_login(client_from(app), user.username, totp=code).status_code == 401  # replayed
 
 
+def test_the_rest_login_says_nothing_of_a_second_factor_to_a_wrong_password(app):
+    """Without the right password nobody learns whether the account has a second factor, and a
+    good code sent with a wrong password is not used up."""
+    user, plain = fresh(app), fresh(app)
+    otp = enrol(app, user)
+    refused = [api_login(client_from(app), name, "Wrong#Pass2026").get_json()["message"]
+               for name in (user.username, plain.username)]
+    assert refused[0] == refused[1] and "totp" not in refused[0]
+    code = otp.now()
+    assert api_login(client_from(app), user.username, "Wrong#Pass2026", totp=code).status_code == 401
+    assert api_login(client_from(app), user.username, totp=code).status_code == 200
+
+
+def test_wrong_passwords_of_a_held_account_count_towards_the_lock(app):
+    """A sealed account (or one awaiting approval) tells the right password why it is refused;
+    wrong guesses at it lock it like any other."""
+    user = fresh(app)
+    change_account(app, user, sealed_at=local_now())
+    client = client_from(app)
+    for _ in range(5):
+        form_login(client, user.username, "Wrong#Pass2026")
+    assert stored(app, user.username).locked_at is not None
+
+
 def test_wrong_codes_count_towards_the_lock_across_sign_ins(app):
     user = fresh(app)
     enrol(app, user, offset=1)  # every code of now and before is spent
@@ -286,7 +303,7 @@ def only_ours_sealed(app):
 def test_a_dormant_account_is_sealed_and_unsealed_by_a_security_administrator(app, only_ours_sealed):
     user, secadmin = fresh(app), fresh(app, "county_secadmin")
     only_ours_sealed.append(user.id)
-    change(app, user, last_login=local_now() - timedelta(days=200))
+    change_account(app, user, last_login=local_now() - timedelta(days=200))
     result = app.test_cli_runner().invoke(args=["users", "seal-dormant"])
     assert result.exit_code == 0 and result.output.startswith("sealed ")
     assert stored(app, user.username).sealed_at is not None
@@ -304,7 +321,7 @@ def test_a_dormant_account_is_sealed_and_unsealed_by_a_security_administrator(ap
 
 def test_an_account_dormant_at_sign_in_is_sealed_then_without_waiting_for_the_job(app):
     user = fresh(app)
-    change(app, user, last_login=local_now() - timedelta(days=200))
+    change_account(app, user, last_login=local_now() - timedelta(days=200))
     form_login(client_from(app), user.username)
     assert stored(app, user.username).sealed_at is not None
     with app.app_context():

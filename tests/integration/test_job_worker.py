@@ -87,7 +87,7 @@ def test_an_upload_is_checked_by_a_job_whose_page_shows_its_progress(ctx, client
 def test_a_queued_job_cancelled_never_runs(ctx, client_for):
     registrar = actor_of("school_registrar")
     with transaction(db.session):
-        run = jobs.start(db.session, "problems_detect", {}, registrar, now=NOW, school=school(SCHOOL))
+        run = jobs.start(db.session, "problems_detect", {}, registrar, now=NOW, at=school(SCHOOL))
     web = client_for("school_registrar")
     assert web.post(f"/jobs/{run.id}/cancel").status_code == 302
     db.session.expire_all()

@@ -6,38 +6,23 @@ TEST_DATABASE_URL says: rotation rewrites every row and must not touch the share
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
 import stat
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
+from key_files import PNG, build_app, close, copy_template, load_cli, read_keys, seeded_template
 from sqlalchemy import func, or_, select
 
-from app import create_app
 from app.extensions import db
 from app.models import FamilyMember, RegistryNumber, Student
 from app.models.base import keyring
 from app.security.crypto import Keyring, b64, new_key, unb64
 from app.services.operations.keys import ENCRYPTED, key_usage, rotate
 from app.services.record import photos
-from config import TestConfig
-
-ROOT = Path(__file__).resolve().parents[2]
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
-KEY_FILE_CONFIG = {"XUEJI_ENCRYPTION_KEYS": None, "XUEJI_BLIND_INDEX_KEY": None,
-                   "XUEJI_ACTIVE_KEY": None}
-
-
-def build_app(folder: Path, **overrides):
-    config = {**KEY_FILE_CONFIG, "XUEJI_KEY_FILE": str(folder / "keys.json"), **overrides}
-    return create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'xueji.db'}",
-                      INSTANCE_DIR=str(folder / "instance"), **config)
 
 
 def snapshot(session) -> dict:
@@ -76,41 +61,7 @@ def usage_totals(usage: dict) -> dict:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """A seeded database under key k1 of a key file, with one photo; and what it holds in clear."""
-    from flask_migrate import upgrade
-
-    from app.security.sync import sync_roles
-    from app.services.operations.demo import seed_demo
-
-    folder = tmp_path_factory.mktemp("rotation_template")
-    app = build_app(folder)
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-        sync_roles(app.appbuilder)
-        seed_demo(db.session, ROOT / "seed", password="Test@pass2026", students=1,
-                  today=date.today())
-        first = db.session.scalars(select(Student).order_by(Student.id)).first()
-        photos.store(first, PNG)
-        db.session.commit()
-        clear = snapshot(db.session)
-        db.session.remove()
-        db.engine.dispose()
-    return folder, clear
-
-
-def copy_template(template, folder: Path) -> Path:
-    for name in ("xueji.db", "keys.json"):
-        shutil.copy(template[0] / name, folder / name)
-    return folder
-
-
-def read_keys(folder: Path) -> dict:
-    return json.loads((folder / "keys.json").read_text(encoding="utf-8"))
-
-
-def close(app) -> None:
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return seeded_template(tmp_path_factory.mktemp("rotation_template"), snapshot)
 
 
 def db_count(app, model) -> int:
@@ -244,13 +195,6 @@ def test_environment_keys_rotate_to_the_newly_active_key_without_a_new_key(env_a
 
 
 # -- the command line, as an operator runs it -------------------------------------------------
-
-
-def load_cli():
-    spec = importlib.util.spec_from_file_location("xueji_run", ROOT / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.cli
 
 
 @pytest.fixture

@@ -11,33 +11,23 @@ from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD
-from sqlalchemy import delete, func, select
-from test_identity_controls import change, client_from, form_login, fresh, lands_on
+from factories import actor_of, change_account
+from sqlalchemy import func, select
+from test_identity_controls import client_from, form_login, fresh, lands_on
 
 from app.errors import Forbidden, ValidationFailed
 from app.extensions import db
 from app.models import AuditEvent, SecurityPolicy, XuejiUser
 from app.models.base import local_now
 from app.security import policy_settings
-from app.services.common.actors import Actor
 from app.services.organisation import security_policy
 
-
-@pytest.fixture(autouse=True)
-def no_policy(app):
-    yield
-    with app.app_context():
-        db.session.execute(delete(SecurityPolicy))
-        db.session.commit()
-
-
-def _actor(username: str) -> Actor:
-    return Actor.of(db.session.scalar(select(XuejiUser).where(XuejiUser.username == username)))
+pytestmark = pytest.mark.usefixtures("no_security_policy")
 
 
 def _set(app, values: dict, username: str = "prov_secadmin") -> dict:
     with app.app_context():
-        return security_policy.change(db.session, _actor(username), values, app.config, local_now())
+        return security_policy.change(db.session, actor_of(username), values, app.config, local_now())
 
 
 def _policy_events(app, after: int = 0) -> list[AuditEvent]:
@@ -79,7 +69,7 @@ def test_lowering_max_failures_to_three_locks_the_real_login_form_after_three(ap
 
 def test_a_password_age_of_thirty_days_expires_a_31_day_old_password_at_sign_in(app):
     user = fresh(app, prefix="pol")
-    change(app, user, password_changed_at=local_now() - timedelta(days=31))
+    change_account(app, user, password_changed_at=local_now() - timedelta(days=31))
     client = client_from(app)
     form_login(client, user.username)
     assert lands_on(client) == ""  # the default (90 days) lets it in

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from factories import actor_of, student_in
+from factories import account, actor_of, student_in
 from flask_appbuilder.security.sqla.models import Role
 from sqlalchemy import select
 
@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import AccountApproval, AuditEvent, CustomRole, Jurisdiction, School, XuejiUser
 from app.models.base import local_now
 from app.security.sync import grant
+from app.services.common.actors import Actor
 from app.services.organisation import approvals, custom_roles
 from app.services.organisation.accounts import create_account
 from app.services.record.history_words import action_words
@@ -147,6 +148,40 @@ def test_nobody_approves_their_own_change(ctx, app):
         approvals.decide(db.session, secadmin, row.id, approve=True, now=local_now())
     approvals.decide(db.session, actor_of("prov_secadmin"), row.id, approve=True, now=local_now())
     assert _pending(name) is None
+
+
+def test_a_refused_role_change_takes_the_role_off_its_holder(ctx, app):
+    """Refusing the approval a role edit filed for its holder leaves the holder without the role
+    (and so without the student access the edit gave it)."""
+    sync = _sync(app)
+    role = custom_roles.create(db.session, actor_of("county_secadmin"), key=_name("rfs"), label="报表督导员",
+                               level="county", grants=["Report.read"], sync=sync)
+    name = _name("sod_rfs")
+    create_account(db.session, username=name, password=NEW_PASSWORD, roles=[role.name], node_code="430102")
+    db.session.commit()
+    custom_roles.update(db.session, actor_of("county_secadmin"), role.id, label="报表与学生督导员",
+                        grants=["Report.read", "Student.read"], sync=sync)
+    approvals.decide(db.session, actor_of("prov_secadmin"), _pending(name).id, approve=False, now=local_now())
+    assert role.name not in [r.name for r in _user(name).roles]
+    assert not Actor.of(_user(name)).may("Student", "read")
+
+
+def test_a_custom_role_stays_inside_the_county_that_made_it(ctx, app, client_for):
+    """Another county's security administrator neither sees nor edits it, and no account of
+    another county may hold it."""
+    role = custom_roles.create(db.session, actor_of("county_secadmin"), key=_name("own"), label="本县督导员",
+                               level="county", grants=["Report.read"], sync=_sync(app))
+    assert role.county_code == "430102"
+    other = account(_name("c2sec"), "county_secadmin", node="430202")
+    assert role.id not in [r.id for r in custom_roles.listing(db.session, other)]
+    with pytest.raises(NotFound):
+        custom_roles.update(db.session, other, role.id, label="x", grants=["Report.read"], sync=_sync(app))
+    assert role.id in [r.id for r in custom_roles.listing(db.session, actor_of("prov_secadmin"))]
+    with pytest.raises(ValidationFailed, match="其他单位|another jurisdiction"):
+        create_account(db.session, username=_name("out"), password=NEW_PASSWORD, roles=[role.name],
+                       node_code="430202")
+    db.session.rollback()
+    assert client_for("city_secadmin").get(f"/customroles/{role.id}/edit").status_code == 200
 
 
 def test_a_lower_level_security_administrator_cannot_approve_a_higher_level_account(ctx, app, client_for):

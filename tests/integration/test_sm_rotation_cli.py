@@ -8,42 +8,19 @@ TEST_DATABASE_URL says, as tests/integration/test_key_rotation.py: a move rewrit
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
-from datetime import date
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
+from key_files import build_app, close, copy_template, load_cli, read_keys, seeded_template
 from sqlalchemy import select
 
-from app import create_app
 from app.extensions import db
 from app.models import RegistryNumber, Student
 from app.models.base import keyring
 from app.security.crypto import KeyError_, b64, new_key, parse_key_text
 from app.services.operations import keys as rotation
-from app.services.record import photos
-from config import TestConfig
-
-ROOT = Path(__file__).resolve().parents[2]
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
-KEY_FILE_CONFIG = {"XUEJI_ENCRYPTION_KEYS": None, "XUEJI_BLIND_INDEX_KEY": None, "XUEJI_ACTIVE_KEY": None,
-                   "XUEJI_CRYPTO_PROFILE": None}
-
-
-def build_app(folder: Path, **overrides):
-    config = {**KEY_FILE_CONFIG, "XUEJI_KEY_FILE": str(folder / "keys.json"), **overrides}
-    return create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'xueji.db'}",
-                      INSTANCE_DIR=str(folder / "instance"), **config)
-
-
-def close(app) -> None:
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def clear_values(session) -> dict:
@@ -80,22 +57,7 @@ def lookups_find_their_students(session) -> bool:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """A seeded database under key k1 (AES-256) of a key file, one photo; its values in clear."""
-    from flask_migrate import upgrade
-
-    from app.security.sync import sync_roles
-    from app.services.operations.demo import seed_demo
-
-    folder = tmp_path_factory.mktemp("sm_template")
-    app = build_app(folder)
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-        sync_roles(app.appbuilder)
-        seed_demo(db.session, ROOT / "seed", password="Test@pass2026", students=1, today=date.today())
-        photos.store(db.session.scalars(select(Student).order_by(Student.id)).first(), PNG)
-        db.session.commit()
-        clear = clear_values(db.session)
-    close(app)
-    return folder, clear
+    return seeded_template(tmp_path_factory.mktemp("sm_template"), clear_values)
 
 
 def students(template) -> int:
@@ -104,20 +66,7 @@ def students(template) -> int:
 
 @pytest.fixture
 def copy(template, tmp_path):
-    for name in ("xueji.db", "keys.json"):
-        shutil.copy(template[0] / name, tmp_path / name)
-    return tmp_path
-
-
-def read_keys(folder: Path) -> dict:
-    return json.loads((folder / "keys.json").read_text(encoding="utf-8"))
-
-
-def load_cli():
-    spec = importlib.util.spec_from_file_location("xueji_run", ROOT / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.cli
+    return copy_template(template, tmp_path)
 
 
 def test_keys_rotate_moves_a_key_file_installation_to_sm_and_back(copy, template, monkeypatch):

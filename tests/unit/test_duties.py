@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from app.security.duties import LOG_RESOURCES, catalogue, duty_problems, grants_of, mixes_functions
+from app.security.duties import (
+    LOG_RESOURCES,
+    admin_duties,
+    catalogue,
+    duty_problems,
+    grants_of,
+    mixes_functions,
+)
 from app.security.roles import LEVELS, MATRIX, ROLES, RoleSpec, allowed, permissions_for
 
 ADMINISTRATIVE = ("sysadmin", "secadmin", "auditor")
@@ -68,3 +75,27 @@ def test_a_custom_role_may_exactly_what_it_was_composed_of():
 
 def test_the_catalogue_is_the_role_tables_resources_and_verbs():
     assert set(catalogue()) == {(r, v) for r, verbs in MATRIX.items() for v in verbs}
+
+
+@pytest.mark.parametrize("grants", [
+    {("Account", "add"), ("AccountApproval", "decide")},  # system administrator + security administrator
+    {("Account", "add"), ("Request", "add")},  # an administrator's duty + registry work
+    {("CustomRole", "add"), ("Report", "read")},
+])
+def test_a_set_of_grants_spanning_duties_is_refused(grants):
+    assert duty_problems(grants)
+
+
+@pytest.mark.parametrize("grants", [
+    {("Student", "read"), ("Report", "read")},  # a read-only inspector
+    {("SecurityPolicy", "edit")},
+    {("School", "add"), ("Account", "add")},  # one administrator's duties
+])
+def test_one_duty_alone_is_allowed(grants):
+    assert duty_problems(grants) == []
+
+
+def test_each_built_in_administrator_role_holds_one_duty():
+    for role in ROLES.values():
+        duties = admin_duties(grants_of([role]))
+        assert duties <= {role.function}, role.name

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD
-from factories import account, student_in
+from factories import account, change_account, student_in
 from flask_appbuilder.security.sqla.models import Role
 from sqlalchemy import select
 
@@ -56,15 +56,6 @@ def user_named(app, username: str) -> XuejiUser:
 def a_student(app) -> int:
     with app.app_context():
         return student_in(school_code=SCHOOL).id
-
-
-def change(app, user: XuejiUser, **values) -> None:
-    """Set columns of the stored account and commit, as any code path might."""
-    with app.app_context():
-        stored = db.session.get(XuejiUser, user.id)
-        for name, value in values.items():
-            setattr(stored, name, value)
-        db.session.commit()
 
 
 def form_login(client, username: str, password: str = PASSWORD):
@@ -399,7 +390,7 @@ def test_deactivating_an_account_ends_its_sessions_and_tokens_for_good(app, clie
 
 def test_a_deactivated_account_cannot_sign_in(app):
     user = fresh_account(app)
-    change(app, user, active=False)
+    change_account(app, user, active=False)
     client = client_from(app)
     form_login(client, user.username)
     assert not signed_in(client)
@@ -409,11 +400,11 @@ def test_a_deactivated_account_cannot_sign_in(app):
 def test_the_epoch_moves_with_a_new_password_or_a_deactivation_wherever_they_are_made(app):
     user = fresh_account(app)
     epoch = user.auth_epoch
-    change(app, user, first_name="改", active=True, password=user.password)
+    change_account(app, user, first_name="改", active=True, password=user.password)
     assert user_named(app, user.username).auth_epoch == epoch
-    change(app, user, password="scrypt:not-a-real-hash")
+    change_account(app, user, password="scrypt:not-a-real-hash")
     assert user_named(app, user.username).auth_epoch == epoch + 1
-    change(app, user, active=False)
+    change_account(app, user, active=False)
     assert user_named(app, user.username).auth_epoch == epoch + 2
 
 

@@ -9,7 +9,7 @@ from conftest import PASSWORD, form_token
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ExportLog, ExportRequest
+from app.models import ExportLog, ExportRequest, JobRun
 
 RULE = "rules/national.yaml:197"
 
@@ -36,6 +36,9 @@ def test_a_county_export_is_held_approved_on_its_page_and_downloaded_by_its_requ
                                                        "csrf_token": form_token(page)})
     assert r.status_code == 302, r.get_data(as_text=True)
     req_id = int(r.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    with csrf_app.app_context():  # the job that made the file links its request
+        job = db.session.scalar(select(JobRun).where(JobRun.kind == "export_file").order_by(JobRun.id.desc()))
+    assert f'href="/exports/requests/show/{req_id}"' in registrar.get(f"/jobs/{job.id}").get_data(as_text=True)
     r = registrar.get(f"/exports/requests/download/{req_id}")
     assert r.status_code == 409 and RULE in r.get_data(as_text=True) and "尚待" in r.get_data(as_text=True)
 

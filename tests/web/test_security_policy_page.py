@@ -5,19 +5,12 @@ do not see the page; the policy is read once per request, however many settings 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import event
 
 from app.extensions import db
-from app.models import SecurityPolicy
 from app.security import policy_settings
 
-
-@pytest.fixture(autouse=True)
-def no_policy(app):
-    yield
-    with app.app_context():
-        db.session.execute(delete(SecurityPolicy))
-        db.session.commit()
+pytestmark = pytest.mark.usefixtures("no_security_policy")
 
 
 def test_the_page_shows_each_setting_with_where_it_comes_from(client_for):

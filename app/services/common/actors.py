@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ...errors import Forbidden, NotFound
 from ...i18n import t
+from ...models import Jurisdiction, School
 from ...security.roles import ROLES, RoleSpec, allowed
 from ...security.scoping import NO_SCOPE, Scope, account_roles, scope_of
 
@@ -52,6 +53,12 @@ class Actor:
     def require(self, resource: str, verb: str) -> None:
         if not self.may(resource, verb):
             raise Forbidden(t("无权执行此操作", f"your role may not {verb} {resource}"))
+
+    def place(self, session):
+        """Where the account sits: its School, or its Jurisdiction (None: the system)."""
+        if self.school_id is not None:
+            return session.get(School, self.school_id)
+        return session.scalar(select(Jurisdiction).where(Jurisdiction.code == self.scope.code))
 
     def sees_school(self, school) -> bool:
         return self.is_system or self.scope.contains_school(school)

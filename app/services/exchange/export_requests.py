@@ -24,6 +24,7 @@ from ...policy import RuleSet, Violation
 from ...policy.exports import export_hold
 from ...security.crypto import aad_for
 from ..common.actors import Actor
+from ..common.digests import sha256_of
 from ..common.transaction import transaction, transactional
 from . import exports
 
@@ -53,8 +54,10 @@ class ExportHeld(Conflict):
 
 def hold(session: Session, ruleset: RuleSet, actor: Actor, what: What) -> tuple[Violation, ...]:
     """Why this export would wait for approval, under the rules of the node it reaches (none: it
-    is immediate)."""
-    where = exports.node(session, actor, what.school)
+    is immediate).  Only an account whose role exports students gets this far (never an
+    administrator or an auditor, whatever door it comes through)."""
+    actor.require("ImportJob", "export")
+    where = exports.node(session, actor, what.school, what.class_id)
     rows = exports.count(session, actor, what.school, what.class_id)
     return export_hold(ruleset.effective(*exports.chain_codes(where)), level=where["scope_level"], rows=rows)
 
@@ -66,8 +69,8 @@ def deliver(session: Session, ruleset: RuleSet, actor: Actor, what: What, out: P
     if reasons:
         raise ExportHeld(reasons)
     count = exports.write(session, actor, what.kind, out, what.school, what.class_id)
-    digest = exports.sha256_of(out if isinstance(out, Path) else out.getvalue())
-    exports.log(session, actor, what.kind, count, exports.node(session, actor, what.school), sha256=digest)
+    digest = sha256_of(out if isinstance(out, Path) else out.getvalue())
+    exports.log(session, actor, what.kind, count, exports.node(session, actor, what.school, what.class_id), sha256=digest)
     return count
 
 
@@ -79,14 +82,14 @@ def file(session: Session, ruleset: RuleSet, actor: Actor, what: What, now: date
         raise Conflict(t("此导出无需审批，可直接下载", "this export needs no approval: download it directly"))
     buffer = io.BytesIO()
     count = exports.write(session, actor, what.kind, buffer, what.school, what.class_id)
-    data, where = buffer.getvalue(), exports.node(session, actor, what.school)
+    data, where = buffer.getvalue(), exports.node(session, actor, what.school, what.class_id)
     _, suffix, mime = exports.KINDS[what.kind]
     req = ExportRequest(kind=what.kind, user_id=actor.user_id, username=actor.username, requested_at=now,
                         class_id=what.class_id, rows=count, reason="；".join(v.message for v in reasons)[:300],
                         rule_source="; ".join(str(v.source) for v in reasons)[:200],
                         rule_version=ruleset.version, status="pending", downloads=0, size=len(data),
                         filename=f"{FILE_NAMES[what.kind]}-{where['scope_code']}.{suffix}", content_type=mime,
-                        sha256=exports.sha256_of(data), **where)
+                        sha256=sha256_of(data), **where)
     req.file_enc = keyring().encrypt_bytes(data, _aad(req.ensure_uid()))
     session.add(req)
     session.flush()
@@ -121,14 +124,17 @@ def decide(session: Session, actor: Actor, request_id: int, *, approve: bool, no
 def download(session: Session, actor: Actor, request_id: int, now: datetime) -> tuple[bytes, ExportRequest]:
     """The requester's approved file, while downloads remain and before it expires; each download
     is logged with the rows and the file's sha256 (checked against the one made)."""
-    expire_due(session, now)
+    with transaction(session):  # this request past its expiry: wiped now (the nightly job sweeps the rest)
+        req = _fetch(session, actor, request_id)
+        if req.status in DOWNLOADABLE and req.expires_at is not None and req.expires_at < now:
+            req.status, req.file_enc = "expired", None
     with transaction(session):
         req = _fetch(session, actor, request_id)
         if not _own(req, actor):
             raise Forbidden(t("只有申请人可以下载这个导出", "only the requester may download this export"))
         _downloadable(req)
         data = keyring().decrypt_bytes(req.file_enc, _aad(req.uid))
-        if exports.sha256_of(data) != req.sha256:
+        if sha256_of(data) != req.sha256:
             raise Conflict(t("导出文件已损坏", "the stored export does not match its hash"))
         req.downloads += 1
         req.status = "downloaded"

@@ -6,7 +6,6 @@ export -> import changes nothing), streamed in batches; every export logged with
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from pathlib import Path
 from typing import IO
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session
 from ...documents import confirmation
 from ...documents import export as workbook
 from ...documents.columns import COLUMNS
-from ...models import ExportLog, FamilyMember, Jurisdiction, School, SchoolClass, Student
+from ...models import ExportLog, FamilyMember, School, SchoolClass, Student
 from ...models.base import keyring
 from ...security.crypto import aad_for
 from ..common.actors import Actor
@@ -114,25 +113,15 @@ def count(session: Session, actor: Actor, school: School | None = None, class_id
         _scope_query(actor, school, class_id).order_by(None).subquery()))
 
 
-def sha256_of(out: Path | bytes) -> str:
-    """The SHA-256 of a written file (a path, read in blocks) or of its bytes."""
-    if isinstance(out, bytes):
-        return hashlib.sha256(out).hexdigest()
-    with Path(out).open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def node(session: Session, actor: Actor, school: School | None) -> dict:
-    """Where an export reaches: its level and code (a school, or the account's whole school or
-    jurisdiction), its school id and its jurisdiction chain."""
-    scope = actor.scope
-    if school is None and scope.school_id:
-        school = session.get(School, scope.school_id)
-    found = school or session.scalar(select(Jurisdiction).where(Jurisdiction.code == scope.code))
+def node(session: Session, actor: Actor, school: School | None, class_id: int | None = None) -> dict:
+    """Where an export reaches: its level and code (one class of a school, a school, or the
+    account's whole school or jurisdiction), its school id and its jurisdiction chain."""
+    found = school or actor.place(session)
+    school = found if isinstance(found, School) else None
     chain = {"province_code": found.province_code, "city_code": found.city_code,
              "county_code": found.county_code} if found is not None else {}
-    return {"scope_level": "school" if school else scope.level,
-            "scope_code": school.code if school else scope.code,
+    level = ("class" if class_id else "school") if school else actor.scope.level
+    return {"scope_level": level, "scope_code": school.code if school else actor.scope.code,
             "school_id": school.id if school else None, **chain}
 
 

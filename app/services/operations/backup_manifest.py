@@ -13,13 +13,12 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from ...errors import DomainError
 from ...i18n import t
+from ...security.crypto import Keyring
 
 MANIFEST_SUFFIX = ".manifest.json"
 KINDS = ("postgresql", "sqlite")
@@ -110,11 +109,6 @@ def read_manifest(path: Path) -> Manifest:
                     mac=data.get("mac") if isinstance(data.get("mac"), str) else None)
 
 
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def alembic_revision(conn: Connection) -> str | None:
     if not sa.inspect(conn).has_table("alembic_version"):
         return None
@@ -172,8 +166,7 @@ def first_difference(expected: dict[str, TableSum], found: dict[str, TableSum]) 
     return None
 
 
-def manifest_key(blind_key: bytes) -> bytes:
-    """The manifests' HMAC key: HKDF-SHA256 of the blind-index key, labelled for this use only (not
-    in the database nor in a backup: restoring needs the keys, as the data does)."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"xueji backup manifest v1").derive(blind_key)
+def manifest_key(ring: Keyring) -> bytes:
+    """The manifests' HMAC key, derived from the installation's keys (not in the database nor in a
+    backup: restoring needs the keys, as the data does)."""
+    return ring.derived(b"xueji backup manifest v1")

@@ -26,13 +26,13 @@ from ...i18n import t
 from ...models import BackupRun
 from ...models.base import keyring
 from ...security.signing_keys import store_from_config
+from ..common.digests import sha256_of
 from ..common.transaction import transaction
 from .backup_engines import SUFFIXES, dump, existing_tables, kind_of, load
 from .backup_manifest import (
     MANIFEST_SUFFIX,
     BackupError,
     Manifest,
-    file_sha256,
     first_difference,
     manifest_key,
     manifest_of,
@@ -103,13 +103,16 @@ def restore(engine: Engine, file: Path, *, confirm: Callable[[Manifest], bool] =
 
 def prune(to_dir: Path, keep: int) -> list[str]:
     """Remove all but the ``keep`` newest backups (by their manifests) in ``to_dir``; returns the
-    file names removed.  Files without a readable manifest are not ours to remove."""
-    found = []
+    file names removed.  Files without a genuine manifest of their own are not ours to remove."""
+    found, key = [], manifest_key(keyring())
     for path in to_dir.glob("*" + MANIFEST_SUFFIX):
         try:
-            found.append(read_manifest(path))
+            manifest = read_manifest(path)
         except BackupError:
             continue
+        # only this installation's manifests, naming the dump beside them (never a path elsewhere)
+        if manifest_of(to_dir / manifest.file) == path and manifest.genuine(key):
+            found.append(manifest)
     found.sort(key=lambda m: m.created_at, reverse=True)
     for old in found[max(keep, 0):]:
         (to_dir / old.file).unlink(missing_ok=True)
@@ -175,8 +178,8 @@ def _take(engine: Engine, to_dir: Path, keys_at: list[Path]) -> Manifest:
     finally:
         part.unlink(missing_ok=True)
     manifest = Manifest(file=path.name, kind=kind, created_at=created, size=path.stat().st_size,
-                        sha256=file_sha256(path), alembic_revision=revision, tables=sums)
-    manifest = manifest.sealed(manifest_key(keyring().blind_key))
+                        sha256=sha256_of(path), alembic_revision=revision, tables=sums)
+    manifest = manifest.sealed(manifest_key(keyring()))
     manifest.write(to_dir)
     return manifest
 
@@ -186,12 +189,12 @@ def _checked(engine: Engine, file: Path) -> Manifest:
     manifest = read_manifest(manifest_of(file))
     if not file.is_file():
         raise BackupError(t(f"找不到备份文件 {file}", f"no backup file {file}"))
-    if not manifest.genuine(manifest_key(keyring().blind_key)):
+    if not manifest.genuine(manifest_key(keyring())):
         raise BackupError(t(f"备份清单 {manifest_of(file)} 的校验码不符：清单被改动过，或不是用本系统的密钥做的备份，"
                             "已拒绝恢复",
                             f"the manifest {manifest_of(file)} fails its check: it was altered, or the backup was "
                             "not made with this installation's keys; refused"))
-    if file_sha256(file) != manifest.sha256:
+    if sha256_of(file) != manifest.sha256:
         raise BackupError(t(f"备份文件 {file} 与清单不符（SHA-256 不一致），已拒绝恢复",
                             f"the backup file {file} does not match its manifest (SHA-256 differs): refused"))
     if kind_of(engine) != manifest.kind:

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ...errors import RuleViolation
-from ...models import ImportJob, JobRun, Jurisdiction, School
+from ...models import ImportJob, JobRun, School
 from ..common.transaction import transaction, transactional
 from ..exchange import confirm_forms, export_requests, imports
 from ..organisation import identity
@@ -32,14 +32,14 @@ def _interrupted(session, job: ImportJob, status: str, message: str) -> None:
 
 
 def _counts(job: ImportJob) -> dict:
-    if job.status in ("checked", "refused") and not job.created:
-        summary = said(f"检查 {job.rows_total} 行：正确 {job.rows_valid} 行，有问题 {job.rows_invalid} 行",
-                    f"{job.rows_total} rows checked: {job.rows_valid} valid, {job.rows_invalid} with problems")
-    else:
-        summary = said(f"导入完成：新增 {job.created} 人，更新 {job.updated} 人",
-                    f"imported: {job.created} created, {job.updated} updated")
     if job.status == "refused" and job.message:
         summary = said(job.message, job.message)
+    elif job.status in ("checked", "refused") and not job.created:
+        summary = said(f"检查 {job.rows_total} 行：正确 {job.rows_valid} 行，有问题 {job.rows_invalid} 行",
+                       f"{job.rows_total} rows checked: {job.rows_valid} valid, {job.rows_invalid} with problems")
+    else:
+        summary = said(f"导入完成：新增 {job.created} 人，更新 {job.updated} 人",
+                       f"imported: {job.created} created, {job.updated} updated")
     return {"status": job.status, "rows_total": job.rows_total, "rows_valid": job.rows_valid,
             "rows_invalid": job.rows_invalid, "created": job.created, "updated": job.updated,
             "summary": summary}
@@ -48,12 +48,11 @@ def _counts(job: ImportJob) -> dict:
 @task("import_check", "导入检查", "Import check")
 def import_check(session, params, progress, actor, now):
     job = _import_job(session, params)
-    check = admissions.dry_run if job.purpose == admissions.PURPOSE else imports.dry_run
     try:
         if job.purpose == admissions.PURPOSE:
-            check(session, job, now)
+            admissions.dry_run(session, job, now)
         else:
-            check(session, job, now, progress=lambda j: progress(j.rows_checked))
+            imports.dry_run(session, job, now, progress=lambda j: progress(j.rows_checked))
     except Cancelled as stop:
         _interrupted(session, job, "refused", str(stop))
         raise
@@ -149,7 +148,7 @@ def check_upload(session, *, school, actor, filename: str, data: bytes, now,
     upload = admissions.upload if purpose == admissions.PURPOSE else imports.upload
     job = upload(session, school=school, actor=actor, filename=filename, data=data)
     session.flush()
-    return job, start(session, "import_check", {"import_job": job.id}, actor, now=now, school=job.school,
+    return job, start(session, "import_check", {"import_job": job.id}, actor, now=now, at=job.school,
                       subject=f"import_job:{job.id}")
 
 
@@ -160,7 +159,7 @@ def commit_upload(session, job: ImportJob, actor, now, *, valid_only: bool = Fal
     if job.purpose != admissions.PURPOSE:
         imports.claim(session, job, actor, valid_only=valid_only)
     return start(session, "import_commit", {"import_job": job.id, "valid_only": valid_only}, actor,
-                 now=now, school=job.school, subject=f"import_job:{job.id}")
+                 now=now, at=job.school, subject=f"import_job:{job.id}")
 
 
 @transactional
@@ -171,24 +170,21 @@ def promote_later(session, actor, code: str, now) -> JobRun:
     promotion.require_runner(actor)
     if not plan.allowed:
         raise RuleViolation(plan.problems)
-    node = promotion.node_of(session, actor, code)
-    return start(session, "promotion", {"node": code}, actor, now=now, node=node, subject=f"node:{code}")
+    return start(session, "promotion", {"node": code}, actor, now=now, at=promotion.node_of(session, actor, code),
+                 subject=f"node:{code}")
 
 
 @transactional
 def detect_later(session, actor, now) -> JobRun:
     """Queue problem-record detection for a bureau's registrar (the whole registry is checked: a
     duplicate crosses any boundary; each account then sees its own cases)."""
-    node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == actor.scope.code))
-    return start(session, "problems_detect", {}, actor, now=now, node=node, subject="problems")
+    return start(session, "problems_detect", {}, actor, now=now, at=actor.place(session), subject="problems")
 
 
 @transactional
 def export_later(session, actor, what, now) -> JobRun:
     """Queue the making of a held export's file (a county's students can be tens of thousands of
     rows); the job files the request for approval once the file is made."""
-    node = None if what.school is not None else session.scalar(
-        select(Jurisdiction).where(Jurisdiction.code == actor.scope.code))
     return start(session, "export_file", {"kind": what.kind, "school": what.school.code if what.school else None,
-                                          "class_id": what.class_id}, actor, now=now, school=what.school,
-                 node=node, subject=f"export:{what.kind}")
+                                          "class_id": what.class_id}, actor, now=now,
+                 at=what.school or actor.place(session), subject=f"export:{what.kind}")

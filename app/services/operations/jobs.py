@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from ...errors import Conflict, DomainError, NotFound
 from ...extensions import db
 from ...i18n import english, t
-from ...models import JobRun, XuejiUser
+from ...models import JobRun, Jurisdiction, School, XuejiUser
 from ...models.base import local_now
 from ..common.actors import Actor
 from ..common.transaction import transaction, transactional
@@ -91,19 +91,18 @@ def mode() -> str:
 
 
 def start(session: Session, kind: str, params: dict, actor: Actor, *, now: datetime,
-          school=None, node=None, subject: str | None = None, defer: bool = True) -> JobRun:
+          at: School | Jurisdiction | None = None, subject: str | None = None, defer: bool = True) -> JobRun:
     """A job of ``kind`` for ``params``, queued inside the caller's transaction (``launch`` it
-    after the commit).  ``school`` or ``node`` (a Jurisdiction) places it for scoping;
+    after the commit).  ``at`` (a school or a jurisdiction) places it for scoping;
     ``defer=False``: the caller runs it itself (a scheduled job inside the worker)."""
     if kind not in TASKS:
         raise NotFound(t(f"未知任务 {kind}", f"unknown job {kind}"))
-    where = school if school is not None else node
     run = JobRun(kind=kind, status="queued", params={**params, "now": now.isoformat()}, subject=subject,
                  done=0, cancel_requested=False, attempts=0, queued_at=local_now(),
                  created_by=actor.username, created_by_id=actor.user_id,
-                 school_id=school.id if school is not None else None,
-                 province_code=getattr(where, "province_code", None),
-                 city_code=getattr(where, "city_code", None), county_code=getattr(where, "county_code", None))
+                 school_id=at.id if isinstance(at, School) else None,
+                 province_code=getattr(at, "province_code", None),
+                 city_code=getattr(at, "city_code", None), county_code=getattr(at, "county_code", None))
     session.add(run)
     session.flush()
     if defer and mode() == "worker":

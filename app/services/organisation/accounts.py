@@ -11,7 +11,7 @@ from werkzeug.security import generate_password_hash
 
 from ...errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from ...i18n import t
-from ...models import Jurisdiction, School, XuejiUser
+from ...models import CustomRole, Jurisdiction, School, XuejiUser
 from ...models.base import local_now
 from ...security import password_age, policy_settings
 from ...security.custom_roles import active_specs
@@ -56,6 +56,12 @@ def binding_problems(session: Session, user: XuejiUser) -> list[Problem]:
         return [Problem(t("角色级别与绑定的行政区级别不符",
                           f"role level {level} does not match node level {user.jurisdiction.level}"),
                         "jurisdiction")]
+    place = user.school or user.jurisdiction
+    outside = sorted(r.label for r in session.scalars(select(CustomRole).where(CustomRole.name.in_(custom)))
+                     if not r.covers(place))
+    if outside:
+        return [Problem(t(f"自定义角色 {'、'.join(outside)} 属于其他单位，不能分配给该账号",
+                          f"custom role {', '.join(outside)} belongs to another jurisdiction"), "roles")]
     return []
 
 
@@ -130,29 +136,30 @@ def create_account(session: Session, *, username: str, password: str, roles: lis
         raise NotFound(t(f"找不到绑定的单位 {school_code or node_code}", f"no school or jurisdiction {school_code or node_code}"))
     user = XuejiUser(username=username, first_name=full_name.strip() or username, last_name="",
                      email=email or f"{username}@xueji.invalid",
-                     active=True, password=hash_password(password), password_changed_at=local_now(),
+                     active=True, password=hash_password(password),
                      roles=role_rows, school=school, jurisdiction=node)
     problems = binding_problems(session, user)
     if problems:
         raise ValidationFailed(problems)
-    record_created(session, user, actor)
-    # identity controls: the first password kept in the history; an operator's account chooses
-    # its own at the first sign-in (the demo's and the tests' accounts sign in with theirs)
-    password_age.record(session, user, local_now(), policy_settings.effective(session, current_app.config),
-                        chosen_by_owner=not must_change_password)
+    # an operator's account chooses its own password at the first sign-in (the demo's and the
+    # tests' accounts sign in with theirs)
+    record_created(session, user, actor, chosen_by_owner=not must_change_password)
     return user
 
 
 # -- the audit of account changes ---------------------------------------------------------------
 
-def record_created(session: Session, user: XuejiUser, actor: Actor | None) -> None:
-    """Flush a new account (for its id) and audit its creation (a taken name: the caller's
-    transaction rolls back)."""
+def record_created(session: Session, user: XuejiUser, actor: Actor | None, *, chosen_by_owner: bool) -> None:
+    """Flush a new account (for its id), keep its first password in the history (a password
+    someone else chose is replaced at the first sign-in) and audit its creation (a taken name:
+    the caller's transaction rolls back)."""
     session.add(user)
     try:
         session.flush()
     except IntegrityError:
         raise Conflict(t("账号名已存在", "the username is taken"), "username") from None
+    password_age.record(session, user, local_now(), policy_settings.effective(session, current_app.config),
+                        chosen_by_owner=chosen_by_owner)
     audit.account_event(session, actor, "create", user, audit.differences(None, audit.account_state(user)))
     approvals.request(session, user, actor, None, audit.account_state(user))  # student access waits
 

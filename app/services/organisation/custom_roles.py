@@ -12,9 +12,9 @@ from flask_appbuilder.security.sqla.models import Role
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
+from ...errors import Conflict, Forbidden, Problem, ValidationFailed
 from ...i18n import t
-from ...models import AuditEvent, CustomRole, Jurisdiction, School, XuejiUser
+from ...models import AuditEvent, CustomRole, School, XuejiUser
 from ...security.custom_roles import PREFIX, spec_of
 from ...security.duties import catalogue, duty_problems, has_student_access
 from ...security.roles import LEVELS, MATRIX, ROLES, RoleSpec
@@ -29,8 +29,8 @@ KEY = re.compile(r"[a-z][a-z0-9_]{1,39}")
 
 def listing(session: Session, actor: Actor) -> list[CustomRole]:
     actor.require("CustomRole", "read")
-    return list(session.scalars(select(CustomRole).order_by(CustomRole.retired_at.is_not(None),
-                                                            CustomRole.level, CustomRole.name)))
+    return list(session.scalars(select(CustomRole).where(actor.scope.clause(CustomRole))
+                                .order_by(CustomRole.retired_at.is_not(None), CustomRole.level, CustomRole.name)))
 
 
 def _problems(actor: Actor, label: str, level: str, grants: list[str]) -> list[Problem]:
@@ -49,13 +49,16 @@ def _problems(actor: Actor, label: str, level: str, grants: list[str]) -> list[P
     if not grants:
         out.append(Problem(t("至少选择一项权限", "choose at least one permission"), "grants"))
     pairs = {tuple(g.split(".", 1)) for g in grants}
+    said = []  # what is wrong with the grants, as one problem of that field
     if level in LEVELS:  # no more than a built-in role of that level may hold (e.g. the policy: province)
         beyond = sorted(f"{r}.{v}" for r, v in pairs if f"{r}.{v}" in known
                         and not any(level in levels for levels in MATRIX[r][v].values()))
         if beyond:
-            out.append(Problem(t(f"{', '.join(beyond)} 不是该级别的角色可以拥有的权限",
-                                 f"no role of this level may hold {', '.join(beyond)}"), "grants"))
-    out += [Problem(message, "grants") for message in duty_problems(pairs)]
+            said.append(str(t(f"{', '.join(beyond)} 不是该级别的角色可以拥有的权限",
+                              f"no role of this level may hold {', '.join(beyond)}")))
+    said += duty_problems(pairs)
+    if said:
+        out.append(Problem("；".join(said), "grants"))
     return out
 
 
@@ -75,7 +78,7 @@ def create(session: Session, actor: Actor, *, key: str, label: str, level: str, 
     if name in ROLES or session.scalar(select(Role.id).where(Role.name == name)):
         raise Conflict(t(f"角色 {name} 已存在", f"role {name} exists"), "key")
     row = CustomRole(name=name, label=label.strip(), level=level, grants=sorted(set(grants)),
-                     created_by=actor.username)
+                     created_by=actor.username, **_chain(session, actor))
     role = Role(name=name)
     session.add_all([row, role])
     session.flush()
@@ -100,9 +103,10 @@ def update(session: Session, actor: Actor, role_id: int, *, label: str, grants: 
     _role_event(session, actor, "update", row, {"grants": {"old": before, "new": row.grants}})
     if has_student_access(tuple(g.split(".", 1)) for g in row.grants) and not has_student_access(
             tuple(g.split(".", 1)) for g in before):
-        for user in _holders(session, row):
+        for user in _holders(session, row):  # refused: the account loses the role that now reaches students
             state = audit.account_state(user)
-            approvals.request(session, user, actor, state, state, gains=True)
+            without = {**state, "roles": [name for name in state["roles"] if name != row.name]}
+            approvals.request(session, user, actor, without, state, gains=True)
     return row
 
 
@@ -122,9 +126,7 @@ def retire(session: Session, actor: Actor, role_id: int, *, now: datetime, sync:
 
 
 def _fetch(session: Session, actor: Actor, role_id: int) -> CustomRole:
-    row = session.get(CustomRole, role_id, with_for_update=True)
-    if row is None:
-        raise NotFound(t("没有这个自定义角色", "no such custom role"))
+    row = actor.fetch(session, CustomRole, role_id, t("没有这个自定义角色", "no such custom role"), lock=True)
     if row.retired_at is not None:
         raise Conflict(t(f"角色 {row.label} 已停用", f"cannot change role {row.name}: it is retired"))
     if not actor.is_system and LEVELS.index(row.level) < actor.scope.depth:
@@ -149,12 +151,8 @@ def _role_event(session: Session, actor: Actor, action: str, row: CustomRole, ch
 
 
 def _chain(session: Session, actor: Actor) -> dict:
-    if actor.scope.school_id is not None:
-        school = session.get(School, actor.scope.school_id)
-        return {"school_id": school.id, "province_code": school.province_code,
-                "city_code": school.city_code, "county_code": school.county_code}
-    node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == actor.scope.code))
-    if node is None:
+    place = actor.place(session)
+    if place is None:
         return {}
-    return {"province_code": node.province_code, "city_code": node.city_code,
-            "county_code": node.county_code}
+    chain = {"province_code": place.province_code, "city_code": place.city_code, "county_code": place.county_code}
+    return {"school_id": place.id, **chain} if isinstance(place, School) else chain

@@ -198,10 +198,8 @@ def mark(session: Session, actor: Actor, school: School, grade: Grade, ids: set[
         .execution_options(synchronize_session=False)).all()
     session.expire_all()
     if changed:
-        chain = {"school_id": school.id, "province_code": school.province_code,
-                 "city_code": school.city_code, "county_code": school.county_code,
-                 "stage": grade.stage, "grade_number": grade.number, "status": status, "at": now}
-        session.execute(insert(Graduation), [{"student_id": sid, **chain} for sid, _uid in changed])
+        shared = Graduation.values(school, grade, status, now)
+        session.execute(insert(Graduation), [{"student_id": sid, **shared} for sid, _uid in changed])
         words = {"graduated": "毕业", "completed": "结业"}[status]
         session.execute(insert(AuditEvent), [
             {"user_id": actor.user_id, "username": actor.username,

@@ -31,8 +31,8 @@ class GraduationReview(Kind):
             raise ValidationFailed(problems)
         student.status = "graduated"
         student.graduated_at = now
-        session.add(Graduation(student_id=student.id, school=student.school, stage=student.grade.stage,
-                               grade_number=student.grade.number, status="graduated", at=now))
+        session.add(Graduation(student_id=student.id,
+                               **Graduation.values(student.school, student.grade, "graduated", now)))
 
 
 @dataclass(frozen=True)
