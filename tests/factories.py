@@ -20,6 +20,9 @@ def new_id(area: str = "430102", born: date = date(2019, 10, 5), male: bool = Tr
     """A valid resident ID number that no student holds yet, nor as a registry number (G + ID: a
     record whose ID was changed keeps the number it was given)."""
     ring = keyring()
+    # The session does not autoflush: records added but not yet written hold numbers too.
+    pending = {n for st in db.session.new if isinstance(st, Student)
+               for n in (st.id_number, (st.registry_no or "")[1:]) if n}
     for _ in range(500):
         seq = _rng.randrange(1, 999)
         if (seq % 2 == 1) != male:
@@ -28,7 +31,7 @@ def new_id(area: str = "430102", born: date = date(2019, 10, 5), male: bool = Tr
         number = body + ric.calc_check_digit(body + "0")
         held = select(Student.id).where((Student.id_blind == ring.blind_index("id_number", number))
                                         | (Student.registry_blind == ring.blind_index("registry_no", f"G{number}")))
-        if ric.is_valid(number) and not db.session.scalar(held):
+        if ric.is_valid(number) and number not in pending and not db.session.scalar(held):
             return number
     raise AssertionError("no free ID number")
 
