@@ -43,12 +43,26 @@ class Config:
     # hide_parameters: a database error's message (and so a log line) never carries the values of
     # the statement -- names, addresses -- only the statement
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    # PostgreSQL's connection pool, one per process (each gunicorn worker builds its own after the
+    # fork): the factory adds it to the engine options on PostgreSQL (SQLite keeps SQLAlchemy's own
+    # pools).  A process holds at most pool_size + max_overflow connections, so size them so that
+    # web workers x (pool_size + max_overflow) + the job worker's stay under PostgreSQL's
+    # max_connections less superuser_reserved_connections (README, "Production serving").
+    XUEJI_DB_POOL: dict = {
+        "pool_size": _int_env("XUEJI_DB_POOL_SIZE", 5),  # a gthread worker's threads, and one spare
+        "max_overflow": _int_env("XUEJI_DB_MAX_OVERFLOW", 5),
+        "pool_timeout": _int_env("XUEJI_DB_POOL_TIMEOUT", 30),  # seconds a request waits for one
+        "pool_recycle": _int_env("XUEJI_DB_POOL_RECYCLE", 1800),  # under any idle cut-off of a proxy
+    }
     # Where long work runs (app.services.operations.jobs): "worker" -- procrastinate's queue in
     # PostgreSQL, run by `run.py worker` (the default on PostgreSQL); "thread" -- in-process beside
     # the request (the SQLite demo's default: no queue server); "inline" -- before the request
     # returns (tests).
     XUEJI_JOBS = os.environ.get("XUEJI_JOBS") or (
         "worker" if SQLALCHEMY_DATABASE_URI.startswith("postgresql") else "thread")
+    # Worker processes that read and check an import's rows (app/services/exchange/import_pool.py);
+    # unset: one per core.  1: in the job's own process.
+    XUEJI_IMPORT_PROCESSES = int(os.environ.get("XUEJI_IMPORT_PROCESSES") or 0) or os.cpu_count() or 1
     # One JSON object per log line, with the request id (app.web.logs); off: the usual text lines.
     XUEJI_LOG_JSON = os.environ.get("XUEJI_LOG_JSON", "1") not in ("0", "false", "no")
 
@@ -75,6 +89,9 @@ class Config:
     # `audit prune` (app.services.operations.audit_chain) deletes log rows older than this; below 180
     # days it refuses.
     XUEJI_AUDIT_RETENTION_DAYS = _int_env("XUEJI_AUDIT_RETENTION_DAYS", 180)
+    # Where the worker writes the logs' signed heads every five minutes (`audit anchor`): a directory
+    # the database's owners cannot write (default <instance>/audit-anchors).
+    XUEJI_AUDIT_ANCHOR_DIR: str | None = os.environ.get("XUEJI_AUDIT_ANCHOR_DIR") or None
 
     # Flask-AppBuilder
     AUTH_TYPE = 1  # AUTH_DB
@@ -166,6 +183,10 @@ class Config:
     # days after the approval; then its encrypted file is wiped
     XUEJI_EXPORT_DOWNLOADS = _int_env("XUEJI_EXPORT_DOWNLOADS", 3)
     XUEJI_EXPORT_DOWNLOAD_DAYS = _int_env("XUEJI_EXPORT_DOWNLOAD_DAYS", 7)
+    # an export no rule holds of more students than this is made by a job (stored like an approved
+    # request, downloaded from its page) instead of inside the web request: 2000 students take about
+    # 3 s as .xlsx and 5 s as confirmation-form PDF on 2 busy cores (tests/bench/bench_export_inline.py)
+    XUEJI_EXPORT_INLINE_ROWS = _int_env("XUEJI_EXPORT_INLINE_ROWS", 2000)
 
 
 class DevelopmentConfig(Config):

@@ -4,6 +4,7 @@ transaction (a command never commits), at the business time of ``app.clock``."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -28,8 +29,12 @@ def init_command() -> None:
     """Create or upgrade the schema (Alembic), then roles, permissions and code tables."""
     from flask_migrate import upgrade
 
+    from .models import Student
     from .policy import RuleSetInvalid
+    from .security import blind_state
+    from .security.keys import profile_of
     from .security.sync import sync_roles
+    from .services.common.transaction import transaction
     from .services.operations.audit_chain import adopt_unchained
     from .services.organisation.codes import load_code_tables
     from .services.policy import rulesets as policy
@@ -37,6 +42,9 @@ def init_command() -> None:
     upgrade(directory=current_app.extensions["migrate"].directory)
     if adopted := adopt_unchained(db.session):  # log rows of before the audit chain begin it
         click.echo(f"{adopted} log rows written before the audit chain sealed into it")
+    if db.session.scalar(select(Student.id).limit(1)) is None:  # a new registry: indexes of the configured profile
+        with transaction(db.session):
+            blind_state.record(db.session, profile_of(current_app.config), rotating=False, now=clock.now())
     counts = sync_roles(current_app.appbuilder)
     n = load_code_tables(db.session, Path(current_app.config["SEED_DIR"]) / "codes.yaml")
     click.echo(f"schema at head; {len(counts)} roles synchronised; {n} code-table entries loaded")
@@ -72,14 +80,27 @@ def seed_command(demo: bool, password: str | None, students: int) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=None, type=click.IntRange(min=1),
+              help="Threads per process (waitress: 8; gunicorn: app/serving.py's, 4).")
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="Serve with gunicorn in this many worker processes (Linux; app/serving.py). "
+                   "Unset: waitress in this one process, as the demo.")
 @with_appcontext
-def serve_command(host: str, port: int, threads: int) -> None:
-    """Serve the application with waitress (a production WSGI server)."""
+def serve_command(host: str, port: int, threads: int | None, workers: int | None) -> None:
+    """Serve the application: waitress in one process, or gunicorn's worker processes (--workers)."""
+    if workers:
+        from .serving import gunicorn_argv
+
+        try:
+            argv = gunicorn_argv(current_app.config, bind=f"{host}:{port}", workers=workers, threads=threads)
+        except RuntimeError as exc:
+            _fail(exc)
+        db.engine.dispose()  # gunicorn's workers build their own app and pool; this process becomes it
+        os.execv(argv[0], argv)
     from waitress import serve
 
     click.echo(f"Xueji on http://{host}:{port}/  (Ctrl+C to stop)")
-    serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+    serve(current_app._get_current_object(), host=host, port=port, threads=threads or 8)
 
 
 @click.command("demo")

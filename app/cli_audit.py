@@ -7,6 +7,7 @@ import json
 import sys
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from . import clock
@@ -54,3 +55,19 @@ def audit_prune() -> None:
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(", ".join(f"{log}: {n} pruned" for log, n in counts.items()))
+
+
+@audit_group.command("anchor")
+@with_appcontext
+def audit_anchor() -> None:
+    """Sign every log's head and append it to XUEJI_AUDIT_ANCHOR_DIR (the worker does so every five
+    minutes): `audit verify` then sees the newest rows deleted, or a log begun again."""
+    from .services.operations.audit_anchor import anchor_dir
+    from .services.operations.audit_chain import anchor
+
+    try:
+        entry = anchor(db.session, now=clock.local_now())
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    heads = ", ".join(f"{log}: seq {h['seq']}" for log, h in entry["heads"].items())
+    click.echo(f"anchored at {entry['at']} in {anchor_dir(current_app.config)}: {heads}")

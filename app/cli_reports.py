@@ -1,5 +1,6 @@
 """``run.py report ...``: the monthly report (月报) of a node, printed in Chinese or as JSON, optionally
-written as xlsx and PDF; ``report close`` takes a month's end-of-month snapshot.  The signing and the
+written as xlsx and PDF, and stored (``--store``) for the page; ``report generate`` queues the
+``report_monthly`` jobs that store reports; ``report close`` takes a month's end-of-month snapshot.  The signing and the
 school statistics commands attach themselves to this group (``app.cli_report_verify``,
 ``app.cli_statistics``)."""
 
@@ -78,16 +79,24 @@ def report_group() -> None:
               help="Account to act as: only its own node and below (default: the system, every node).")
 @click.option("--xlsx", type=click.Path(dir_okay=False), help="Also write the report as .xlsx here.")
 @click.option("--pdf", type=click.Path(dir_okay=False), help="Also write the report as PDF here.")
+@click.option("--store", is_flag=True,
+              help="Also store it (both languages and its files) as the page serves it, replacing the stored one.")
 @with_appcontext
-def monthly_command(node_code, month, as_json, username, xlsx, pdf) -> None:
-    """Print the monthly report of NODE for MONTH, as of the month's end."""
-    from .services.reports import monthly, plain
+def monthly_command(node_code, month, as_json, username, xlsx, pdf, store) -> None:
+    """Print the monthly report of NODE for MONTH, as of the month's end (computed here and now)."""
+    from .services.reports import monthly, plain, stored
 
     if not node_code and not username:
         raise click.UsageError("pass --node CODE, or --as USERNAME for that account's own node")
+    who, chosen = acting_as(username), month or _last_month()
     try:
-        report = monthly.compute(db.session, acting_as(username), node_code, month or _last_month(),
-                                 now=clock.now())
+        if store:
+            row = stored.generate(db.session, who, node_code or stored.asked(db.session, who, None, chosen,
+                                                                             clock.now())[0].code,
+                                  chosen, now=clock.now(), by="cli" if who.is_system else f"cli:{who.username}")
+            report = stored.report_of(db.session, row, "zh")
+        else:
+            report = monthly.compute(db.session, who, node_code, chosen, now=clock.now())
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -97,6 +106,31 @@ def monthly_command(node_code, month, as_json, username, xlsx, pdf) -> None:
     for kind, path in (("xlsx", xlsx), ("pdf", pdf)):
         if path:
             _write(kind, report, path)
+
+
+@report_group.command("generate")
+@click.option("--node", "node_codes", multiple=True, help="Node code (repeatable).")
+@click.option("--all-bureaus", is_flag=True, help="Every bureau node: province, cities, counties.")
+@click.option("--month", default=None, help="YYYY-MM (default: last month).")
+@click.option("--as", "username", default=None, help="Account to act as (default: the system).")
+@with_appcontext
+def generate_command(node_codes, all_bureaus, month, username) -> None:
+    """Queue the report_monthly jobs that generate and store reports (as the page's button and the
+    1st of the month do).  Without a job worker (SQLite) they run here, one after another."""
+    from .services.operations import jobs
+    from .services.reports import stored
+
+    if bool(node_codes) == all_bureaus:
+        raise click.UsageError("pass --node CODE (one or more), or --all-bureaus")
+    chosen, who = month or _last_month(), acting_as(username)
+    try:
+        runs = (stored.queue_month(db.session, chosen, now=clock.now(), actor=who) if all_bureaus else
+                [stored.queue(db.session, who, code, chosen, now=clock.now()) for code in node_codes])
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    for run in runs:
+        status = "queued" if jobs.mode() == "worker" else jobs.execute(run.id)
+        click.echo(f"job {run.id} {run.subject}: {status}")
 
 
 @report_group.command("close")

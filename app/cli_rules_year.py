@@ -58,6 +58,9 @@ def explain_exports(code: str | None, rules_dir: str | None, as_json: bool) -> N
     click.echo(f"  超过 {rows['value']} 名须审批  {rows['source']}" if rows else "  人数不限 no row limit")
     for scope in rules["approval_scopes"]:
         click.echo(f"  导出{WHOLE[scope['level']]}须审批  {scope['source']}")
+    window = rules["approval_window_hours"]
+    if window and window["value"]:
+        click.echo(f"  本账号 {window['value']} 小时内已导出的人数一并计入  {window['source']}")
 
 
 def explain_topic(topic: str, code: str | None, stage: str | None, at: str | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from flask import Flask, jsonify, request
@@ -31,11 +32,17 @@ def _configure(app: Flask, config_object, overrides: dict) -> None:
 
     app.config.from_object(config_object or config_from_env())
     app.config.update(overrides)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):  # the pool of config.py, per process
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["XUEJI_DB_POOL"],
+                                                   **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     _check_clock(app.config)
-    from .security.keys import keyring_from_config
+    from .security import blind_state
+    from .security.keys import keyring_from_config, watch_key_file
     from .security.passwords import check_password_strength
 
-    app.extensions["xueji_keyring"] = keyring_from_config(app.config)
+    # the app's keyring makes no blind index while the stored ones are of another profile
+    app.extensions["xueji_keyring"] = replace(keyring_from_config(app.config), guard=blind_state.check)
+    watch_key_file(app)  # a key another process adds to the key file is taken in (development)
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set: production refuses to start without it")
     app.config["FAB_PASSWORD_COMPLEXITY_VALIDATOR"] = check_password_strength

@@ -1,7 +1,9 @@
 """The job worker (``run.py worker``): procrastinate's worker over the queue in PostgreSQL, running
 each queued ``job_run`` in this process with the Flask application's context, and the scheduled jobs:
 
-* the month-end snapshot of the month just ended, on the 1st at 01:00 (the monthly reports);
+* the month-end snapshot of the month just ended, on the 1st at 01:00, then that month's report of
+  every bureau node (province, cities, counties) queued, one ``report_monthly`` job per node, which
+  the workers then generate and store (the page serves the stored report);
 * a backup every night at 02:00 (``run.py backup``'s, into XUEJI_BACKUP_DIR, keeping XUEJI_BACKUP_KEEP);
 * problem-record detection every night at 02:30;
 * accounts unused for six months (XUEJI_DORMANT_DAYS) sealed, and approved exports past their
@@ -16,7 +18,6 @@ that needs them) and reads their progress.
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
 
 import procrastinate
 from sqlalchemy.exc import OperationalError
@@ -25,7 +26,9 @@ from . import clock
 from .extensions import db
 from .services.common.actors import Actor
 from .services.common.transaction import transaction
-from .services.operations import job_tasks, jobs
+from .services.operations import audit_chain, job_tasks, jobs
+from .services.reports import stored
+from .services.reports.window import previous_month
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +62,12 @@ def build(flask_app) -> procrastinate.App:
         log.info("job %s: %s", run_id, status)
 
     def scheduled(kind: str, params: dict) -> None:
-        def work():
-            with transaction(db.session):  # shown with the others, run here and now
-                run = jobs.start(db.session, kind, params, Actor.system("scheduler"), now=clock.now(),
-                                 subject="scheduled", defer=False)
-            jobs.execute(run.id)
-        in_app(work)
+        in_app(run_scheduled, kind, params)
 
     @queue.periodic(cron="0 1 1 * *", periodic_id="month_end")
     @queue.task(name="xueji.month_end", queue=jobs.QUEUE, queueing_lock="month_end")
     def month_end(timestamp: int) -> None:
-        last_month = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
-        scheduled("report_close", {"month": f"{last_month:%Y-%m}"})
+        in_app(month_end_jobs)
 
     @queue.periodic(cron="0 2 * * *", periodic_id="backup")
     @queue.task(name="xueji.backup", queue=jobs.QUEUE, queueing_lock="backup")
@@ -88,12 +85,39 @@ def build(flask_app) -> procrastinate.App:
         scheduled("seal_dormant", {})
         scheduled("export_expiry", {})
 
+    @queue.periodic(cron="*/5 * * * *", periodic_id="audit_anchor")
+    @queue.task(name="xueji.audit_anchor", queue=jobs.QUEUE, queueing_lock="audit_anchor")
+    def audit_anchor(timestamp: int) -> None:  # too frequent for a job_run row: the log shows it
+        in_app(lambda: audit_chain.anchor(db.session, now=clock.local_now()))
+
     @queue.periodic(cron="* * * * *", periodic_id="stalled")
     @queue.task(name="xueji.stalled", queue=jobs.QUEUE, queueing_lock="stalled")
     async def retry_stalled(timestamp: int) -> None:
         await retry_stalled_jobs(queue)
 
     return queue
+
+
+def run_scheduled(kind: str, params: dict) -> str:
+    """A scheduled job, shown with the others and run here and now; its final status."""
+    with transaction(db.session):
+        run = jobs.start(db.session, kind, params, Actor.system("scheduler"), now=clock.now(),
+                         subject="scheduled", defer=False)
+    return jobs.execute(run.id)
+
+
+def month_end_jobs() -> list[int]:
+    """On the 1st: last month's snapshot, then -- once it is taken -- last month's report of every
+    bureau node queued, one job per node (each node's staff see and can rerun their own; a failure
+    stays one node's; several workers share them).  The queued jobs' ids."""
+    last_month = f"{previous_month(clock.today().replace(day=1)):%Y-%m}"
+    if run_scheduled("report_close", {"month": last_month}) != "done":
+        log.error("month-end snapshot of %s failed: its reports are not queued", last_month)
+        return []
+    runs = stored.queue_month(db.session, last_month, now=clock.now())
+    for run in runs:
+        jobs.launch(run)  # the workers take them (in-process where there is no queue)
+    return [run.id for run in runs]
 
 
 async def retry_stalled_jobs(queue: procrastinate.App, seconds: float = 30) -> int:

@@ -192,3 +192,22 @@ def change_account(app, user, **values) -> None:
         for name, value in values.items():
             setattr(stored, name, value)
         db.session.commit()
+
+
+def stored_report(node: str, month: str, username: str | None = None, now=None):
+    """The monthly report of ``node`` for ``month`` generated and stored by its job (inline in the
+    tests), as the page, its JSON and REST serve it; the job's row."""
+    from datetime import datetime
+
+    from app.models import JobRun
+    from app.services.common.actors import Actor
+    from app.services.operations import jobs
+    from app.services.reports import stored
+
+    who = actor_of(username) if username else Actor.system("tests")
+    run = stored.queue(db.session, who, node, month, now=now or datetime(2026, 9, 15, 10))
+    jobs.launch(run)
+    db.session.expire_all()
+    run = db.session.get(JobRun, run.id)
+    assert run.status == "done", (run.status, run.message)
+    return run

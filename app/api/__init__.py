@@ -6,6 +6,7 @@ from __future__ import annotations
 def register_apis(appbuilder) -> None:
     """Every REST resource (app.web registers them after the pages)."""
     from .admissions import AdmissionApi
+    from .exports import ExportRequestApi
     from .hierarchy import GradeApi, JurisdictionApi, SchoolApi, SchoolClassApi
     from .jobs import JobApi
     from .messages import MessageApi
@@ -24,3 +25,4 @@ def register_apis(appbuilder) -> None:
                 EnrollmentPlanApi, GraduationApi, PromotionApi, QueuedRequestApi, QualityApi, JobApi):
         appbuilder.add_api(api)
     appbuilder.add_api(AdmissionApi)  # 录取名单 and 重复录取
+    appbuilder.add_api(ExportRequestApi)  # 导出审批, and large exports made by a job

@@ -14,7 +14,8 @@ from marshmallow.validate import Length, Range
 
 from ..errors import DomainError, Problem
 from ..i18n import t
-from ..security.inputs import DB_INT_MAX
+from ..security.inputs import DB_INT_MAX, MAX_PAGE
+from ..services.common import paging as paging_rules
 
 MAX_ID = DB_INT_MAX  # row ids are 32-bit integer columns
 
@@ -88,6 +89,28 @@ def json_body(*, optional: bool = False) -> dict:
     if not isinstance(data, dict):
         raise BadInput(t("请求须为 JSON 对象", "the body must be a JSON object"))
     return data
+
+
+def _whole_arg(name: str, low: int, high: int, default: int) -> int:
+    raw = request.args.get(name, "")
+    if raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise BadInput(t(f"{name} 须为 {low} 到 {high} 之间的整数", f"{name} must be a whole number {low}–{high}"),
+                       name)
+    return int(raw)
+
+
+def paging() -> tuple[int, int]:
+    """The page a list is asked for: ``?page=`` (from 0) and ``?page_size=`` (1 to 100, 25 if not
+    given), or BadInput naming the argument."""
+    return (_whole_arg("page", 0, MAX_PAGE, 0),
+            _whole_arg("page_size", 1, paging_rules.MOST_PER_PAGE, paging_rules.PAGE_SIZE))
+
+
+def paged(page: paging_rules.Page, result: list) -> dict:
+    """A list's answer: this page's rows, and the total count to page through."""
+    return {"count": page.total, "page": page.page, "page_size": page.size, "result": result}
 
 
 def body(schema: type[Schema]) -> dict:

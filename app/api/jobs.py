@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask_appbuilder.api import expose, protect, safe
 
 from ..extensions import db
+from ..services.common.paging import page_of
 from ..services.operations import jobs
 from ..web.common import actor
-from .common import DomainApi
+from .common import DomainApi, paged, paging
 
 
 class JobApi(DomainApi):
@@ -20,9 +21,13 @@ class JobApi(DomainApi):
     @protect()
     @safe
     def get_list(self):
-        """The latest jobs of the account's jurisdiction, newest first."""
-        rows = [jobs.view(r) for r in jobs.recent(db.session, actor())]
-        return self.response(200, count=len(rows), result=rows)
+        """The jobs of the account's jurisdiction, newest first, a page at a time (?page= from 0,
+        ?page_size= up to 100; ``count`` is the total)."""
+        def run():
+            page, size = paging()
+            found = page_of(db.session, jobs.newest_first(actor()), page=page, size=size)
+            return paged(found, [jobs.view(r) for r in found.rows])
+        return self.answer(run)
 
     @expose("/<int:pk>", methods=["GET"])
     @protect()

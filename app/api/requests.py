@@ -15,15 +15,17 @@ from flask_appbuilder.api import expose, protect, safe
 from marshmallow import fields
 from marshmallow.validate import Length
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..i18n import t
-from ..models import QueuedRequest, Request, Student
+from ..models import Attachment, QueuedRequest, Request, Student
+from ..services.common.paging import page_of
 from ..services.record import students
 from ..services.requests import holds, kinds, queue, transfers
 from ..services.requests import workflow as svc
 from ..web.common import actor, now
-from .common import BadInput, DomainApi, Scalar, Strict, Whole, json_body, load, text
+from .common import BadInput, DomainApi, Scalar, Strict, Whole, json_body, load, paged, paging, text
 
 LOOKUP_KEYS = ("registry_no", "id_number", "name")
 
@@ -66,12 +68,19 @@ class Decision(Strict):
     evidence = _evidence()
 
 
-def _dump(req: Request) -> dict:
+# what ``_dump`` reads of a page of requests, loaded with the page (not one query per row)
+ROW_LOADS = (selectinload(Request.steps),
+             selectinload(Request.attachments).load_only(Attachment.id, Attachment.filename,
+                                                          Attachment.size))
+
+
+def _dump(req: Request, labels: dict | None = None) -> dict:
+    held = (labels.get(req.holder, "") if labels is not None
+            else holds.holder_label(db.session, req.holder_node, req.holder_role))
     return {"id": req.id, "kind": req.kind, "status": req.status, "student_id": req.student_id,
             "student_name": req.student_name, "summary": req.summary, "variant": req.variant,
             "round": req.round, "step": req.step, "rule_version": req.rule_version,
-            "holder": req.current, "held_by": str(holds.holder_label(db.session, req.holder_node,
-                                                                       req.holder_role)),
+            "holder": req.current, "held_by": str(held),
             "due_on": req.due_on.isoformat() if req.due_on else None,
             "chain": req.chain, "reason": req.reason, "note": req.note,
             "created_at": req.created_at.isoformat(), "escalation": req.escalation
@@ -104,13 +113,16 @@ class RequestApi(DomainApi):
     @protect()
     @safe
     def get_list(self):
-        """Requests of the account's jurisdiction, newest first (?status=&kind=)."""
-        query = select(Request).where(actor().scope.clause(Request))
-        for key in ("status", "kind"):
-            if request.args.get(key):
-                query = query.where(getattr(Request, key) == request.args[key])
-        rows = db.session.scalars(query.order_by(Request.id.desc()).limit(500)).all()
-        return self.response(200, count=len(rows), result=[_dump(r) for r in rows])
+        """Requests of the account's jurisdiction, newest first (?status=&kind=), a page at a time
+        (?page= from 0, ?page_size= up to 100; ``count`` is the total)."""
+        def run():
+            page, size = paging()
+            query = select(Request).where(actor().scope.clause(Request))
+            for key in ("status", "kind"):
+                if request.args.get(key):
+                    query = query.where(getattr(Request, key) == request.args[key])
+            return _page(query.order_by(Request.id.desc()), page, size)
+        return self.answer(run)
 
     @expose("/<int:pk>", methods=["GET"])
     @protect()
@@ -123,9 +135,12 @@ class RequestApi(DomainApi):
     @safe
     def inbox(self):
         """What waits for the account: steps to decide (status pending), and its school's requests
-        returned for correction or waiting to be pulled (status returned / awaiting_pull)."""
-        rows = svc.inbox(db.session, actor())
-        return self.response(200, count=len(rows), result=[_dump(r) for r in rows])
+        returned for correction or waiting to be pulled (status returned / awaiting_pull), oldest
+        first, a page at a time (?page=, ?page_size=; ``count`` is the total)."""
+        def run():
+            page, size = paging()
+            return _page(svc.inbox_query(actor()), page, size)
+        return self.answer(run)
 
     @expose("/", methods=["POST"])
     @protect()
@@ -187,6 +202,13 @@ class RequestApi(DomainApi):
                                        id_number=data.get("id_number"), name=data.get("name"))
             return {"result": transfers.card(student)}
         return self.answer(run)
+
+
+def _page(query, page: int, size: int) -> dict:
+    """One page of requests as the list answers it: in a fixed number of statements."""
+    found = page_of(db.session, query, page=page, size=size, options=ROW_LOADS)
+    labels = holds.holder_labels(db.session, (r.holder for r in found.rows))
+    return paged(found, [_dump(r, labels) for r in found.rows])
 
 
 def _student(data: dict, who) -> Student:

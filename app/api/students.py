@@ -91,6 +91,7 @@ class StudentApi(ScopedApi):
     list_columns = ["id", "registry_no_masked", "registry_kind", "name", "gender", "status",
                     "school_id", "school.code", "school.name", "grade_id", "class_id",
                     "id_number_masked", "phone_masked"]
+    row_needs = ("uid", "registry_no_enc", "id_number_enc", "phone_enc")
     show_columns = (["id", "registry_no", "registry_kind", "status", "school_id", "grade_id",
                      "class_id", "name_pinyin", "school.code", "school.name"]
                     + [f.name for f in ALL_STUDENT_FIELDS if f.kind not in ("school", "class")])
@@ -169,6 +170,7 @@ class FamilyMemberApi(ScopedApi):
     class_permission_name = "FamilyMember"
     list_columns = ["id", "student_id", "seq", "name", "relation", "is_guardian", "phone_masked",
                     "id_number_masked"]
+    row_needs = ("uid", "phone_enc", "id_number_enc")
     show_columns = ["id", "student_id", "seq"] + [f.name for f in MEMBER_FIELDS]
     add_columns = edit_columns = ["name"]  # writes go through MemberWriteSchema and the service
     add_model_schema = MemberWriteSchema()

@@ -43,6 +43,9 @@ class WorkbookRefused(ValueError):
         super().__init__(f"{zh} ({en})")
         self.zh, self.en = zh, en
 
+    def __reduce__(self):  # raised in an import's worker process, re-raised in its parent
+        return type(self), (self.zh, self.en)
+
 
 def _too_large() -> WorkbookRefused:
     return WorkbookRefused(f"文件解压后超过 {MAX_INFLATED // 2**20} MB，已拒绝",

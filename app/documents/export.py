@@ -1,55 +1,79 @@
-"""The students export: rows in the official template's columns, streamed into a write-only
-workbook (the round trip export -> import changes nothing)."""
+"""The students export: rows in the official template's columns, streamed by XlsxWriter in
+constant-memory mode (each row goes to disk as it is written; the round trip export -> import
+changes nothing)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO
+from xml.sax.saxutils import escape
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
 from ..fields import FieldSpec
 from .columns import COLUMNS, TEXT_KINDS
-from .safe import cell
-from .safe import value as safe_value
+from .safe import FORMULA_STARTS
 
 SHEET = "学生信息"
-HEAD = Font(bold=True)
+# values are written as they are: never read as a formula, a number or a link
+OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+           "strings_to_urls": False}
+# XlsxWriter's constant-memory mode writes a string that starts with <r> and ends with </r> as raw
+# rich-text XML: such a value, and one that looks like a formula, is written by ``_guarded``
+_RISKY = (*FORMULA_STARTS, "<r>")
+_SHAPED = ("bool", "date", "month", "number")  # converted values of a fixed shape: never risky
+
+
+def converter(spec: FieldSpec, labels: Mapping[str, Mapping[str, str]]) -> Callable | None:
+    """How a column's stored (not None) value becomes its cell: code labels, 是/否, ISO dates,
+    year-month, numbers; None where it is written as it is.  Chosen once per column, not per cell."""
+    kind = spec.kind
+    if kind == "code":
+        table = labels.get(spec.code_table, {})
+        return lambda raw: table.get(raw, raw)
+    return _CONVERTERS.get(kind)
+
+
+_CONVERTERS: dict[str, Callable] = {"bool": lambda raw: "是" if raw else "否",
+                                    "date": lambda raw: raw.isoformat(),
+                                    "month": lambda raw: raw.strftime("%Y-%m"), "number": float}
 
 
 def template_value(spec: FieldSpec, raw, labels: Mapping[str, Mapping[str, str]]):
-    """A stored value as the template writes it: code labels, 是/否, ISO dates, year-month, numbers."""
+    """A stored value as the template writes it (``converter``'s answer applied to it)."""
     if raw is None:
         return None
-    kind = spec.kind
-    if kind == "code":
-        return labels.get(spec.code_table, {}).get(raw, raw)
-    if kind == "bool":
-        return "是" if raw else "否"
-    if kind == "date":
-        return raw.isoformat()
-    if kind == "month":
-        return raw.strftime("%Y-%m")
-    if kind == "number":
-        return float(raw)
-    return raw
+    convert = converter(spec, labels)
+    return convert(raw) if convert else raw
 
 
 def write(rows: Iterable[list], target: Path | IO[bytes]) -> int:
-    """Stream rows into a template-shaped workbook (text columns kept as text); returns the count."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(SHEET)
-    text_columns = {i for i, c in enumerate(COLUMNS) if c.spec.kind in TEXT_KINDS}
-    for i in text_columns:  # typed into later, an ID or phone stays text
-        sheet.column_dimensions[get_column_letter(i + 1)].number_format = "@"
-    sheet.append([cell(sheet, c.header, font=HEAD) for c in COLUMNS])
+    """Stream rows into a template-shaped workbook (bold headers, column widths, text columns kept
+    as text, cell by cell and for what is typed in later); returns the count."""
+    book = xlsxwriter.Workbook(str(target) if isinstance(target, Path) else target, OPTIONS)
+    sheet = book.add_worksheet(SHEET)
+    text = book.add_format({"num_format": "@"})
+    quoted = [book.add_format({"quote_prefix": True}),  # by is_text: the column's text format kept
+              book.add_format({"quote_prefix": True, "num_format": "@"})]
+    is_text = [c.spec.kind in TEXT_KINDS for c in COLUMNS]
+    free = [i for i, c in enumerate(COLUMNS) if c.spec.kind not in _SHAPED]
+    for i, column in enumerate(COLUMNS):  # typed into later, an ID or phone stays text
+        sheet.set_column(i, i, max(10, len(column.header) * 2 + 2), text if is_text[i] else None)
+    sheet.write_row(0, 0, [c.header for c in COLUMNS], book.add_format({"bold": True}))
     count = 0
-    for values in rows:
-        sheet.append([cell(sheet, v, number_format="@") if v is not None and i in text_columns
-                      else safe_value(sheet, v) for i, v in enumerate(values)])
-        count += 1
-    book.save(target)
+    for count, values in enumerate(rows, start=1):
+        sheet.write_row(count, 0, values)  # None: no cell; a str column's format comes from its column
+        for i in free:
+            value = values[i]
+            if value.__class__ is str and value.startswith(_RISKY):
+                _guarded(sheet, count, i, value, quoted[is_text[i]])
+    book.close()
     return count
+
+
+def _guarded(sheet, row: int, col: int, value: str, quoted) -> None:
+    """A string that must stay text: quoted if it looks like a formula, escaped if XlsxWriter would
+    take it for rich-text XML."""
+    written = f'<r><t xml:space="preserve">{escape(value)}</t></r>' if value.endswith("</r>") else value
+    sheet.write_string(row, col, written, quoted if value.startswith(FORMULA_STARTS) else None)

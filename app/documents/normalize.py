@@ -24,6 +24,8 @@ def text(value) -> str | None:
     """A cell as trimmed text (a whole float without its .0), None when blank."""
     if value is None:
         return None
+    if type(value) is str:  # most cells: no conversion to make
+        return value.strip() or None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     out = str(value).strip()

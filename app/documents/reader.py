@@ -206,7 +206,7 @@ def _first_sheet_path(archive: Archive) -> str:
 
 class Sheet:
     """The first worksheet: its layout and its data rows as (Excel row number, cells), read a chunk
-    of rows at a time."""
+    of rows at a time -- here, or (``parts``) each chunk by whichever process reads it."""
 
     CHUNK_ROWS = 2000
 
@@ -214,41 +214,57 @@ class Sheet:
         raw = data.read_bytes() if isinstance(data, Path) else data
         check(raw)
         self._xml = _SheetXml(raw)
-        self._chunks = self._numbered_rows()
-        head = []
-        for number, cells in self._chunks:
-            head.append((number, cells))
-            if number >= HEADER_SCAN:
+        self._raw_chunks = self._xml.chunks(self.CHUNK_ROWS)
+        head: list[tuple[int, list]] = []  # the chunks the header is looked for in (the first, mostly)
+        for chunk in self._raw_chunks:
+            head += chunk_rows(chunk)
+            if head and head[-1][0] >= HEADER_SCAN:
                 break
-        by_number = dict(head)
+        by_number = {n: row for n, row in head if n <= HEADER_SCAN}
         self.layout = _layout([by_number.get(n, []) for n in range(1, HEADER_SCAN + 1)])
-        self._pending = [(n, row) for n, row in head if n > self.layout.header_row]
+        self._header_rows = [(n, row) for n, row in head if n <= self.layout.header_row]
+        self._head = [(n, row) for n, row in head if n > self.layout.header_row]
 
     def _numbered_rows(self):
-        """Every row with cells, numbered as Excel numbers it, columns where Excel has them."""
-        for chunk in self._xml.chunks(self.CHUNK_ROWS):
-            try:
-                sheet = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(chunk)).get_sheet_by_index(0)
-                rows = sheet.to_python(skip_empty_area=True)
-            except Exception as exc:  # calamine raises its own error family for broken files
-                raise WorkbookRefused("文件已损坏或无法读取",
-                                      f"the workbook cannot be read: {type(exc).__name__}") from None
-            top, left = sheet.start if rows else (0, 0)
-            pad = [""] * left
-            for offset, cells in enumerate(rows):
-                number = top + offset + 1
-                if number > MAX_ROWS + HEADER_SCAN:  # rows numbered past the limit
-                    raise _too_many_rows()
-                yield number, (pad + cells if left else cells)
+        """Every row with cells, the header's included, numbered as Excel numbers it (once)."""
+        yield from self._header_rows
+        for part in self.parts():
+            yield from (chunk_rows(part) if isinstance(part, bytes) else part)
+
+    def parts(self) -> Iterator[list[tuple[int, list]] | bytes]:
+        """The data rows once: first the rows read with the header, then each further chunk as the
+        small stand-alone workbook ``chunk_rows`` reads (blank rows still in)."""
+        head, self._head = self._head, []
+        if head:
+            yield head
+        yield from self._raw_chunks
 
     def rows(self):
         """Data rows after the header, blank rows skipped, numbered as Excel numbers them."""
-        for number, row in self._pending:
-            if any(cell not in (None, "") for cell in row):
-                yield number, row
-        for number, row in self._chunks:
-            if any(cell not in (None, "") for cell in row):
-                yield number, row
+        for part in self.parts():
+            yield from data_rows(part)
+
+
+def data_rows(part: list[tuple[int, list]] | bytes):
+    """The non-blank rows of one of ``Sheet.parts``."""
+    for number, row in (chunk_rows(part) if isinstance(part, bytes) else part):
+        if any(cell not in (None, "") for cell in row):
+            yield number, row
+
+
+def chunk_rows(chunk: bytes) -> list[tuple[int, list]]:
+    """Every row with cells of one chunk, numbered as Excel numbers it, columns where Excel has them."""
+    try:
+        sheet = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(chunk)).get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=True)
+    except Exception as exc:  # calamine raises its own error family for broken files
+        raise WorkbookRefused("文件已损坏或无法读取",
+                              f"the workbook cannot be read: {type(exc).__name__}") from None
+    top, left = sheet.start if rows else (0, 0)
+    if rows and top + len(rows) > MAX_ROWS + HEADER_SCAN:  # rows numbered past the limit
+        raise _too_many_rows()
+    pad = [""] * left
+    return [(top + offset + 1, (pad + cells if left else cells)) for offset, cells in enumerate(rows)]
 
 
 def _too_many_rows() -> WorkbookRefused:
@@ -274,4 +290,5 @@ def count_rows(data: bytes) -> int:
         return count + sum(1 for _ in _ANY_ROW.finditer(carry))
 
 
-__all__ = ["COLUMNS", "Layout", "Sheet", "WorkbookRefused", "check", "check_rows", "count_rows"]
+__all__ = ["COLUMNS", "Layout", "Sheet", "WorkbookRefused", "check", "check_rows", "chunk_rows", "count_rows",
+           "data_rows"]

@@ -5,6 +5,7 @@ from .audit import AuditEvent, ExportLog, PersonalDataAccess
 from .audit_checkpoint import AuditCheckpoint
 from .backup import BackupRun
 from .codes import CodeItem
+from .crypto_state import CryptoState
 from .duties import AccountApproval, CustomRole
 from .enrollment import EnrollmentPlan, EnrollmentPlanChange, EnrollmentPlanClass
 from .export_request import ExportRequest
@@ -13,6 +14,7 @@ from .identity import AccountTotp, PasswordHistory, PasswordLoan, PasswordLoanUs
 from .imports import ImportJob
 from .jobs import JobRun
 from .jurisdiction import Jurisdiction
+from .monthly_report import MonthlyReport, MonthlyReportFile  # stored monthly reports
 from .problems import ProblemCase, ProblemMember
 from .quality import QualityCampaign, QualityForm
 from .queue import QueuedAttachment, QueuedRequest
@@ -40,7 +42,8 @@ __all__ = [
     "EnrollmentPlan", "EnrollmentPlanChange", "EnrollmentPlanClass",
     "ExportRequest",
     "QualityCampaign", "QualityForm",
-    "AuditCheckpoint", "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Graduation", "JobRun", "Jurisdiction", "PersonalDataAccess",
+    "AuditCheckpoint", "CryptoState", "AuditEvent", "CodeItem", "FamilyMember", "Grade", "Graduation", "JobRun", "Jurisdiction", "PersonalDataAccess",
     "PromotionClassSnapshot", "QueuedAttachment", "QueuedRequest", "PromotionRun", "PromotionSchool", "PromotionStudentSnapshot",
+    "MonthlyReport", "MonthlyReportFile",  # stored monthly reports
     "RegistryNumber", "ReportMonth", "SecurityPolicy", "ReportSignoff", "ReportSnapshot", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
 ]

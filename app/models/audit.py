@@ -94,6 +94,7 @@ class ExportLog(ChainedMixin, Model):
     city_code = Column(String(6), nullable=True, index=True)
     county_code = Column(String(6), nullable=True, index=True)
     school_id = Column(Integer, nullable=True, index=True)
+    class_id = Column(Integer, nullable=True)  # one class's confirmation forms (none on older rows)
     rows = Column(Integer, nullable=False)
     sha256 = Column(String(64), nullable=True)  # of the file as it left (none on older rows)
     request_id = Column(Integer, nullable=True, index=True)  # the approved export it downloads

@@ -10,6 +10,7 @@ from sqlalchemy import Column, DateTime, String
 
 from ..clock import local_now  # the wall clock that stamps rows (re-exported for the models)
 from ..security.crypto import Keyring, aad_for
+from ..security.keys import keyring_in_force
 
 
 def new_uid() -> str:
@@ -17,7 +18,7 @@ def new_uid() -> str:
 
 
 def keyring() -> Keyring:
-    return current_app.extensions["xueji_keyring"]
+    return keyring_in_force(current_app)
 
 
 class RowUidMixin:

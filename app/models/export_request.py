@@ -4,7 +4,7 @@ requester once a supervisor of its node or one above approves."""
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import CheckConstraint, Column, DateTime, Integer, LargeBinary, String
+from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, Integer, LargeBinary, String, true
 from sqlalchemy.orm import deferred
 
 from .base import RowUidMixin, local_now
@@ -38,6 +38,9 @@ class ExportRequest(RowUidMixin, Model):
     rows = Column(Integer, nullable=False)
     reason = Column(String(300), nullable=False)  # why it waits, in words
     rule_source = Column(String(200), nullable=False)  # rules/<file>.yaml:<line>[; ...]
+    # False: an export no rule holds, too large to make inside a web request, made by a job and
+    # approved at once (``reason``/``rule_source`` then say why no approval was needed)
+    needs_approval = Column(Boolean, nullable=False, default=True, server_default=true())
     rule_version = Column(Integer, nullable=True)
     status = Column(String(12), nullable=False, default="pending", index=True)
     decided_by = Column(String(128), nullable=True)

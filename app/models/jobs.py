@@ -48,3 +48,14 @@ def ours(_obj, name, type_, reflected, compare_to) -> bool:
     """Alembic's ``include_object``: procrastinate's queue tables belong to its own schema SQL
     (applied by the jobs migration), not to these models."""
     return not (type_ == "table" and reflected and compare_to is None and name.startswith("procrastinate_"))
+
+
+def ours_on(dialect: str):
+    """``ours`` for a database of ``dialect``: an index the models make on another dialect only
+    (``Index(...).ddl_if(dialect=...)``) is not expected there."""
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        only = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
+        if type_ == "index" and only and only != dialect:
+            return False
+        return ours(obj, name, type_, reflected, compare_to)
+    return include

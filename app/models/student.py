@@ -15,8 +15,9 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import mapped_column, relationship
 
 from ..security.masking import mask_address, mask_id_number, mask_phone, mask_registry_no
 from ..text import normalize_id, normalize_text
@@ -30,7 +31,24 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
     __tablename__ = "student"
     __table_args__ = (
         Index("ix_student_name_gender_birth", "name", "gender", "birth_date"),
+        # a county's or city's list in its stable order (id), read from the index alone
+        Index("ix_student_county_id", "county_code", "id"),
+        Index("ix_student_city_id", "city_code", "id"),
+        # a name search's LIKE 'prefix%' (app/web/data.PrefixFilter), whatever the collation
+        Index("ix_student_name_prefix", "name", postgresql_ops={"name": "text_pattern_ops"}).ddl_if(
+            dialect="postgresql"),
         Index("ix_student_school_status", "school_id", "status"),
+        # the chain columns, indexed with the status instead of one by one as ScopedMixin indexes
+        # them: a jurisdiction's count and its count by status are read from a small index alone
+        # (PostgreSQL deduplicates the repeated (code, status) keys)
+        Index("ix_student_province_status", "province_code", "status"),
+        Index("ix_student_city_status", "city_code", "status"),
+        Index("ix_student_county_status", "county_code", "status"),
+        # the few records a registrar still has to finish (home page): small partial indexes
+        Index("ix_student_unregistered", "province_code", "city_code", "county_code", "school_id",
+              postgresql_where=text("registered = false"), sqlite_where=text("registered = 0")),
+        Index("ix_student_temporary", "province_code", "city_code", "county_code", "school_id",
+              postgresql_where=text("registry_kind = 'L'"), sqlite_where=text("registry_kind = 'L'")),
     )
 
     id = Column(Integer, primary_key=True)
@@ -50,6 +68,11 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
 
     school_id = Column(Integer, ForeignKey("school.id"), nullable=False, index=True)
     school = relationship("School")
+    # the chain of ScopedMixin, indexed with the status (above) instead of one by one, and kept
+    # after every other column as the mixin places it
+    province_code = mapped_column(String(6), nullable=False, sort_order=1)
+    city_code = mapped_column(String(6), nullable=True, sort_order=1)
+    county_code = mapped_column(String(6), nullable=True, sort_order=1)
     grade_id = Column(Integer, ForeignKey("grade.id"), nullable=True, index=True)
     grade = relationship("Grade")
     class_id = Column(Integer, ForeignKey("school_class.id"), nullable=True, index=True)

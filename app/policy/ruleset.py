@@ -84,6 +84,7 @@ class Effective:
     escalation: Sourced | None = None  # schema.Escalate: the default escalation of every action
     export_rows: Sourced | None = None  # int: an export of more rows waits for approval
     export_scopes: dict[str, Source] = field(default_factory=dict)  # level -> where it needs approval
+    export_window: Sourced | None = None  # int hours: earlier exports of the account count this long
 
     def copy(self) -> "Effective":
         return Effective(self.files, dict(self.controlled), dict(self.controlled_locks),
@@ -92,7 +93,7 @@ class Effective:
                          {k: list(v) for k, v in self.freezes.items()},
                          {k: a.copy() for k, a in self.actions.items()}, self.holidays,
                          self.workdays, escalation=self.escalation, export_rows=self.export_rows,
-                         export_scopes=dict(self.export_scopes))
+                         export_scopes=dict(self.export_scopes), export_window=self.export_window)
 
 
 class RuleSetInvalid(Exception):
@@ -391,6 +392,19 @@ def _merge_exports(eff: Effective, f: LoadedFile, problems: list[Problem]) -> No
         path = ("exports", "approval_scopes")
         scopes = {level: f.source(path + (i,)) for i, level in enumerate(rule.approval_scopes)}
         eff.export_scopes = {**scopes, **eff.export_scopes} if tighten_only else scopes
+    _merge_export_window(eff, f, rule.approval_window_hours, problems)
+
+
+def _merge_export_window(eff: Effective, f: LoadedFile, hours: int | None, problems: list[Problem]) -> None:
+    """The window of earlier exports that count: a city or county may only lengthen it."""
+    if hours is None:
+        return
+    path, above = ("exports", "approval_window_hours"), eff.export_window
+    if f.level in ("city", "county") and above is not None and hours < above.value:
+        problems.append(f.problem(path, f"a {f.level} may only lengthen approval_window_hours; "
+                                        f"{above.source} sets {above.value}"))
+        return
+    eff.export_window = Sourced(hours, f.source(path))
 
 
 def _add_extra(cur: EffectiveAction, a: Action, f: LoadedFile, path) -> None:

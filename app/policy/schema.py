@@ -189,6 +189,9 @@ class Exports(Strict):
 
     approval_over_rows: int | None = Field(default=None, ge=0)
     approval_scopes: list[Literal["province", "city", "county", "school"]] | None = None
+    # the rows the same account exported this many hours back (other scopes of the same
+    # jurisdiction) count towards approval_over_rows: no dodging it school by school; 0: none
+    approval_window_hours: int | None = Field(default=None, ge=0, le=24 * 31)
 
 
 class RuleFile(Strict):

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, bindparam, event, select, text, update
+from sqlalchemy import BigInteger, String, Table, bindparam, column, event, select, text, update, values
 from sqlalchemy.engine import Connection, Engine
 
 from ..models.audit import TXN_TOKEN, AuditEvent, ExportLog, PersonalDataAccess
@@ -33,6 +33,7 @@ LOGS: dict[str, Table] = {m.__tablename__: m.__table__
 # pg_advisory_xact_lock's key: one sealer at a time ("XJAU")
 SEAL_LOCK = 0x584A4155
 GENESIS = ""  # the "previous mac" of a log's first row
+_SEAL_CHUNK = 1000  # rows per UPDATE ... FROM (VALUES ...) on PostgreSQL
 _KEYS: WeakKeyDictionary[Engine, bytes] = WeakKeyDictionary()  # each app's engine, its key
 
 
@@ -97,11 +98,24 @@ def seal_where(conn: Connection, key: bytes, criterion) -> int:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEAL_LOCK})
     for log, rows in pending.items():
-        table = LOGS[log]
-        stmt = (update(table).where(table.c.id == bindparam("_id"))
-                .values(seq=bindparam("_seq"), mac=bindparam("_mac")))
-        conn.execute(stmt, list(chained(key, log, head(conn, log), rows)))
+        _write_seals(conn, LOGS[log], list(chained(key, log, head(conn, log), rows)))
     return sum(len(rows) for rows in pending.values())
+
+
+def _write_seals(conn: Connection, table: Table, seals: list[dict]) -> None:
+    """Set each row's seq and mac: on PostgreSQL one UPDATE ... FROM (VALUES ...) per thousand rows
+    (an import's log rows sealed in a few statements while the sealers' lock is held), elsewhere
+    an executemany."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(update(table).where(table.c.id == bindparam("_id"))
+                     .values(seq=bindparam("_seq"), mac=bindparam("_mac")), seals)
+        return
+    for start in range(0, len(seals), _SEAL_CHUNK):
+        chunk = seals[start:start + _SEAL_CHUNK]
+        given = values(column("id", BigInteger), column("seq", BigInteger), column("mac", String),
+                       name="sealed").data([(s["_id"], s["_seq"], s["_mac"]) for s in chunk])
+        conn.execute(update(table).where(table.c.id == given.c.id)
+                     .values(seq=given.c.seq, mac=given.c.mac))
 
 
 def _seal_on_commit(conn: Connection) -> None:

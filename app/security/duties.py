@@ -48,7 +48,12 @@ def admin_duties(grants: Iterable[tuple[str, str]]) -> set[str]:
 def duty_problems(grants: Iterable[tuple[str, str]]) -> list[str]:
     """Why these grants may not be held together: two administrative functions' duties, an
     administrator's duty with registry work, student access with account administration, or
-    reading the logs with anything that writes."""
+    reading the logs with anything that writes.
+
+    Judged for custom roles only.  The built-in 学籍主管领导 (supervisor) is the one deliberate
+    exception: it reads its own node's logs -- oversight of its own staff, which DOMAIN gives the
+    supervisor -- and decides requests and exports.  It never administers accounts, and what it
+    decides is itself logged where the auditor, who writes nothing, reads it."""
     grants = set(grants)
     out = []
     duties = admin_duties(grants)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +38,26 @@ def _read_key_file(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _write_key_file(path: Path, data: dict[str, Any]) -> None:
+def _written_aside(path: Path, data: dict[str, Any]) -> Path:
+    """``data`` in a new private file of its own beside ``path`` (never one another process writes)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
+    return Path(tmp)
+
+
+def _write_key_file(path: Path, data: dict[str, Any]) -> None:
+    os.replace(_written_aside(path, data), path)
 
 
 def ensure_key_file(path: Path, profile: str = STANDARD) -> dict[str, Any]:
-    """Return the key file's content, creating it with fresh keys (of the profile's kind) when absent."""
+    """Return the key file's content, creating it with fresh keys (of the profile's kind) when absent.
+
+    Two processes starting at once on a fresh instance (``serve`` and ``worker``) make one key
+    file: the new file is linked into place only if none is there yet, and the loser reads the
+    winner's -- never two files written in turn, one process encrypting under keys that are gone."""
     if path.exists():
         return _read_key_file(path)
     data = {
@@ -55,7 +67,13 @@ def ensure_key_file(path: Path, profile: str = STANDARD) -> dict[str, Any]:
         "blind_index_key": b64(secrets.token_bytes(32)),
         "secret_key": secrets.token_urlsafe(48),
     }
-    _write_key_file(path, data)
+    tmp = _written_aside(path, data)
+    try:
+        os.link(tmp, path)  # atomic: fails if another process made the file first
+    except FileExistsError:
+        return _read_key_file(path)
+    finally:
+        tmp.unlink()
     return data
 
 
@@ -120,3 +138,72 @@ def _key_file_for(path: Path, profile: str) -> dict[str, Any]:
         add_key_to_file(path, profile)
         data = _read_key_file(path)
     return data
+
+
+# -- the key file changed under a running process ----------------------------------------------------
+
+@dataclass
+class KeyFileWatch:
+    """Where a development keyring came from: the key file and the state it was read in.
+
+    ``keys rotate`` run from another process adds a key to the file, makes it active and moves
+    every value to it; a running ``serve`` or ``worker`` that kept the keyring it started with could
+    read none of them.  ``keyring_in_force`` looks at the file at most once a second and takes the
+    new keys in (production's keys come from the environment: a restart brings new ones)."""
+
+    path: Path
+    stamp: tuple[int, int] | None = None
+    checked: float = field(default_factory=time.monotonic)
+    interval: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.stamp = self.stamp or self._stamp()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
+    def changed(self) -> bool:
+        """Whether the file is not as it was last read (asked at most once per ``interval``)."""
+        now = time.monotonic()
+        if now - self.checked < self.interval:
+            return False
+        self.checked = now
+        stamp = self._stamp()
+        if stamp is None or stamp == self.stamp:
+            return False
+        self.stamp = stamp
+        return True
+
+
+def reloaded(ring: Keyring, path: Path) -> Keyring:
+    """``ring`` with the key file's keys: all of them, so every value stays readable; its active
+    key too when the file is of the ring's profile (another profile's keys wait for a restart, as
+    app/security/blind_state.py says).  The ring's guard is kept."""
+    data = _read_key_file(path)
+    parsed = {kid: parse_key_text(text) for kid, text in data["keys"].items()}
+    same_profile = (data.get("profile") or STANDARD) == ring.profile
+    return replace(ring, keys={**ring.keys, **{kid: key for kid, (key, _) in parsed.items()}},
+                   active=data["active"] if same_profile else ring.active,
+                   sm4=ring.sm4 | {kid for kid, (_, is_sm4) in parsed.items() if is_sm4}, _aead={})
+
+
+def watch_key_file(app) -> None:
+    """Remember, in ``app.extensions``, the key file a development keyring was read from."""
+    key_file = app.config.get("XUEJI_KEY_FILE")
+    if key_file and not app.config.get("XUEJI_ENCRYPTION_KEYS"):
+        app.extensions["xueji_key_file"] = KeyFileWatch(Path(key_file))
+
+
+def keyring_in_force(app) -> Keyring:
+    """The app's keyring, with any key added to its key file since (see ``KeyFileWatch``)."""
+    watch = app.extensions.get("xueji_key_file")
+    if watch is not None and watch.changed():
+        try:
+            app.extensions["xueji_keyring"] = reloaded(app.extensions["xueji_keyring"], watch.path)
+        except (OSError, ValueError, KeyError, KeyError_):
+            watch.stamp = None  # half-written or damaged: keep the keys in hand, read it again later
+    return app.extensions["xueji_keyring"]

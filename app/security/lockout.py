@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import g, has_request_context, request
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from ..i18n import t
@@ -55,7 +56,8 @@ def lock_has_expired(user: XuejiUser, now: datetime, policy: LockoutPolicy) -> b
 
 
 def count_failure(user: XuejiUser, now: datetime, policy: LockoutPolicy) -> bool:
-    """One more wrong password; True when it is the one that locks the account."""
+    """One more wrong password; True when it is the one that locks the account (the caller
+    has the account's row in hand through ``held_for_counting``)."""
     if user.last_failed_login is None or now - user.last_failed_login > policy.window:
         user.fail_login_count = 0
     user.fail_login_count = (user.fail_login_count or 0) + 1
@@ -64,6 +66,15 @@ def count_failure(user: XuejiUser, now: datetime, policy: LockoutPolicy) -> bool
         user.locked_at = now
         return True
     return False
+
+
+def held_for_counting(session: Session, user: XuejiUser) -> None:
+    """Lock the account's row and read it again before ``count_failure``: two app processes (or
+    two threads of one) counting a wrong password each at once would otherwise both write the same
+    count, and a guesser spreading tries over the servers would get more than ``max_failures``.
+    The lock lasts until the caller commits the count."""
+    if inspect(user).persistent and not session.is_modified(user):
+        session.refresh(user, with_for_update=True)
 
 
 def clear(user: XuejiUser) -> None:

@@ -75,6 +75,7 @@ class XuejiSecurityManager(SecurityManager):
                 lockout.clear(user)
         else:
             policy = lockout.policy_in_force()
+            lockout.held_for_counting(self.session, user)
             if lockout.count_failure(user, now, policy):
                 lockout.record_lock(self.session, user, policy)
                 lockout.refuse(lockout.LOCKED, user, now, policy)
@@ -100,19 +101,30 @@ class XuejiSecurityManager(SecurityManager):
             return super()._has_view_access(user, permission_name, view_name)
         return (permission_name, view_name) in self._granted(tuple(sorted(role.id for role in roles)))
 
+    def is_item_public(self, permission_name, view_name) -> bool:
+        """Whether the Public role holds it (FAB asks before every REST call: two statements), read
+        once per request like an account's grants."""
+        public = self._grants("public", self.role_model.name == self.auth_role_public)
+        return (permission_name, view_name) in public
+
     def _granted(self, role_ids: tuple[int, ...]) -> frozenset[tuple[str, str]]:
         """The (permission, view) pairs the roles hold, cached in the request's (app) context."""
-        cached = g.get("xueji_granted")
-        if cached is None or cached[0] != role_ids:
+        return self._grants(role_ids, self.role_model.id.in_(role_ids))
+
+    def _grants(self, key, roles) -> frozenset[tuple[str, str]]:
+        """The (permission, view) pairs of the roles ``roles`` selects, once per request and ``key``."""
+        cached = g.setdefault("xueji_grants", {})
+        if key not in cached:
             pv, assoc = self.permissionview_model, assoc_permissionview_role
             pairs = self.session.execute(
                 select(self.permission_model.name, self.viewmenu_model.name)
                 .join(pv, pv.permission_id == self.permission_model.id)
                 .join(self.viewmenu_model, pv.view_menu_id == self.viewmenu_model.id)
                 .join(assoc, assoc.c.permission_view_id == pv.id)
-                .where(assoc.c.role_id.in_(role_ids)))
-            cached = g.xueji_granted = (role_ids, frozenset(tuple(row) for row in pairs))
-        return cached[1]
+                .join(self.role_model, self.role_model.id == assoc.c.role_id)
+                .where(roles))
+            cached[key] = frozenset(tuple(row) for row in pairs)
+        return cached[key]
 
     # -- sessions and tokens that end ------------------------------------------------------------
     def create_login_manager(self, app):

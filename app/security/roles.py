@@ -129,6 +129,8 @@ MATRIX: dict[str, dict[str, dict[str, set[str]]]] = {
     },
     # the monthly report (月报), the school statistics and the watch lists: read-only figures
     "Report": {"read": {"registrar": _ALL, "supervisor": _ALL},
+               # queueing the generation of a report one may read (the report_monthly job)
+               "generate": {"registrar": _ALL, "supervisor": _ALL},
                "sign": {"supervisor": _ALL}},  # signing off one's own node's month (签发)
     # admission lists (录取名单): a school registrar uploads and commits its own; the lowest bureau
     # over the schools of a duplicate admission resolves it

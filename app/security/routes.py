@@ -212,6 +212,11 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("ExportRequestView.approve", "POST", "supervisor@all", "ExportRequest"),  # never one's own
     ("ExportRequestView.refuse", "POST", "supervisor@all", "ExportRequest"),
     ("ExportRequestView.download", "GET", READ, "ExportRequest"),  # its requester, once approved
+    ("ExportRequestApi.get_list", "GET", READ, "ExportRequest"),  # one's own; a supervisor's: all in scope
+    ("ExportRequestApi.get", "GET", READ, "ExportRequest"),
+    ("ExportRequestApi.post_export", "POST", READ, "ExportRequest"),  # a job makes it: held, or approved at once
+    ("ExportRequestApi.decide", "POST", "supervisor@all", "ExportRequest"),  # approve / refuse, never one's own
+    ("ExportRequestApi.download", "GET", READ, "ExportRequest"),  # its requester, once approved
     ("AdmissionView.index", "GET", SCHOOL_REGISTRAR, "ImportJob"),  # 导入录取名单: one's own lists
     ("AdmissionView.template", "GET", SCHOOL_REGISTRAR, "School"),
     ("AdmissionView.upload", "POST", SCHOOL_REGISTRAR, "School"),  # into one's own school only
@@ -255,8 +260,10 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("PolicyView.preview", "POST", BUREAU_SYSADMIN, ""),
     ("PolicyView.activate", "POST", BUREAU_SYSADMIN, ""),
     # -- 月报: the node asked for must be the account's own or lie below it ---------------------
-    ("ReportView.monthly", "GET", READ, "Student"),  # counts of the node's students and requests
-    ("ReportView.monthly_json", "GET", READ, "Student"),  # the same report as JSON, for the charts
+    ("ReportView.monthly", "GET", READ, "MonthlyReport"),  # the stored report of the node's month
+    ("ReportView.monthly_json", "GET", READ, "MonthlyReport"),  # the same report as JSON, for the charts
+    ("ReportView.download", "GET", READ, "MonthlyReport"),  # its xlsx / PDF, made with it
+    ("ReportView.generate", "POST", READ, "MonthlyReport"),  # queues the report_monthly job
     # -- signed reports: anyone checks a file; a node's supervisor signs its month off ----------
     ("ReportVerifyView.index", "GET", ANYONE, ""),  # the form and the published public keys
     ("ReportVerifyView.check", "POST", ANYONE, ""),  # an uploaded file -> its verdict
@@ -311,7 +318,8 @@ _ROWS: list[tuple[str, str, str, str]] = [
     ("ReportSignoffApi.signoff", "POST", "supervisor@all", "ReportSignoff"),  # its own node only
     ("ReportSignoffApi.signoff_state", "GET", READ, "ReportSignoff"),
     ("StatisticsApi.table", "GET", READ, "Student"),  # 学校统计表 of ?node= inside the jurisdiction
-    ("ReportApi.monthly", "GET", READ, "Student"),  # 月报 of ?node=&month= inside the jurisdiction
+    ("ReportApi.monthly", "GET", READ, "MonthlyReport"),  # 月报 of ?node=&month= inside the jurisdiction
+    ("ReportApi.generate", "POST", READ, "MonthlyReport"),  # queues the report_monthly job (202)
     ("AdmissionApi.upload", "POST", SCHOOL_REGISTRAR, "ImportJob"),  # 录取名单: check, commit
     ("AdmissionApi.show", "GET", SCHOOL_REGISTRAR, "ImportJob"),
     ("AdmissionApi.commit", "POST", SCHOOL_REGISTRAR, "ImportJob"),

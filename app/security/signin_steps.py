@@ -74,6 +74,7 @@ def failed(user: XuejiUser, why: str = CODE_WRONG) -> None:
     """A wrong code (or a wrong password of a held account): counted towards the lock, ``why``
     said unless it locks (the caller commits)."""
     now, policy = local_now(), lockout.policy_in_force()
+    lockout.held_for_counting(db.session, user)
     if lockout.count_failure(user, now, policy):
         lockout.record_lock(db.session, user, policy)
         lockout.refuse(lockout.LOCKED, user, now, policy)

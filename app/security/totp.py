@@ -8,6 +8,7 @@ import hmac
 import time
 
 import pyotp
+import segno
 from sqlalchemy.orm import Session
 
 from ..models import AccountTotp, XuejiUser
@@ -35,8 +36,11 @@ def _aad(user_id: int) -> bytes:
     return aad_for("account_totp", "secret", str(user_id))
 
 
-def record_of(session: Session, user: XuejiUser) -> AccountTotp | None:
-    return session.get(AccountTotp, user.id)
+def record_of(session: Session, user: XuejiUser, *, lock: bool = False) -> AccountTotp | None:
+    """The account's second factor; ``lock``: its row locked and read afresh, so that one code
+    sent to two app processes at once is accepted by one of them only (the step remembered by
+    the first is seen by the second)."""
+    return session.get(AccountTotp, user.id, with_for_update=lock or None, populate_existing=lock)
 
 
 def enrolled(session: Session, user: XuejiUser) -> bool:
@@ -60,6 +64,12 @@ def provisioning_uri(user: XuejiUser, secret: str, issuer: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=issuer)
 
 
+def qr_svg(uri: str) -> str:
+    """The URI as a QR code an authenticator app scans: inline SVG made here (segno), no image
+    service, no script; the secret never leaves the page."""
+    return segno.make(uri, error="m").svg_inline(scale=5, border=2, title="otpauth")
+
+
 def accept(row: AccountTotp, code: str, now: float | None = None) -> bool:
     """Whether ``code`` is good now and was not used before; the step is remembered if so."""
     code = (code or "").strip().replace(" ", "")
@@ -78,7 +88,7 @@ def accept(row: AccountTotp, code: str, now: float | None = None) -> bool:
 
 def confirm(session: Session, user: XuejiUser, code: str) -> bool:
     """Finish enrolment with a first code from the authenticator."""
-    row = record_of(session, user)
+    row = record_of(session, user, lock=True)
     if row is None or row.confirmed_at is not None or not accept(row, code):
         return False
     row.confirmed_at = local_now()
@@ -87,7 +97,7 @@ def confirm(session: Session, user: XuejiUser, code: str) -> bool:
 
 def verify(session: Session, user: XuejiUser, code: str) -> bool:
     """A code of an enrolled account, at sign-in."""
-    row = record_of(session, user)
+    row = record_of(session, user, lock=True)
     return row is not None and row.confirmed_at is not None and accept(row, code)
 
 

@@ -12,7 +12,7 @@ from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_
 
 from ..errors import DomainError
 from ..extensions import db
-from ..security.scoping import SCOPED
+from ..security.scoping import SCOPED, current_scope
 from ..services.common.transaction import transaction
 from ..web.common import scoped_relations
 from ..web.data import XuejiInterface, sortable
@@ -38,6 +38,20 @@ class ScopedModelView(ModelView):
         self.order_columns = sortable(self.datamodel, self.order_columns)  # no header sorts by a relation
         self.formatters_columns = Formatters(self.formatters_columns)  # None shown as nothing, ...
         self.datamodel.eager = tuple(c for c in self.list_columns if self.datamodel.is_relation(c))
+
+    # search boxes that pick one row of a model with too many rows above a county (a province's
+    # 27,000 classes, 8,000 grades): offered to county and school accounts only
+    NARROW_PICKERS = ("grade", "school_class")
+
+    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None):
+        """FAB's search widget, without the pickers too long for the account's scope (the widget
+        renders every column it includes, whatever ``exclude_cols`` says)."""
+        widgets = widgets or {}
+        narrow = () if current_scope().level in ("county", "school") else self.NARROW_PICKERS
+        widgets["search"] = self.search_widget(
+            route_base=self.route_base, form=form, exclude_cols=exclude_cols or [], filters=self._filters,
+            include_cols=[c for c in self.search_columns if c not in narrow])
+        return widgets
 
     def _init_titles(self):
         """新增年级 / 编辑年级 / 查看年级, where FAB would title them "Add Grade" and so on."""

@@ -72,7 +72,7 @@ VERB_WORDS = {
     "delete": ("删除", "delete"), "approve_registration": ("注册核办", "approve registrations"),
     "personal_data": ("查看完整个人信息", "see personal data in full"),
     "decide": ("核办", "decide"), "export": ("导出", "export"),
-    "sign": ("签发", "sign off"),
+    "sign": ("签发", "sign off"), "generate": ("生成", "generate"),
     "mark": ("核查登记", "mark confirmation forms"),
     "resolve": ("裁定重复录取", "resolve duplicate admissions"),
     "unlock": ("解除锁定", "unlock"), "cancel": ("取消", "cancel"),

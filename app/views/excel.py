@@ -57,6 +57,20 @@ def _download_file(write, name: str) -> Response:
     return attachment(chunks(), name, XLSX, **{"Content-Length": str(path.stat().st_size)})
 
 
+def _made_by_job(view, what: export_requests.What):
+    """A held export: its page (409, naming the rule); one too large for a web request: a job makes
+    it and the job's page links the download; None: small enough to make now."""
+    who, at = actor(), now()
+    plan = export_requests.assess(db.session, rulesets.current(db.session), who, what, at)
+    if plan.reasons:
+        return held_page(view, export_requests.ExportHeld(plan.reasons), what)
+    if plan.rows <= current_app.config.get("XUEJI_EXPORT_INLINE_ROWS", 2000):
+        return None
+    run = job_tasks.export_later(db.session, who, what, at, held=False)
+    jobs.launch(run)
+    return redirect(url_for("JobView.show", pk=run.id))
+
+
 def _school_for(code: str | None):
     """A school inside the account's subtree: the named one, or the account's own."""
     who = actor()
@@ -174,8 +188,9 @@ class ImportView(ScopedModelView):
         name = f"学生信息-{school.code if school else actor().scope.code}.xlsx"
         what = export_requests.What("students", school)
         try:
-            return _download_file(lambda path: export_requests.deliver(db.session, rulesets.current(db.session),
-                                                                       actor(), what, path), name)
+            later = _made_by_job(self, what)
+            return later if later is not None else _download_file(lambda path: export_requests.deliver(
+                db.session, rulesets.current(db.session), actor(), what, path, now()), name)
         except export_requests.ExportHeld as exc:  # above the rules' threshold: file a request
             return held_page(self, exc, what)
 
@@ -186,10 +201,15 @@ class ImportView(ScopedModelView):
         if school is None:
             abort(404)
         pdf = request.args.get("format") == "pdf"
+        what = export_requests.What(f"confirmation_{'pdf' if pdf else 'xlsx'}", school)
         try:
+            confirm_forms.gate(db.session, actor(), what, now())
+            later = _made_by_job(self, what)
+            if later is not None:
+                return later
             data = (confirm_forms.forms_pdf if pdf else confirm_forms.forms_xlsx)(db.session, actor(), school, now())
         except export_requests.ExportHeld as exc:
-            return held_page(self, exc, export_requests.What(f"confirmation_{'pdf' if pdf else 'xlsx'}", school))
+            return held_page(self, exc, what)
         except DomainError as exc:
             flash_problems(exc)
             return redirect(url_for("ImportView.exports"))  # the page the form was on

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flask import current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from markupsafe import Markup
 
 from ..errors import DomainError
 from ..extensions import db
@@ -51,6 +52,7 @@ class SecondFactorView(BaseView):
             return redirect(url_for("SecondFactorView.index"))
         uri = totp.provisioning_uri(me, secret, current_app.config["XUEJI_TOTP_ISSUER"])
         return self.render_template("xueji/second_factor.html", enrolled=False, secret=secret, uri=uri,
+                                    qr=Markup(totp.qr_svg(uri)),
                                     required=totp.required(me, policy_settings.in_force()))
 
     @expose("/confirm", methods=["POST"])

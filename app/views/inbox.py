@@ -7,16 +7,29 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..errors import DomainError
 from ..extensions import db
 from ..i18n import t
 from ..models import Request
 from ..models.requests import OPEN
+from ..security.inputs import MAX_PAGE
+from ..services.common.paging import page_of
 from ..services.requests import messages
 from ..services.requests import workflow as svc
 from ..web.common import actor, now
-from .request_subject import STATUS, held_by, kind_label
+from .request_subject import STATUS, held_by, kind_label, name_holders
+
+PAGE = 50  # rows of each inbox table on one page
+MINE = 50  # one's own requests in progress shown (newest)
+FIXES = ("returned", "awaiting_pull")
+
+
+def _page_arg(name: str) -> int:
+    """A page number from the query string (from 0; anything else is the first page)."""
+    value = request.args.get(name, type=int) or 0
+    return min(max(value, 0), MAX_PAGE)
 
 
 class InboxView(BaseView):
@@ -30,14 +43,19 @@ class InboxView(BaseView):
     @expose("/")
     @has_access
     def index(self):
+        """Each table a page at a time (?page= the steps to decide, ?fixes_page= the returned and
+        waiting ones), oldest first, with its total: a bureau's inbox may hold hundreds."""
         who = actor()
-        waiting = svc.inbox(db.session, who)
+        items = page_of(db.session, svc.inbox_query(who, ("pending",)), page=_page_arg("page"),
+                        size=PAGE, options=(selectinload(Request.origin_school),))
+        fixes = page_of(db.session, svc.inbox_query(who, FIXES), page=_page_arg("fixes_page"),
+                        size=PAGE, options=(selectinload(Request.steps),))
         mine = db.session.scalars(select(Request).where(
             Request.requester_id == who.user_id, Request.status.in_(OPEN))
-            .order_by(Request.id.desc()).limit(50)).all()
+            .order_by(Request.id.desc()).limit(MINE)).all()
+        name_holders(r.holder for r in mine)
         return self.render_template(
-            "xueji/inbox.html", items=[r for r in waiting if r.status == "pending"],
-            fixes=[r for r in waiting if r.status != "pending"], mine=mine,
+            "xueji/inbox.html", items=items, fixes=fixes, mine=mine,
             notes=messages.listing(db.session, who), unread=messages.unread(db.session, who),
             kind_label=kind_label, held_by=held_by, status=STATUS, today=now().date())
 

@@ -94,6 +94,12 @@ def test_a_supervisors_landing_page_draws_the_trend_of_its_key_figures(browser, 
 
 
 def test_the_monthly_report_page_draws_each_chart_of_the_report(browser, live):
+    from contextlib import nullcontext
+
+    from factories import stored_report
+
+    with live.lock or nullcontext(), live.app.app_context():
+        stored_report("430102", "2026-08")  # the page shows the report its job stored
     with watched(browser.driver):
         browser.login("county_supervisor")
         browser.open("/reports/monthly?node=430102&month=2026-08")

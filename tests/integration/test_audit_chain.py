@@ -85,6 +85,19 @@ def test_a_bulk_insert_is_sealed_in_id_order_after_the_last_row(ctx):
     assert chain.verify(db.session) == []
 
 
+def test_an_import_sized_batch_is_sealed_whole_across_the_update_chunks(ctx):
+    """More rows than one sealing statement takes (PostgreSQL: 1,000 per UPDATE ... FROM VALUES)."""
+    last = db.session.scalar(select(func.max(ExportLog.seq))) or 0
+    with transaction(db.session):
+        db.session.execute(ExportLog.__table__.insert(), [
+            {"username": "big_batch", "kind": "students", "scope_level": "school", "rows": i}
+            for i in range(2345)])
+    seqs = db.session.scalars(select(ExportLog.seq).where(ExportLog.username == "big_batch")
+                              .order_by(ExportLog.id)).all()
+    assert seqs == list(range(last + 1, last + 2346))
+    assert chain.verify(db.session) == []
+
+
 def test_a_look_up_kept_after_a_rollback_is_sealed_on_its_own_connection(ctx):
     """personal_data.log_lookup writes through the engine, outside the session: sealed all the same."""
     student = registered_in("4301020001")

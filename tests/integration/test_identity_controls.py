@@ -9,6 +9,7 @@ tests/web/test_auth.py does, and holds no application context across requests.
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 import time
@@ -25,6 +26,7 @@ from werkzeug.security import check_password_hash
 from app.extensions import db
 from app.models import AccountTotp, AuditEvent, PasswordLoan, PasswordLoanUse, XuejiUser
 from app.models.base import keyring, local_now
+from app.security import totp
 from app.security.crypto import KeyError_, aad_for
 from app.services.common.actors import Actor
 from app.services.organisation import accounts, approvals, identity
@@ -189,6 +191,8 @@ def test_totp_enrolment_then_every_sign_in_needs_a_fresh_code(app):
     page = client.post("/second-factor/start").get_data(as_text=True)
     secret = re.search(r'<code id="secret">([A-Z2-7]+)</code>', page).group(1)
     assert f"otpauth://totp/Xueji:{user.username}" in page
+    uri = html.unescape(re.search(r'<code id="uri"[^>]*>([^<]+)</code>', page).group(1))
+    assert f"secret={secret}" in uri and totp.qr_svg(uri) in page  # its QR code, made on the page
     first = pyotp.TOTP(secret).now()
     assert client.post("/second-factor/confirm", data={"code": first}).status_code == 302
     assert events(app, user, "totp_enrolled")

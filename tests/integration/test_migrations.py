@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from app.extensions import db
-from app.models.jobs import ours
+from app.models.jobs import ours_on
 
 # FAB's own security tables (ab_*) share the metadata and the migration, so they are compared too.
 # No FAB-internal difference shows on SQLite or PostgreSQL, so nothing is filtered out.
@@ -18,7 +18,8 @@ from app.models.jobs import ours
 def schema_differences(metadata: sa.MetaData) -> list:
     with db.engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True, "include_object": ours})
+            conn, opts={"compare_type": True, "compare_server_default": True,
+                        "include_object": ours_on(conn.dialect.name)})
         return compare_metadata(context, metadata)
 
 

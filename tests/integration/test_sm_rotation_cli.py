@@ -165,3 +165,41 @@ def test_configured_keys_move_only_to_the_configured_profile(copy):
     with app.app_context(), pytest.raises(SystemExit, match="XUEJI_CRYPTO_PROFILE"):
         rotation.rotate(app, db.session, new_key=False, profile="sm")
     close(app)
+
+
+def _refusal(app) -> str | None:
+    """What a look-up by ID answers in a new request context of ``app`` (None: it ran)."""
+    from app.security.blind_state import RotationUnfinished
+
+    with app.test_request_context():
+        try:
+            keyring().blind_index("id_number", "430102201910050011")
+        except RotationUnfinished as exc:
+            assert exc.status == 503
+            return str(exc)
+    return None
+
+
+def test_no_look_up_runs_while_the_move_is_unfinished_or_in_a_process_of_the_other_profile(
+        copy, template, monkeypatch):
+    stale = build_app(copy)  # started before the move, under the standard profile
+    assert _refusal(stale) is None
+    original = rotation._rewrite_batch
+
+    def power_cut(session, ring, sealed, rows):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(rotation, "_rewrite_batch", power_cut)
+    mover = build_app(copy)
+    with mover.app_context(), pytest.raises(RuntimeError, match="power cut"):
+        rotation.rotate(mover, db.session, profile="sm")
+    waiting = build_app(copy)  # started under sm while the indexes are still SHA-256
+    assert waiting.extensions["xueji_keyring"].profile == "sm"
+    assert "keys rotate" in _refusal(waiting) and "keys rotate" in _refusal(stale)
+    monkeypatch.setattr(rotation, "_rewrite_batch", original)
+    with mover.app_context():
+        rotation.rotate(mover, db.session, new_key=False)
+    assert _refusal(waiting) is None  # its next request sees the move done
+    assert "为 sm 配置，本进程为 standard" in _refusal(stale)  # restart it under sm
+    for app in (stale, mover, waiting):
+        close(app)

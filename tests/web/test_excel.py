@@ -201,7 +201,7 @@ def test_an_interrupted_import_resumes_without_doubling(ctx, monkeypatch):
 
     rows = _rows(6, seed=505)
     job = _check(_book(rows))
-    monkeypatch.setattr(imports, "BATCH", 2)
+    monkeypatch.setattr(imports, "CHECKPOINT", 2)
     real, calls = import_writes.write, []
 
     def flaky(session, job_, batch, actor, now):

@@ -1,6 +1,8 @@
-"""A bounded load smoke: 20 API clients at once for 20 s on loopback, each with its own JWT,
-against the session's database served by waitress as ``run.py serve`` serves it.  Zero errors
-(no 5xx, no refused or dropped connection); requests/s, p50 and p95 are printed.
+"""A bounded load smoke: 20 API clients at once on loopback, each with its own JWT, for 20 s or
+150 requests each, whichever ends first, against the session's database served by waitress as
+``run.py serve`` serves it.  Zero errors (no 5xx, no refused or dropped connection), every client
+served; requests/s, p50 and p95 are printed but never asserted: CI shares its two cores with the
+other half of the suite.  The load test with figures is tests/bench/bench_load.py (gunicorn, locust).
 
 The clients read what registrars and supervisors read most: the student list, a student's record
 (a personal-data log row is written for each one a registrar opens), the request list.  The clients
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.load
 
 CLIENTS = 20
 SECONDS = 20
+REQUESTS = 150  # per client: the loop is bounded in count as well as in time
 SERVER_THREADS = 8  # as `run.py serve` and `run.py demo` start waitress
 ACCOUNTS = ["school_registrar", "county_registrar", "county_supervisor", "city_supervisor"]
 
@@ -39,9 +42,13 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, label: str, status: int | None, seconds: float, error: str | None = None) -> None:
+    served: Counter = field(default_factory=Counter)
+
+    def record(self, label: str, status: int | None, seconds: float, error: str | None = None,
+               client: int = 0) -> None:
         with self.lock:
             self.latencies.append(seconds)
+            self.served[client] += status == 200
             self.statuses[status] += 1
             if error or status is None or status >= 500:
                 self.errors.append(f"{label}: {status} {error or ''}".strip())
@@ -116,16 +123,18 @@ class Client:
 
 def _run(client: Client, tally: Tally, deadline: float, seed: int) -> None:
     rng = random.Random(seed)
-    while time.perf_counter() < deadline:
+    for _ in range(REQUESTS):
+        if time.perf_counter() >= deadline:
+            return
         path = client.next_path(rng)
         started = time.perf_counter()
         try:
             status, _ = client.call("GET", path)
         except (OSError, http.client.HTTPException) as exc:
-            tally.record(path, None, time.perf_counter() - started, repr(exc))
+            tally.record(path, None, time.perf_counter() - started, repr(exc), seed)
             client.conn.close()  # a fresh connection for the next request
             continue
-        tally.record(path, status, time.perf_counter() - started)
+        tally.record(path, status, time.perf_counter() - started, client=seed)
 
 
 def test_twenty_clients_for_twenty_seconds_meet_no_error(served, capsys):
@@ -139,6 +148,7 @@ def test_twenty_clients_for_twenty_seconds_meet_no_error(served, capsys):
         thread.start()
     for thread in threads:
         thread.join(timeout=SECONDS + 60)
+    assert not any(thread.is_alive() for thread in threads), "a client outlived its bound"
     elapsed = time.perf_counter() - started
     total = len(tally.latencies)
     p50, p95 = (statistics.quantiles(tally.latencies, n=100)[i] * 1000 for i in (49, 94))
@@ -146,7 +156,8 @@ def test_twenty_clients_for_twenty_seconds_meet_no_error(served, capsys):
         print(f"\nload smoke: {CLIENTS} clients × {SECONDS} s, {total} requests, {total / elapsed:.0f} "
               f"requests/s, p50 {p50:.0f} ms, p95 {p95:.0f} ms, statuses {dict(tally.statuses)}, "
               f"errors {len(tally.errors)}")
-    assert total > CLIENTS
     assert not tally.errors, tally.errors[:10]
+    assert all(tally.served[n] for n in range(CLIENTS)), f"a client was never served: {dict(tally.served)}"
+    assert total <= CLIENTS * REQUESTS
     assert not crashes, crashes[0]
     assert set(tally.statuses) == {200}, tally.statuses

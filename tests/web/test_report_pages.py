@@ -1,6 +1,7 @@
 """The monthly report (月报) as people reach it: the page with its pickers, definitions, breakdowns,
 drill-down and chart container; its JSON; the REST resource; the command line -- each scoped: a
-county supervisor gets nothing of another county's report, by page, API or command."""
+county supervisor gets nothing of another county's report, by page, API or command.  The pages
+serve the report stored by its job (tests/integration/test_stored_reports.py), generated here first."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 
 import pytest
 from browsing import Page, problems_zh
+from factories import stored_report
 from sqlalchemy import select
 
 from app.extensions import db
@@ -15,6 +17,15 @@ from app.models import School, XuejiUser
 from app.services.reports.catalogue import CATALOGUE
 
 LAST_MONTH = "2026-08"  # the test configuration's business time is 2026-09-15
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _generated(app):
+    """The reports these pages show, generated and stored by the report_monthly job."""
+    with app.app_context():
+        for node in ("430102", "430100", "430202"):
+            stored_report(node, LAST_MONTH)
+        db.session.remove()
 
 
 def _usernames() -> set[str]:

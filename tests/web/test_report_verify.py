@@ -10,6 +10,7 @@ import zipfile
 from datetime import datetime
 
 import pytest
+from factories import stored_report
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -153,6 +154,8 @@ def test_a_bad_signoff_body_names_the_field(app, ctx, api, token_for, body, fiel
 
 
 def test_the_report_page_offers_sign_off_to_its_nodes_supervisor_then_the_signed_files(app, ctx, client_for):
+    stored_report(COUNTY, "2025-07")  # the page shows the stored report
+    stored_report(COUNTY, "2026-09")  # and the current month's, live
     url = f"/reports/monthly?node={COUNTY}&month=2025-07"
     html = client_for("county_supervisor").get(url).get_data(as_text=True)
     assert 'id="signoff-form"' in html and 'id="signed-xlsx"' not in html

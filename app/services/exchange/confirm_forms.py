@@ -33,7 +33,7 @@ def _forms(session: Session, actor: Actor, school, now: datetime, kind: str, cla
     _gate(session, actor, school, now)
     buffer = io.BytesIO()
     export_requests.deliver(session, rulesets.current(session), actor,
-                            export_requests.What(kind, school, class_id), buffer)
+                            export_requests.What(kind, school, class_id), buffer, now)
     return buffer.getvalue()
 
 
@@ -51,3 +51,15 @@ def request(session: Session, actor: Actor, what: export_requests.What, now: dat
     """Forms the export threshold holds, filed for approval once the same gate lets them through."""
     _gate(session, actor, what.school, now)
     return export_requests.file(session, rulesets.current(session), actor, what, now)
+
+
+def gate(session: Session, actor: Actor, what: export_requests.What, now: datetime) -> None:
+    """Whether the account may print these forms now (before a job is queued to make them)."""
+    _gate(session, actor, what.school, now)
+
+
+def make(session: Session, actor: Actor, what: export_requests.What, now: datetime):
+    """Forms too many to make inside a web request, made by a job once the same gate lets them
+    through (``export_requests.make``)."""
+    _gate(session, actor, what.school, now)
+    return export_requests.make(session, rulesets.current(session), actor, what, now)

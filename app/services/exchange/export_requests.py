@@ -1,8 +1,11 @@
 """导出审批: an export the rules' ``exports`` threshold holds becomes a request; its file is made at
 once and kept encrypted under the app keyring (bound to the row), a supervisor of its node or one
 above approves or refuses it (never their own), and only then its requester downloads it, a
-limited number of times before it expires.  Smaller exports stay immediate.  Every export that
-leaves is logged with its rows and its file's sha256; requests and decisions are audited."""
+limited number of times before it expires.  Smaller exports stay immediate; one no rule holds but
+too large to make inside a web request is ``make``-d by a job and stored the same way, approved at
+once (``needs_approval`` false, with the rule that let it go).  The threshold counts the rows the
+same account exported inside the rules' window (``export_window``).  Every export that leaves is
+logged with its rows and its file's sha256; requests and decisions are audited."""
 
 from __future__ import annotations
 
@@ -16,17 +19,18 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from ... import clock
 from ...errors import Conflict, Forbidden, Problem
 from ...i18n import t
 from ...models import AuditEvent, ExportRequest, School
 from ...models.base import keyring
 from ...policy import RuleSet, Violation
-from ...policy.exports import export_hold
+from ...policy.exports import Clearance, export_clearance, export_hold, window_hours
 from ...security.crypto import aad_for
 from ..common.actors import Actor
 from ..common.digests import sha256_of
 from ..common.transaction import transaction, transactional
-from . import exports
+from . import export_window, exports
 
 DOWNLOADABLE = ("approved", "downloaded")
 FILE_NAMES = {"students": "学生信息", "confirmation_xlsx": "确认表", "confirmation_pdf": "确认表"}
@@ -52,49 +56,100 @@ class ExportHeld(Conflict):
                                   None, v.code, v.source) for v in reasons])
 
 
-def hold(session: Session, ruleset: RuleSet, actor: Actor, what: What) -> tuple[Violation, ...]:
-    """Why this export would wait for approval, under the rules of the node it reaches (none: it
-    is immediate).  Only an account whose role exports students gets this far (never an
-    administrator or an auditor, whatever door it comes through)."""
+@dataclass(frozen=True)
+class Assessment:
+    """An export judged before it is made: its rows, where it reaches (``exports.node``), why it
+    waits for approval (none: it need not) and the rule that lets it go otherwise."""
+
+    rows: int
+    where: dict
+    reasons: tuple[Violation, ...]
+    clearance: Clearance
+
+
+def assess(session: Session, ruleset: RuleSet, actor: Actor, what: What, now: datetime) -> Assessment:
+    """The export judged under the rules of the node it reaches, the rows the account exported
+    inside the window counted with its own.  Only an account whose role exports students gets this
+    far (never an administrator or an auditor, whatever door it comes through)."""
     actor.require("ImportJob", "export")
     where = exports.node(session, actor, what.school, what.class_id)
     rows = exports.count(session, actor, what.school, what.class_id)
-    return export_hold(ruleset.effective(*exports.chain_codes(where)), level=where["scope_level"], rows=rows)
+    eff = ruleset.effective(*exports.chain_codes(where))
+    earlier = export_window.earlier_rows(session, actor, window_hours(eff), now,
+                                         this=(where["scope_level"], where["scope_code"], what.class_id))
+    facts = {"level": where["scope_level"], "rows": rows, "earlier": earlier}
+    return Assessment(rows, where, export_hold(eff, **facts), export_clearance(eff, **facts))
 
 
-def deliver(session: Session, ruleset: RuleSet, actor: Actor, what: What, out: Path | IO[bytes]) -> int:
+def hold(session: Session, ruleset: RuleSet, actor: Actor, what: What,
+         now: datetime | None = None) -> tuple[Violation, ...]:
+    """Why this export would wait for approval (none: it is immediate)."""
+    return assess(session, ruleset, actor, what, now or clock.now()).reasons
+
+
+def deliver(session: Session, ruleset: RuleSet, actor: Actor, what: What, out: Path | IO[bytes],
+            now: datetime | None = None) -> int:
     """An immediate export: its file written to ``out`` and logged with its hash; ExportHeld when
     the rules want a supervisor's approval first."""
-    reasons = hold(session, ruleset, actor, what)
-    if reasons:
-        raise ExportHeld(reasons)
+    plan = assess(session, ruleset, actor, what, now or clock.now())
+    if plan.reasons:
+        raise ExportHeld(plan.reasons)
     count = exports.write(session, actor, what.kind, out, what.school, what.class_id)
     digest = sha256_of(out if isinstance(out, Path) else out.getvalue())
-    exports.log(session, actor, what.kind, count, exports.node(session, actor, what.school, what.class_id), sha256=digest)
+    exports.log(session, actor, what.kind, count, plan.where, sha256=digest, class_id=what.class_id)
     return count
 
 
 @transactional
 def file(session: Session, ruleset: RuleSet, actor: Actor, what: What, now: datetime) -> ExportRequest:
     """Hold an export the rules hold: its file made now and stored encrypted, the request audited."""
-    reasons = hold(session, ruleset, actor, what)
-    if not reasons:
+    plan = assess(session, ruleset, actor, what, now)
+    if not plan.reasons:
         raise Conflict(t("此导出无需审批，可直接下载", "this export needs no approval: download it directly"))
+    return _held(session, ruleset, actor, what, now, plan)
+
+
+@transactional
+def make(session: Session, ruleset: RuleSet, actor: Actor, what: What, now: datetime) -> ExportRequest:
+    """A large export no rule holds, made by a job: stored like a held one but approved at once,
+    without a supervisor, recording the rule that let it go; if by now the rules hold it (the
+    window filled meanwhile), it is filed for approval instead."""
+    plan = assess(session, ruleset, actor, what, now)
+    if plan.reasons:
+        return _held(session, ruleset, actor, what, now, plan)
+    req = _stored(session, ruleset, actor, what, now, plan.clearance.message, plan.clearance.source)
+    req.needs_approval, req.status, req.decided_at = False, "approved", now
+    req.expires_at = now + timedelta(days=current_app.config.get("XUEJI_EXPORT_DOWNLOAD_DAYS", 7))
+    session.flush()
+    _audit(session, actor, "export_made", req, {"rows": req.rows, "sha256": req.sha256, "approval": "not_needed",
+                                                "rule": req.rule_source})
+    return req
+
+
+def _held(session: Session, ruleset: RuleSet, actor: Actor, what: What, now: datetime,
+          plan: Assessment) -> ExportRequest:
+    req = _stored(session, ruleset, actor, what, now, "；".join(v.message for v in plan.reasons),
+                  "; ".join(str(v.source) for v in plan.reasons))
+    _audit(session, actor, "export_requested", req, {"rows": req.rows, "sha256": req.sha256,
+                                                     "rule": req.rule_source})
+    return req
+
+
+def _stored(session: Session, ruleset: RuleSet, actor: Actor, what: What, now: datetime, reason: str,
+            source: str) -> ExportRequest:
+    """The export's file made now and stored encrypted on a new, pending request row."""
     buffer = io.BytesIO()
     count = exports.write(session, actor, what.kind, buffer, what.school, what.class_id)
     data, where = buffer.getvalue(), exports.node(session, actor, what.school, what.class_id)
     _, suffix, mime = exports.KINDS[what.kind]
     req = ExportRequest(kind=what.kind, user_id=actor.user_id, username=actor.username, requested_at=now,
-                        class_id=what.class_id, rows=count, reason="；".join(v.message for v in reasons)[:300],
-                        rule_source="; ".join(str(v.source) for v in reasons)[:200],
+                        class_id=what.class_id, rows=count, reason=reason[:300], rule_source=source[:200],
                         rule_version=ruleset.version, status="pending", downloads=0, size=len(data),
                         filename=f"{FILE_NAMES[what.kind]}-{where['scope_code']}.{suffix}", content_type=mime,
-                        sha256=sha256_of(data), **where)
+                        sha256=sha256_of(data), needs_approval=True, **where)
     req.file_enc = keyring().encrypt_bytes(data, _aad(req.ensure_uid()))
     session.add(req)
     session.flush()
-    _audit(session, actor, "export_requested", req, {"rows": count, "sha256": req.sha256,
-                                                     "rule": req.rule_source})
     return req
 
 
@@ -140,7 +195,8 @@ def download(session: Session, actor: Actor, request_id: int, now: datetime) -> 
         req.status = "downloaded"
         if req.downloads >= current_app.config.get("XUEJI_EXPORT_DOWNLOADS", 3):
             req.file_enc = None  # used up: nothing of it stays
-        exports.log(session, actor, req.kind, req.rows, _where(req), sha256=req.sha256, request_id=req.id)
+        exports.log(session, actor, req.kind, req.rows, _where(req), sha256=req.sha256, request_id=req.id,
+                    class_id=req.class_id)
     return data, req
 
 
@@ -191,5 +247,5 @@ def _audit(session: Session, actor: Actor, action: str, req: ExportRequest, chan
     where = {k: getattr(req, k) for k in ("school_id", "province_code", "city_code", "county_code")}
     session.add(AuditEvent(user_id=actor.user_id, username=actor.username, action=action,
                            entity="export_request", entity_id=req.id, entity_uid=req.uid, changes=changes,
-                           summary=f"#{req.id} {req.kind} {req.scope_code} {req.rows}"[:300],
+                           summary=f"#{req.id} {req.filename} {req.rows}"[:300],  # words, not the kind's key
                            rule_version=req.rule_version, **where))

@@ -6,7 +6,6 @@ export -> import changes nothing), streamed in batches; every export logged with
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 from typing import IO
 
@@ -15,15 +14,11 @@ from sqlalchemy.orm import Session
 
 from ...documents import confirmation
 from ...documents import export as workbook
-from ...documents.columns import COLUMNS
-from ...models import ExportLog, FamilyMember, School, SchoolClass, Student
-from ...models.base import keyring
-from ...security.crypto import aad_for
+from ...models import ExportLog, School, Student
 from ..common.actors import Actor
 from ..common.transaction import transactional
 from ..organisation import codes as code_tables
-
-BATCH = 2000
+from . import export_rows
 
 
 def _scope_query(actor: Actor, school: School | None, class_id: int | None = None):
@@ -35,60 +30,10 @@ def _scope_query(actor: Actor, school: School | None, class_id: int | None = Non
     return query.order_by(Student.school_id, Student.class_id, Student.id)
 
 
-class _Decrypt:
-    """Personal values of a batch, decrypted column by column from their raw tokens."""
-
-    def __init__(self):
-        self.ring = keyring()
-
-    def __call__(self, table: str, column: str, uid: str, token):
-        return None if token is None else self.ring.decrypt(token, aad_for(table, column, uid))
-
-
 def rows(session: Session, actor: Actor, school: School | None = None, class_id: int | None = None):
     """The template's cell values for every student in scope (or of one class), batch by batch."""
     labels = {table: dict(pairs) for table, pairs in code_tables.template_labels(session).items()}
-    decrypt = _Decrypt()
-    codes = {s.id: s.code for s in session.scalars(select(School).where(actor.scope.clause(School)))}
-    classes: dict[int, str] = {}
-    students = session.scalars(_scope_query(actor, school, class_id).execution_options(yield_per=BATCH))
-    for batch in students.partitions(BATCH):
-        members = defaultdict(list)
-        for m in session.scalars(select(FamilyMember).where(
-                FamilyMember.student_id.in_([s.id for s in batch])).order_by(FamilyMember.seq)):
-            members[m.student_id].append(m)
-        missing = {s.class_id for s in batch if s.class_id and s.class_id not in classes}
-        if missing:
-            classes.update(session.execute(select(SchoolClass.id, SchoolClass.name)
-                                           .where(SchoolClass.id.in_(missing))).all())
-        for student in batch:
-            yield _row(student, members[student.id][:2], labels, codes, classes, decrypt)
-        for obj in [*batch, *(m for group in members.values() for m in group)]:
-            session.expunge(obj)  # flat memory: nothing of the batch stays in the session
-
-
-def _row(student, members, labels, codes, classes, decrypt) -> list:
-    out = []
-    for column in COLUMNS:
-        spec = column.spec
-        if column.owner == "student":
-            source, table, uid = student, "student", student.uid
-        else:
-            n = int(column.owner[-1])
-            if n > len(members):
-                out.append(None)
-                continue
-            source, table, uid = members[n - 1], "family_member", members[n - 1].uid
-        if spec.kind == "school":
-            raw = codes.get(student.school_id)
-        elif spec.kind == "class":
-            raw = classes.get(student.class_id)
-        elif spec.personal:
-            raw = decrypt(table, f"{spec.name}_enc", uid, getattr(source, f"{spec.name}_enc"))
-        else:
-            raw = getattr(source, spec.name)
-        out.append(workbook.template_value(spec, raw, labels))
-    return out
+    yield from export_rows.rows(session, _scope_query(actor, school, class_id), labels)
 
 
 # kind -> (writer of rows to a path or binary file, file suffix, content type)
@@ -132,8 +77,8 @@ def chain_codes(where: dict) -> tuple[str, ...]:
 
 @transactional
 def log(session: Session, actor: Actor, kind: str, count: int, where: dict, *, sha256: str,
-        request_id: int | None = None) -> None:
+        request_id: int | None = None, class_id: int | None = None) -> None:
     """Who exported which scope (``node``'s answer: the log is scoped like the data it
-    describes), how many rows, the file's hash; one transaction."""
+    describes; ``class_id``: one class of it), how many rows, the file's hash; one transaction."""
     session.add(ExportLog(user_id=actor.user_id, username=actor.username, kind=kind, rows=count,
-                          sha256=sha256, request_id=request_id, **where))
+                          sha256=sha256, request_id=request_id, class_id=class_id, **where))

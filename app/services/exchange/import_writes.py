@@ -9,19 +9,14 @@ from types import SimpleNamespace
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from ...fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS
 from ...models import AuditEvent, FamilyMember, ImportJob, RegistryNumber, Student
 from ...models.base import keyring, new_uid
-from ...security.crypto import aad_for
 from ..common.actors import Actor
 from ..record import personal_data, registry_numbers
 from ..record.identity import RESIDENT_ID
+from .import_cells import STUDENT_ITEMS, seal
+from .import_cells import enc as _enc
 from .import_rows import Row, pinyin
-
-STUDENT_ITEMS = [f.name for f in ALL_STUDENT_FIELDS if f.kind not in ("school", "class")]
-PERSONAL = {f.name for f in ALL_STUDENT_FIELDS if f.personal}
-MEMBER_PERSONAL = {f.name for f in MEMBER_FIELDS if f.personal}
-
 
 # -- matching rows to records ------------------------------------------------------------------------
 
@@ -110,13 +105,7 @@ def _update(session: Session, row: Row, actor: Actor, now: datetime, job: Import
     job.updated += 1
 
 
-def _enc(ring, table: str, column: str, uid: str, value) -> str | None:
-    if value in (None, ""):
-        return None
-    return ring.encrypt(str(value), aad_for(table, column, uid))
-
-
-STATISTICS_EVERY = 10  # batches between two ANALYZEs while a large import grows the tables
+STATISTICS_ROWS = 10_000  # rows between two ANALYZEs while a large import grows the tables
 
 
 def refresh_statistics(session: Session) -> None:
@@ -151,24 +140,32 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
             copy.write_row(tuple(row[n] for n in names) + extra)
 
 
+def insert_returning_ids(session: Session, table, rows: list[dict]) -> list[int]:
+    """Insert the rows and return their ids in order, with no look-up afterwards: on PostgreSQL the
+    ids are drawn from the table's sequence first and the rows go in with COPY; elsewhere
+    INSERT ... RETURNING."""
+    if session.connection().dialect.name == "postgresql":
+        ids = list(session.scalars(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
+                                        "FROM generate_series(1, :n)"), {"t": table.name, "n": len(rows)}))
+        bulk_insert(session, table, [{**data, "id": i} for data, i in zip(rows, ids)])
+        return ids
+    # multi-row INSERT ... RETURNING (rows come back in any order: each tells its uid)
+    by_uid = dict(session.execute(insert(table).returning(table.c.uid, table.c.id), rows).all())
+    return [by_uid[data["uid"]] for data in rows]
+
+
 def insert_new(session: Session, job: ImportJob, rows: list[Row], actor: Actor, now: datetime) -> None:
     ring, school = keyring(), job.school
     numbers = registry_numbers.temporary_numbers(session, school, [r.values["birth_date"] for r in rows])
     students = []
     for row, number in zip(rows, numbers):
         students.append(_student_row(ring, job, school, row, number, actor, now))
-    table = Student.__table__
-    for data in students:
-        data["_n"] = data.pop("_number")
-    bulk_insert(session, table, [{k: v for k, v in d.items() if k != "_n"} for d in students])
-    by_uid = dict(session.execute(select(table.c.uid, table.c.id).where(
-        table.c.uid.in_([d["uid"] for d in students]))).all())
-    ids = [by_uid[d["uid"]] for d in students]
+    ids = insert_returning_ids(session, Student.__table__, [{k: v for k, v in d.items() if k[0] != "_"}
+                                                          for d in students])
     members, issued, events = [], [], []
     for row, sid, data in zip(rows, ids, students):
-        uid = data["uid"]
-        for seq, values in enumerate(row.members, start=1):
-            members.append(_member_row(ring, sid, seq, values))
+        uid, data["_n"] = data["uid"], data["_number"]
+        members += [{**member, "student_id": sid} for member in data.pop("_members")]
         number_uid = new_uid()
         issued.append({"uid": number_uid, "number_enc": _enc(ring, "registry_number", "number_enc",
                                                              number_uid, data["_n"]),
@@ -184,32 +181,18 @@ def insert_new(session: Session, job: ImportJob, rows: list[Row], actor: Actor, 
 
 
 def _student_row(ring, job, school, row: Row, number: str, actor: Actor, now: datetime) -> dict:
-    values, uid = row.values, new_uid()
-    data = {name: values.get(name) for name in STUDENT_ITEMS if name not in PERSONAL}
-    for name in PERSONAL:
-        data[f"{name}_enc"] = _enc(ring, "student", f"{name}_enc", uid, values.get(name))
+    """The record's columns: encrypted where the row was read (a worker process), or here."""
+    values = row.values
+    own, members = row.sealed or seal(ring, values, row.members)
+    data, uid = dict(own), own["uid"]
     data.update(
-        uid=uid, version=1, status="in_school", registered=False, problem=False, hold_back=False,
+        version=1, status="in_school", registered=False, problem=False, hold_back=False,
         school_id=school.id, grade_id=row.klass.grade_id, class_id=row.klass.id,
         province_code=school.province_code, city_code=school.city_code, county_code=school.county_code,
         registry_no_enc=_enc(ring, "student", "registry_no_enc", uid, number),
         registry_blind=registry_numbers.digest(number), registry_kind="L", import_job_id=job.id,
-        id_blind=row.id_blind, name_pinyin=pinyin(values["name"]), created_by_id=actor.user_id,
-        created_at=now, updated_at=now, _number=number)
-    return data
-
-
-def _member_row(ring, student_id: int, seq: int, values: dict) -> dict:
-    uid = new_uid()
-    data = {f.name: values.get(f.name) for f in MEMBER_FIELDS if f.name not in MEMBER_PERSONAL}
-    data["is_guardian"] = bool(values.get("is_guardian"))
-    data["name"] = data.get("name") or ""
-    data["relation"] = data.get("relation") or "9"
-    for name in MEMBER_PERSONAL:
-        data[f"{name}_enc"] = _enc(ring, "family_member", f"{name}_enc", uid, values.get(name))
-    number = values.get("id_number")
-    data.update(uid=uid, student_id=student_id, seq=seq,
-                id_blind=ring.blind_index("id_number", number) if number else None)
+        id_blind=row.id_blind, name_pinyin=row.pinyin or pinyin(values["name"]), created_by_id=actor.user_id,
+        created_at=now, updated_at=now, _number=number, _members=members)
     return data
 
 

@@ -20,15 +20,16 @@ from ...documents.reader import Sheet, WorkbookRefused, check_rows
 from ...errors import Conflict, Forbidden, ValidationFailed
 from ...i18n import t
 from ...models import ImportJob, School, SchoolClass
-from ...models.base import keyring, local_now
-from ...security.crypto import aad_for
+from ...models.base import local_now
 from ..common.actors import Actor
 from ..common.transaction import transaction, transactional
 from ..organisation import codes as code_tables
-from . import import_writes
+from . import import_cells, import_checked, import_pool, import_writes
+from .import_checked import Checked
 from .import_rows import Checker, Row
 
-BATCH = 1000
+BATCH = 1000  # rows of an admission list checked together
+CHECKPOINT = 4_000  # rows written per transaction, each with its checkpoint (two of the reader's chunks)
 KEEP_PROBLEMS = 50_000  # enough to annotate every bad cell of a large file
 STALE = timedelta(minutes=10)  # a commit that has not checkpointed for this long died: it may resume
 
@@ -43,7 +44,7 @@ def template(session: Session, school: School | None) -> bytes:
 
 
 def _file(job: ImportJob) -> bytes:
-    return keyring().decrypt_bytes(job.file_enc, aad_for("import_job", "file_enc", job.uid))
+    return import_checked.opened(job)[0]
 
 
 @transactional
@@ -60,14 +61,14 @@ def upload(session: Session, *, school: School, actor: Actor, filename: str, dat
         raise ValidationFailed(t(exc.zh, exc.en), "file") from None
     job = ImportJob(school=school, created_by=actor.username, created_by_id=actor.user_id,
                     filename=filename[:200], size=len(data), sha256=hashlib.sha256(data).hexdigest())
-    job.file_enc = keyring().encrypt_bytes(data, aad_for("import_job", "file_enc", job.ensure_uid()))
+    import_checked.seal(job, data)
     job.refresh_chain()
     session.add(job)
     return job
 
 
-def sheet_of(job: ImportJob) -> Sheet:
-    sheet = Sheet(_file(job))
+def sheet_of(job: ImportJob, data: bytes | None = None) -> Sheet:
+    sheet = Sheet(_file(job) if data is None else data)
     layout = sheet.layout
     if layout.missing:
         raise ValidationFailed(t(f"缺少必需的列：{'、'.join(layout.missing)}",
@@ -101,17 +102,6 @@ def batches(sheet: Sheet):
         yield batch
 
 
-def _checked(session: Session, checker: Checker, batch) -> list[Row]:
-    rows = [checker.check(checker.convert(number, cells)) for number, cells in batch]
-    import_writes.match_existing(session, checker.school, rows, checker.actor)
-    for row in rows:
-        if row.ok:
-            checker.rules(row)
-        if row.ok:
-            checker.take_seat(row)
-    return rows
-
-
 def uploader(session: Session, job: ImportJob) -> Actor:
     """Who the dry run checks for: the account that uploaded the file."""
     from ...models import XuejiUser
@@ -133,24 +123,30 @@ def dry_run(session: Session, job: ImportJob, now: datetime, progress=None) -> I
     return job
 
 
-def _prepared(session: Session, job: ImportJob, now: datetime, actor: Actor) -> tuple[Sheet, Checker]:
-    """The sheet and the checker of a job, in a transaction (the planner's statistics refreshed)."""
+def _prepared(session: Session, job: ImportJob, now: datetime, actor: Actor
+              ) -> tuple[Sheet, Checker, bytes, Checked | None]:
+    """The sheet, the checker, the workbook and the dry run's result of a job, in a transaction
+    (the planner's statistics refreshed)."""
     with transaction(session):
-        sheet = sheet_of(job)
+        data, checked = import_checked.opened(job)
+        session.expire(job, ["file_enc"])  # the sealed copy is not needed while the rows are read
+        sheet = sheet_of(job, data)
         import_writes.refresh_statistics(session)
-        return sheet, Checker(session, job.school, sheet.layout, now, actor)
+        return sheet, Checker(session, job.school, sheet.layout, now, actor), data, checked
 
 
 def _check_all(session: Session, job: ImportJob, now: datetime, progress) -> None:
     total = valid = 0
     problems: list[dict] = []
-    with loaded_objects_kept(session):
-        sheet, checker = _prepared(session, job, now, uploader(session, job))
-        for batch in batches(sheet):
+    with import_pool.Workers(job.size) as workers, loaded_objects_kept(session):
+        sheet, checker, data, _ = _prepared(session, job, now, uploader(session, job))
+        result = Checked(checker.ruleset.digest, import_checked.actor_key(checker), seats=dict(checker.seats))
+        for rows in workers.read_rows(sheet, checker.reader):
             with transaction(session):  # a checkpoint: the counts so far
-                for row in _checked(session, checker, batch):
+                for row in import_checked.decide(session, checker, rows):
                     total += 1
                     valid += row.ok
+                    result.note(row)
                     problems += [{"row": row.number, "column": c, "message": m, "code": k}
                                  for c, m, k in row.problems][: max(0, KEEP_PROBLEMS - len(problems))]
                 job.rows_checked = total
@@ -161,6 +157,7 @@ def _check_all(session: Session, job: ImportJob, now: datetime, progress) -> Non
         job.rows_total, job.rows_valid, job.rows_invalid = total, valid, total - valid
         job.problems, job.status = problems, ("refused" if job_level else "checked")
         job.message = "；".join(job_level) or None
+        import_checked.seal(job, data, result)
 
 
 def stalled(job: ImportJob) -> bool:
@@ -210,30 +207,41 @@ def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, val
 
 def _write_all(session: Session, job: ImportJob, actor: Actor, now: datetime, valid_only: bool,
                progress) -> None:
-    written = 0
-    with loaded_objects_kept(session):
-        sheet, checker = _prepared(session, job, now, actor)
-        for batch in batches(sheet):
-            if batch[-1][0] <= job.rows_done:
-                continue  # committed before an interruption: never twice
-            written += 1
-            with transaction(session):  # the batch and its checkpoint, together
-                _write_batch(session, job, checker, batch, actor, now, valid_only, written)
-            if progress:
-                progress(job)
+    with import_pool.Workers(job.size) as workers, loaded_objects_kept(session):
+        sheet, checker, _, checked = _prepared(session, job, now, actor)
+        reuse = import_checked.reusable(checked, checker)
+        recheck = import_checked.Recheck(checker, checked if reuse else None)
+        skip = frozenset(checked.invalid) if reuse else frozenset()
+        pending: list[Row] = []
+        sealing = import_cells.Sealing.of(checker.ring)
+        for rows in workers.read_rows(sheet, checker.reader, check=not reuse, after=job.rows_done, skip=skip,
+                                      sealing=sealing):
+            pending += rows
+            while len(pending) >= CHECKPOINT:
+                _write_batch(session, job, recheck, pending[:CHECKPOINT], actor, now, valid_only, progress)
+                pending = pending[CHECKPOINT:]
+        if pending:
+            _write_batch(session, job, recheck, pending, actor, now, valid_only, progress)
     with transaction(session):
         import_writes.open_review(session, job, actor, now)
         job.status = "done"
+        job.message = None if reuse else import_checked.RECHECKED
 
 
-def _write_batch(session, job, checker, batch, actor, now, valid_only, written) -> None:
-    if written % import_writes.STATISTICS_EVERY == 0:
-        import_writes.refresh_statistics(session)
-    rows = [r for r in _checked(session, checker, batch) if r.number > job.rows_done]
-    if any(not r.ok for r in rows) and not valid_only:
-        raise Conflict(t("数据已变化，请重新检查", "the data changed since the check: check again"))
-    import_writes.write(session, job, [r for r in rows if r.ok], actor, now)
-    job.rows_done = batch[-1][0]
+def _write_batch(session, job, recheck, rows: list[Row], actor, now, valid_only, progress) -> None:
+    """Rows re-checked where the database may have moved, written, and the checkpoint: one
+    transaction."""
+    with transaction(session):
+        if rows[-1].number // import_writes.STATISTICS_ROWS != job.rows_done // import_writes.STATISTICS_ROWS:
+            import_writes.refresh_statistics(session)  # every 10,000 rows the tables grow by
+        for start in range(0, len(rows), BATCH):
+            recheck(session, rows[start:start + BATCH])
+        if any(not r.ok for r in rows) and not valid_only:
+            raise Conflict(t("数据已变化，请重新检查", "the data changed since the check: check again"))
+        import_writes.write(session, job, [r for r in rows if r.ok], actor, now)
+        job.rows_done = rows[-1].number
+    if progress:
+        progress(job)
 
 
 def run(session: Session, *, school: School, actor: Actor, filename: str, data: bytes, now: datetime,

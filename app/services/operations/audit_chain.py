@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, false, func, insert, select, text, true
+from sqlalchemy import delete, false, func, insert, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from ...security.audit_chain import GENESIS, LOGS, audit_key, head, row_mac, sea
 from ...security.signing_keys import KeyStore, SigningKeyError
 from ..common.transaction import transaction
 from ..reports.signing import key_store
+from . import audit_anchor
 
 MIN_RETENTION_DAYS = 180
 CHECKPOINT_LABEL = b"xueji audit checkpoint v1\n"
@@ -125,9 +126,11 @@ def verify_log(conn: Connection, key: bytes, store: KeyStore, log: str) -> list[
 
 
 def verify(session: Session) -> list[Finding]:
-    """Check every log's chain from its latest checkpoint; nothing is written."""
-    conn, key = session.connection(), audit_key(keyring())
-    return [f for log in LOGS for f in verify_log(conn, key, key_store(), log)]
+    """Check every log's chain from its latest checkpoint, then against the newest anchor kept
+    outside the database (its newest rows deleted, or the log begun again); nothing is written."""
+    conn, key, store = session.connection(), audit_key(keyring()), key_store()
+    chains = [f for log in LOGS for f in verify_log(conn, key, store, log)]
+    return chains + audit_anchor.check(conn, audit_anchor.anchor_dir(current_app.config), store, Finding)
 
 
 # -- adopting the rows of before the chain --------------------------------------------------------
@@ -136,8 +139,9 @@ def adopt_unchained(session: Session) -> int:
     """Seal, into a log whose chain has not begun (no sealed row, no checkpoint), the rows it
     already holds: those written before the chain existed.  Run by ``init`` after upgrading."""
     conn = session.connection()
-    with transaction(session):
-        empty = {log for log in LOGS if head(conn, log) == (0, GENESIS)}
+    anchored = audit_anchor.anchored_seqs(conn, audit_anchor.anchor_dir(current_app.config), key_store())
+    with transaction(session):  # a log an anchor saw begun was emptied since: never adopted
+        empty = {log for log in LOGS if head(conn, log) == (0, GENESIS) and not anchored[log]}
         return seal_where(conn, audit_key(keyring()),
                           lambda table: true() if table.name in empty else false())
 
@@ -192,8 +196,10 @@ def _prune_log(session: Session, key: bytes, log: str, cutoff: datetime, now: da
     if bad:  # pruning must not launder tampering into a signed checkpoint
         raise Conflict(t(f"{log} 链校验失败，未清理：{bad[0]}", f"{log} fails verification, nothing pruned: {bad[0]}"))
     mac = conn.execute(select(table.c.mac).where(table.c.seq == upto)).scalar_one()
-    pruned = conn.execute(delete(table).where(table.c.seq <= upto)).rowcount
+    pruned = conn.execute(select(func.count()).select_from(table).where(table.c.seq <= upto)).scalar_one()
+    # the checkpoint first: PostgreSQL's trigger deletes only rows a checkpoint covers
     conn.execute(insert(AuditCheckpoint.__table__), _checkpoint(session, log, upto, mac, pruned, now))
+    conn.execute(delete(table).where(table.c.seq <= upto))
     return pruned
 
 
@@ -202,6 +208,10 @@ def prune(session: Session, *, now: datetime) -> dict[str, int]:
     transaction.  Returns the rows deleted per log."""
     cutoff, key = now - timedelta(days=retention_days()), audit_key(keyring())
     with transaction(session):
-        if session.connection().dialect.name == "postgresql":  # its triggers let this one delete
-            session.execute(text("SELECT set_config('xueji.audit_prune', 'on', true)"))
         return {log: _prune_log(session, key, log, cutoff, now) for log in LOGS}
+
+
+def anchor(session: Session, *, now: datetime) -> dict:
+    """Witness every log's head outside the database (audit_anchor); returns the anchor."""
+    with transaction(session):
+        return audit_anchor.take(session, now, _signing_node(session))

@@ -13,11 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
-from pypinyin import lazy_pinyin
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric
 
+from ...documents.pinyin import pinyin
 from ...errors import Conflict
 from ...i18n import t
 from ...models import FamilyMember, Grade, Jurisdiction, RegistryNumber, School, SchoolClass, Student
@@ -166,7 +166,7 @@ def _student(ctx: _Ctx, school: School, klass: SchoolClass, county: dict, city: 
         distance_km=Decimal(f"{rng.uniform(0.3, 12):.1f}"),
         travel_mode=rng.choice(["1", "2", "3", "4"]), needs_school_bus=False, blood_type="0",
     )
-    s.name_pinyin = " ".join(lazy_pinyin(s.name)).title()
+    s.name_pinyin = pinyin(s.name)
     s.id_number = id_number
     s.current_address = s.home_address = s.mailing_address = home
     s.members = _family(ctx, s, surname, area, born, home, county)

@@ -13,7 +13,7 @@ from ..exchange import confirm_forms, export_requests, imports
 from ..organisation import identity
 from ..policy import rulesets
 from ..record import problems
-from ..reports import snapshot
+from ..reports import snapshot, stored
 from ..schoolyear import admissions, promotion
 from . import backups
 from .jobs import TASKS, Cancelled, said, start, task
@@ -103,6 +103,15 @@ def report_close(session, params, progress, actor, now):
             "summary": said(f"{row.month:%Y-%m} 月末快照已生成", f"month-end snapshot of {row.month:%Y-%m} taken")}
 
 
+@task("report_monthly", "月报生成", "Monthly report")
+def report_monthly(session, params, progress, actor, now):
+    row = stored.generate(session, actor, params["node"], params["month"], now=now,
+                          job_run_id=progress.run_id, progress=progress)
+    name, month = row.data["zh"]["node"]["name"], f"{row.month:%Y-%m}"
+    return {"node": row.node_code, "month": month, "monthly_report": row.id, "millis": row.millis,
+            "summary": said(f"{name} {month} 月报已生成", f"the report of {name} for {month} is generated")}
+
+
 @task("backup", "数据库备份", "Database backup")
 def nightly_backup(session, params, progress, actor, now):
     manifest = backups.backup_as_configured(session, current_app.config)
@@ -123,10 +132,14 @@ def expired_exports(session, params, progress, actor, now):
     return {"expired": wiped, "summary": said(f"{wiped} 个已过期的导出文件已清除", f"{wiped} expired export files wiped")}
 
 
+def _export_what(session, params) -> export_requests.What:
+    school = session.scalar(select(School).where(School.code == params["school"])) if params.get("school") else None
+    return export_requests.What(params["kind"], school, params.get("class_id"))
+
+
 @task("export_file", "导出申请（生成文件）", "Export request (making the file)")
 def export_file(session, params, progress, actor, now):
-    school = session.scalar(select(School).where(School.code == params["school"])) if params.get("school") else None
-    what = export_requests.What(params["kind"], school, params.get("class_id"))
+    what = _export_what(session, params)
     if what.kind == "students":
         req = export_requests.file(session, rulesets.current(session), actor, what, now)
     else:
@@ -134,6 +147,22 @@ def export_file(session, params, progress, actor, now):
     return {"export_request": req.id, "rows": req.rows, "summary": said(
         f"已提交导出申请 #{req.id}（{req.rows} 人），等待学籍主管领导审批",
         f"export request {req.id} filed ({req.rows} students), waiting for a supervisor")}
+
+
+@task("export_make", "导出（生成文件）", "Export (making the file)")
+def export_make(session, params, progress, actor, now):
+    """An export no rule holds, too large for a web request: the file made and stored approved."""
+    what = _export_what(session, params)
+    if what.kind == "students":
+        req = export_requests.make(session, rulesets.current(session), actor, what, now)
+    else:
+        req = confirm_forms.make(session, actor, what, now)
+    if req.needs_approval:  # the rules hold it by now (the window filled while it waited)
+        return {"export_request": req.id, "rows": req.rows, "summary": said(
+            f"导出已转为导出申请 #{req.id}（{req.rows} 人），等待学籍主管领导审批",
+            f"export {req.id} ({req.rows} students) now needs a supervisor's approval")}
+    return {"export_request": req.id, "rows": req.rows, "download": True, "summary": said(
+        f"导出文件已生成（{req.rows} 人），可下载", f"the export is ready ({req.rows} students): download it")}
 
 
 KINDS = tuple(TASKS)  # every kind above, registered on import
@@ -182,9 +211,11 @@ def detect_later(session, actor, now) -> JobRun:
 
 
 @transactional
-def export_later(session, actor, what, now) -> JobRun:
+def export_later(session, actor, what, now, *, held: bool = True) -> JobRun:
     """Queue the making of a held export's file (a county's students can be tens of thousands of
-    rows); the job files the request for approval once the file is made."""
-    return start(session, "export_file", {"kind": what.kind, "school": what.school.code if what.school else None,
-                                          "class_id": what.class_id}, actor, now=now,
+    rows); the job files the request for approval once the file is made.  ``held=False``: an
+    export no rule holds, too large to make inside a web request; the job stores it approved."""
+    return start(session, "export_file" if held else "export_make",
+                 {"kind": what.kind, "school": what.school.code if what.school else None,
+                  "class_id": what.class_id}, actor, now=now,
                  at=what.school or actor.place(session), subject=f"export:{what.kind}")

@@ -260,8 +260,12 @@ def latest(session: Session, actor: Actor, subject: str) -> JobRun | None:
 
 
 def recent(session: Session, actor: Actor, limit: int = 50) -> list[JobRun]:
-    return list(session.scalars(select(JobRun).where(actor.scope.clause(JobRun))
-                                .order_by(JobRun.id.desc()).limit(limit)))
+    return list(session.scalars(newest_first(actor).limit(limit)))
+
+
+def newest_first(actor: Actor):
+    """The jobs the actor may see, newest first (by id: a stable order to page through)."""
+    return select(JobRun).where(actor.scope.clause(JobRun)).order_by(JobRun.id.desc())
 
 
 @transactional

@@ -4,6 +4,7 @@ re-encrypted under it and every blind index recomputed with the profile's hash, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from ...models import (
     AccountTotp,
     Attachment,
+    CryptoState,
     ExportRequest,
     FamilyMember,
     ImportJob,
@@ -25,6 +27,7 @@ from ...models import (
     Request,
     Student,
 )
+from ...security import blind_state
 from ...security.crypto import Keyring, aad_for
 from ...security.keys import add_key_to_file, keyring_from_config, profile_of
 from ..common.transaction import transaction
@@ -159,9 +162,16 @@ def rotate(app, session: Session, *, new_key: bool = True, profile: str | None =
                 "it) to rotate to that profile"
             )
         add_key_to_file(Path(key_file), target)
-    ring = keyring_from_config(app.config)
+    ring = keyring_from_config(app.config)  # no guard: it is what finishes the move
     app.extensions["xueji_keyring"] = ring
-    return {"active": ring.active, "profile": ring.profile, **reencrypt_all(session, ring)}
+    with transaction(session):  # indexes to move: every other process stops looking up until done
+        state = session.get(CryptoState, 1)
+        if state is None or state.rotating or state.blind_profile != ring.profile:
+            blind_state.record(session, ring.profile, rotating=True, now=datetime.now())
+    moved = reencrypt_all(session, ring)
+    with transaction(session):
+        blind_state.record(session, ring.profile, rotating=False, now=datetime.now())
+    return {"active": ring.active, "profile": ring.profile, **moved}
 
 
 def key_usage(session: Session) -> dict[str, dict[str, int]]:

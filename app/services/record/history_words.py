@@ -56,6 +56,7 @@ _RECORD = {
     "quality_scan": t("上传签字确认表", "signed confirmation form uploaded"),
     # export approval (app/services/exchange/export_requests.py)
     "export_requested": t("提交导出申请", "export request filed"),
+    "export_made": t("生成导出文件（无需审批）", "export file made (no approval needed)"),
     "export_approved": t("批准导出", "export approved"), "export_refused": t("拒绝导出", "export refused"),
 }
 ACCOUNT_WORDS = {

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from pypinyin import lazy_pinyin
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ...documents.pinyin import pinyin
 from ...errors import Conflict, Forbidden, Problem, ValidationFailed
 from ...fields import ALL_STUDENT_FIELDS, IDENTITY_FIELDS, STUDENT_FIELD_BY_NAME
 from ...i18n import t
@@ -78,7 +78,7 @@ def _blanks_to_none(*records) -> None:
 
 def _fill_derived(student: Student) -> None:
     if not student.name_pinyin and student.name:
-        student.name_pinyin = " ".join(lazy_pinyin(student.name)).title()
+        student.name_pinyin = pinyin(student.name)
 
 
 def _raise_if(problems: list[Problem]) -> None:

@@ -1,10 +1,11 @@
-"""A report as plain JSON-ready values (REST, the page's charts, ``report monthly --json``)."""
+"""A report as plain JSON-ready values (REST, the page's charts, ``report monthly --json``), and back:
+a stored report (``app.services.reports.stored``) is kept as these values and read as a Report."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from .model import Figure, Report
+from .model import ChildRow, Figure, Report, Table
 
 
 def _stamp(value: date | datetime | None) -> str | None:
@@ -33,3 +34,27 @@ def as_dict(report: Report) -> dict:
                      for c in report.children],
         "trend": {key: [[m, v] for m, v in points] for key, points in report.trend.items()},
     }
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _figure(d: dict) -> Figure:
+    table = d.get("table")
+    return Figure(key=d["key"], name=d["name"], definition=d["definition"], unit=d["unit"], value=d["value"],
+                  previous=d["previous"], flagged=d["flagged"], flag_note=d["flag_note"], chart=d["chart"],
+                  table=None if table is None else Table(tuple(table["header"]), tuple(tuple(r) for r in table["rows"])))
+
+
+def report_of(d: dict) -> Report:
+    """The Report that ``as_dict`` gave ``d`` for (what a stored report is read back as)."""
+    node = d["node"]
+    return Report(
+        node_code=node["code"], node_name=node["name"], node_level=node["level"],
+        month=date.fromisoformat(f"{d['month']}-01"), as_of=_moment(d["as_of"]),
+        generated_at=_moment(d["generated_at"]), figures=tuple(_figure(f) for f in d["figures"]),
+        children=tuple(ChildRow(c["code"], c["name"], c["level"], dict(c["values"])) for c in d["children"]),
+        trend={k: tuple((m, v) for m, v in points) for k, points in d["trend"].items()},
+        status=d["status"], signed_by=d["signed_by"], signed_at=_moment(d["signed_at"]), live=d["live"],
+        snapshot_taken_at=_moment(d["snapshot_taken_at"]), last_backup_at=_moment(d["last_backup_at"]))

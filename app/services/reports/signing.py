@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ...documents import report_signature as files
 from ...errors import Conflict, Forbidden, ValidationFailed
-from ...i18n import t
+from ...i18n import speaking, t
 from ...models import AuditEvent, ReportSignoff
 from ...security.signing_keys import KeyStore, PublicKey, SigningKeyError, store_from_config
 from ..common.actors import Actor
@@ -106,10 +106,17 @@ def with_signoff(session: Session, report: Report) -> Report:
     return dataclasses.replace(report, status="signed", signed_by=row.signer, signed_at=row.signed_at)
 
 
-def _compute(session: Session, actor: Actor, node_code: str, month: date) -> Report:
+def _compute(session: Session, actor: Actor, node_code: str, month: date, lang: str = "zh") -> Report:
+    """The report of a closed month as stored (what its page shows: no computing in the request),
+    else computed now."""
+    from . import stored
     from .monthly import compute
 
-    return compute(session, actor, node_code, month)
+    row = stored.find(session, actor, nodes.find(session, node_code), month_start(month))
+    if row is not None and not row.live:
+        return stored.report_of(session, row, lang)
+    with speaking(lang):  # the digest is of the Chinese report, whoever signs or downloads
+        return compute(session, actor, node_code, month)
 
 
 def _may_sign(session: Session, actor: Actor, node: nodes.Node) -> None:
@@ -225,6 +232,8 @@ def signed_export(session: Session, actor: Actor, *, node_code: str, month: date
     if report_digest(report) != row.digest:
         raise Conflict(t("报表数据与签发时不一致，不能导出签名文件", "the figures differ from those signed off: "
                          "no signed file can be made"))
+    if lang == "en":
+        report = with_signoff(session, _compute(session, actor, node.code, first, lang))
     buffer = io.BytesIO()
     if kind == "xlsx":
         from ...documents.report_xlsx import write

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from ... import clock
@@ -85,6 +85,34 @@ def party_name(session: Session, node: str | None) -> str:
             return key
         return place.name + ("教育厅" if place.level == "province" else "教育局")
     return node or ""
+
+
+def party_names(session: Session, nodes) -> dict[str, str]:
+    """``party_name`` of each node, read in one statement (the schools and the bureaus together)
+    however many rows of a page name them, and whichever kinds they are."""
+    schools = {int(k) for kind, _, k in (n.partition(":") for n in nodes if n) if kind == "school"
+               and k.isdigit()}
+    bureaus = {k for kind, _, k in (n.partition(":") for n in nodes if n) if kind == "bureau"}
+    names: dict[str, str] = {}
+    if schools or bureaus:
+        both = union_all(
+            select(literal("school").label("kind"), cast(School.id, String).label("key"), School.name,
+                   literal("").label("level")).where(School.id.in_(schools)),
+            select(literal("bureau"), Jurisdiction.code, Jurisdiction.name, Jurisdiction.level)
+            .where(Jurisdiction.code.in_(bureaus)))
+        for kind, key, name, level in session.execute(both):
+            names[f"{kind}:{key}"] = name if kind == "school" else name + (
+                "教育厅" if level == "province" else "教育局")
+    return {n: names.get(n, n.partition(":")[2] if n.startswith("bureau:") else n)
+            for n in nodes if n}
+
+
+def holder_labels(session: Session, holders) -> dict:
+    """``holder_label`` of each (node, role), for a page of requests at once."""
+    holders = {h for h in holders if h and h[0]}
+    names = party_names(session, {node for node, _ in holders})
+    return {(node, role): t(f"{names[node]} · {ROLE_ZH.get(role, role)}",
+                            f"{names[node]} · {ROLE_EN.get(role, role)}") for node, role in holders}
 
 
 def holder_zh(session: Session, req: Request) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from .progress import close, enter_step, record
 from .starting import open_batch_registration, open_registration, own_class, start
 
 __all__ = ["REGISTRATIONS", "VERDICTS", "cancel", "cancel_open_registration", "decide", "inbox",
-           "load", "open_batch_registration", "open_registration", "own_class", "pull", "resubmit",
+           "inbox_query", "load", "open_batch_registration", "open_registration", "own_class", "pull", "resubmit",
            "start"]
 
 REGISTRATIONS = kinds.REGISTRATIONS
@@ -222,11 +222,17 @@ def cancel_open_registration(session: Session, student: Student, actor: Actor, n
 def inbox(session: Session, actor: Actor):
     """What waits for this account, oldest first: steps to decide, and its school's requests
     returned for correction or waiting to be pulled (待办 of the requester)."""
+    return session.scalars(inbox_query(actor)).all()
+
+
+def inbox_query(actor: Actor, statuses: tuple[str, ...] = OPEN):
+    """The inbox as a query, oldest first then by id (a stable order to page through), of the
+    requests in ``statuses`` (pending: the steps to decide)."""
     if actor.node is None:
-        return []
+        return select(Request).where(false()).order_by(Request.id)
     held = and_(Request.holder_node == actor.node, Request.holder_role.in_(actor.functions))
     escalated = and_(Request.status == "pending", Request.escalated_node == actor.node,
                      Request.escalated_role.in_(actor.functions))  # 强制干预: overdue below
-    return session.scalars(select(Request).where(
-        Request.status.in_(OPEN), or_(held, escalated), actor.scope.clause(Request))
-        .order_by(Request.step_started_at, Request.id)).all()
+    return select(Request).where(
+        Request.status.in_(statuses), or_(held, escalated), actor.scope.clause(Request)) \
+        .order_by(Request.step_started_at, Request.id)

@@ -1,0 +1,131 @@
+"""The dry run's result, kept with the job so that the commit checks each row once.
+
+The commit re-reads the cells of the rows the dry run found valid (parsing and reading a cell
+costs a fraction of checking it) and re-checks only what the database can have changed since:
+the records the rows match (duplicates by ID number, or name, gender and birth date), the seats
+of classes whose head count moved, and the rule set itself -- another version in force, or another
+kind of account committing, and every row is checked again.
+
+It is stored in the job's encrypted upload (``file_enc``, in front of the workbook: one sealed
+blob, re-encrypted by key rotation like any other), so it needs no column of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from ...i18n import t
+from ...models import ImportJob
+from ...models.base import keyring
+from ...security.crypto import aad_for
+from . import import_writes
+from .import_rows import Checker, Row
+
+MAGIC = b"XUEJI-CHECKED/1\n"
+RECHECKED = str(t("检查之后规则已更新（或提交者的角色不同）：已按现行规则重新检查了每一行",
+                  "the rules changed since the check (or another role commits): every row was checked again"))
+
+
+@dataclass
+class Checked:
+    """What the dry run saw: enough to trust its verdicts while nothing they rest on has moved."""
+
+    rules: str  # the digest of the rule set the rows were checked against
+    actor: str  # the facts of the account they were checked for
+    invalid: list[int] = field(default_factory=list)  # rows with a problem (Excel numbers)
+    seats: dict[int, int] = field(default_factory=dict)  # class id -> seated students when checked
+    matched: dict[int, int] = field(default_factory=dict)  # row -> the record it described then
+
+    def note(self, row: Row) -> None:
+        if not row.ok:
+            self.invalid.append(row.number)
+        elif row.existing is not None:
+            self.matched[row.number] = row.existing.id
+
+
+def actor_key(checker: Checker) -> str:
+    """What the rules know of the account: the same for the uploader and the committer, or every
+    row is checked again."""
+    return json.dumps(checker.actor_facts, sort_keys=True, default=str)
+
+
+def reusable(checked: Checked | None, checker: Checker) -> bool:
+    """Whether the dry run's verdicts hold: same rule set, same kind of account."""
+    return (checked is not None and checked.rules == checker.ruleset.digest
+            and checked.actor == actor_key(checker))
+
+
+def decide(session, checker: Checker, rows: list[Row]) -> list[Row]:
+    """Rows whose cells a reader has read and checked: their class, the duplicates in the file and
+    in the database, the rules, the seats they take."""
+    for row in rows:
+        checker.place(row)
+    import_writes.match_existing(session, checker.school, rows, checker.actor)
+    for row in rows:
+        if row.ok:
+            checker.rules(row)
+        if row.ok:
+            checker.take_seat(row)
+    return rows
+
+
+class Recheck:
+    """The commit's checks of rows the dry run found valid: only what the database can have changed
+    since (with no usable dry run, ``checked`` None: every check, as the dry run did)."""
+
+    def __init__(self, checker: Checker, checked: Checked | None):
+        self.checker, self.checked = checker, checked
+        if checked is not None:  # classes whose head count moved since: their rows ask the rules again
+            then, now = checked.seats, checker.seats
+            self.moved = {c for c in set(then) | set(now) if then.get(c, 0) != now.get(c, 0)}
+
+    def __call__(self, session, rows: list[Row]) -> None:
+        checker, checked = self.checker, self.checked
+        if checked is None:
+            decide(session, checker, rows)
+            return
+        for row in rows:
+            checker.place(row, checked=False)
+        import_writes.match_existing(session, checker.school, rows, checker.actor)
+        for row in rows:
+            if not row.ok:  # on record at another school by now
+                continue
+            then, now = checked.matched.get(row.number), row.existing.id if row.existing else None
+            klass = row.klass.id if row.klass is not None else None
+            if row.existing is not None or then != now or klass in self.moved:
+                checker.rules(row)
+            if then != now and klass is not None:
+                self.moved.add(klass)  # it takes a seat it did not (or no more): the next rows ask
+            if row.ok:
+                checker.take_seat(row)
+
+
+def _aad(job: ImportJob) -> bytes:
+    return aad_for("import_job", "file_enc", job.ensure_uid())
+
+
+def seal(job: ImportJob, workbook: bytes, checked: Checked | None = None) -> None:
+    """Keep the workbook (and the dry run's result) encrypted with the job."""
+    if checked is None:
+        job.file_enc = keyring().encrypt_bytes(workbook, _aad(job))
+        return
+    meta = json.dumps(asdict(checked), separators=(",", ":")).encode()
+    plain = b"".join((MAGIC, len(meta).to_bytes(4, "big"), meta, workbook))
+    sealed = keyring().encrypt_bytes(plain, _aad(job))
+    del plain  # a large upload is held once in clear, once sealed, not twice each
+    job.file_enc = sealed
+
+
+def opened(job: ImportJob) -> tuple[bytes, Checked | None]:
+    """The uploaded workbook and, once a dry run has finished, its result."""
+    plain = keyring().decrypt_bytes(job.file_enc, _aad(job))
+    if not plain.startswith(MAGIC):
+        return plain, None
+    start = len(MAGIC) + 4
+    end = start + int.from_bytes(plain[len(MAGIC):start], "big")
+    meta = json.loads(plain[start:end])
+    checked = Checked(meta["rules"], meta["actor"], meta["invalid"],
+                      {int(k): v for k, v in meta["seats"].items()},
+                      {int(k): v for k, v in meta["matched"].items()})
+    return plain[end:], checked

@@ -1,0 +1,204 @@
+"""Each imported row is checked once: the commit reuses the dry run's verdicts and re-checks only
+what the database can have changed since (a duplicate ID, a full class, another rule version);
+the rows are read over worker processes and come back in order; pinyin as the form writes it;
+stdnum once a row."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+
+import pytest
+from factories import actor_of, school
+from sqlalchemy import func, select
+from test_excel import SCHOOL, _book, _check, _now
+from workbooks import student_row
+
+from app.errors import Conflict
+from app.extensions import db
+from app.models import ImportJob, SchoolClass, Student
+from app.services.exchange import import_cells, import_checked, import_pool, imports
+from app.services.policy import rulesets
+
+REGISTRAR = "school_registrar"
+
+
+def _rows(n: int, seed: int) -> list[dict]:
+    """Rows for a class of its own (the suite's database is shared: no other test fills it)."""
+    own = school(SCHOOL)
+    grade = next(c.grade for c in own.classes if c.grade.number == 3)
+    klass = SchoolClass(school=own, grade=grade, number=900 + seed % 100, name=f"整批{seed}班", entry_year=2024)
+    db.session.add(klass)
+    db.session.commit()
+    rng, used = random.Random(seed), set()
+    return [student_row(rng, SCHOOL, klass.name, 3, 2026, used) for _ in range(n)]
+
+
+@pytest.fixture
+def rules_restored(ctx):
+    texts = rulesets.current_texts(db.session)
+    yield
+    db.session.rollback()
+    rulesets.activate(db.session, texts, by="test")
+
+
+def _created(job: ImportJob) -> int:
+    return db.session.scalar(select(func.count()).select_from(Student).where(Student.import_job_id == job.id))
+
+
+@pytest.fixture
+def validator_calls(monkeypatch):
+    """Counts the record checks a reader runs (the form's validator)."""
+    calls = []
+    real = import_cells.record_problems
+
+    def counted(values, ctx):
+        calls.append(values.get("name"))
+        return real(values, ctx)
+
+    monkeypatch.setattr(import_cells, "record_problems", counted)
+    return calls
+
+
+def test_the_commit_reuses_the_dry_run_and_runs_no_record_check(ctx, validator_calls, monkeypatch):
+    job = _check(_book(_rows(5, seed=901)))
+    assert job.status == "checked" and len(validator_calls) == 5
+    _, checked = import_checked.opened(job)
+    assert checked is not None and checked.invalid == [] and checked.rules == rulesets.current(db.session).digest
+
+    def broken(values, ctx):
+        raise AssertionError("the commit validated a row again")
+
+    monkeypatch.setattr(import_cells, "record_problems", broken)
+    imports.commit(db.session, job, actor_of(REGISTRAR), _now())
+    assert (job.status, job.created, job.message) == ("done", 5, None)
+    assert _created(job) == 5
+
+
+def test_the_stored_result_is_encrypted_and_the_upload_reads_back_unchanged(ctx):
+    data = _book(_rows(2, seed=902))
+    job = _check(data)
+    assert import_checked.MAGIC not in job.file_enc and b"invalid" not in job.file_enc
+    assert imports._file(job) == data
+
+
+def test_an_id_put_on_record_elsewhere_after_the_check_is_still_caught(ctx):
+    rows = _rows(3, seed=903)
+    job = _check(_book(rows))
+    assert job.status == "checked" and job.rows_invalid == 0
+    other = db.session.scalar(select(Student).where(Student.school_id == school("4301020002").id)
+                              .order_by(Student.id.desc()).limit(1))
+    own_id = other.id_number
+    other.id_number = rows[1]["身份证件号"]  # meanwhile another school records the same person
+    db.session.commit()
+    try:
+        with pytest.raises(Conflict):
+            imports.commit(db.session, job, actor_of(REGISTRAR), _now())
+        assert _created(job) == 0
+        imports.commit(db.session, job, actor_of(REGISTRAR), _now(), valid_only=True)
+        assert job.created == 2 and _created(job) == 2
+    finally:  # the suite's database is shared: the other school's record gets its own ID back
+        db.session.rollback()
+        other.id_number = own_id
+        db.session.commit()
+
+
+def test_a_class_filled_after_the_check_is_still_caught(ctx):
+    rows = _rows(41, seed=904)  # 430102 primary cap: 40 -- one row too many
+    job = _check(_book(rows[1:]))  # exactly fills the class
+    assert job.status == "checked" and job.rows_invalid == 0
+    first = _check(_book(rows[:1]))
+    imports.commit(db.session, first, actor_of(REGISTRAR), _now())  # takes a seat meanwhile
+    with pytest.raises(Conflict):
+        imports.commit(db.session, job, actor_of(REGISTRAR), _now())
+    job = db.session.get(ImportJob, job.id)
+    assert job.status == "failed" and _created(job) == 0
+    imports.commit(db.session, job, actor_of(REGISTRAR), _now(), valid_only=True)
+    assert job.created == len(rows) - 2  # the last row finds the class full
+
+
+def _new_rules(change: tuple[str, str] | None = None) -> None:
+    texts = rulesets.current_texts(db.session)
+    if change:
+        old, new = change
+        texts = {n: text.replace(old, new) for n, text in texts.items()}
+    else:
+        texts["430102.yaml"] += "\n# a new version, nothing else\n"
+    assert rulesets.activate(db.session, texts, by="test") is not None
+
+
+def test_a_new_rule_version_checks_every_row_again_and_says_so(ctx, rules_restored, validator_calls):
+    job = _check(_book(_rows(4, seed=905)))
+    assert len(validator_calls) == 4
+    _new_rules()
+    imports.commit(db.session, job, actor_of(REGISTRAR), _now())
+    assert len(validator_calls) == 8 and job.created == 4
+    assert job.status == "done" and job.message == import_checked.RECHECKED
+
+
+def test_a_new_rule_version_that_refuses_the_rows_refuses_the_commit(ctx, rules_restored):
+    job = _check(_book(_rows(2, seed=906)))
+    _new_rules(("primary: {cap: 40}", "primary: {cap: 1}"))
+    with pytest.raises(Conflict):
+        imports.commit(db.session, job, actor_of(REGISTRAR), _now())
+    assert _created(job) == 0
+
+
+def test_rows_read_over_worker_processes_come_back_in_order_with_the_same_verdicts(app, ctx, monkeypatch):
+    from app.documents.reader import Sheet
+
+    monkeypatch.setattr(Sheet, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(import_pool, "POOL_BYTES", 0)  # a pool even for this small file
+    rows = _rows(30, seed=907)  # the header is found in the first 4 chunks, 7 more go to the workers
+    for key in ("身份证件号", "出生日期", "性别"):
+        rows[25][key] = rows[1][key]  # a duplicate chunks apart
+    rows[20]["性别"] = "未知"
+    data = _book(rows)
+    outcomes = {}
+    for processes in (1, 2):
+        app.config["XUEJI_IMPORT_PROCESSES"] = processes
+        job = _check(data)
+        outcomes[processes] = (job.rows_total, job.rows_valid, sorted((p["row"], p["code"]) for p in job.problems))
+    assert outcomes[1] == outcomes[2]
+    assert outcomes[2][:2] == (30, 28) and outcomes[2][2] == [(22, "code"), (27, "duplicate_in_file")]
+
+    job = db.session.get(ImportJob, job.id)
+    from app.services.exchange.import_rows import Checker
+
+    sheet = imports.sheet_of(job)
+    checker = Checker(db.session, job.school, sheet.layout, _now(), actor_of(REGISTRAR))
+    numbers, workers = [], set()
+    with import_pool.Workers(job.size, 2) as pool:
+        for chunk in pool.read_rows(sheet, checker.reader):
+            numbers += [r.number for r in chunk]
+            workers |= {p.pid for p in multiprocessing.active_children()}
+    assert numbers == list(range(2, 32)) and len(workers) == 2
+
+
+def test_pinyin_is_one_function_for_the_form_and_the_import_and_reads_phrases():
+    from pypinyin import lazy_pinyin
+
+    from app.documents import pinyin
+
+    for name in ("张三", "欧阳·娜娜", "Anna李", "李 四", "曾小明", "吕布", "张长江", "李重阳"):
+        assert pinyin.pinyin(name) == " ".join(lazy_pinyin(name)).title()
+    assert pinyin.pinyin("张长江") == "Zhang Chang Jiang"  # the phrase, not 长 alone
+
+
+def test_stdnum_computes_the_check_character_once_a_row(monkeypatch):
+    from datetime import date
+
+    from stdnum.cn import ric
+
+    from app.services.record import identity
+    from app.services.record.validation import Context, record_problems
+
+    calls = []
+    real = ric.calc_check_digit
+    monkeypatch.setattr(ric, "calc_check_digit", lambda n: calls.append(n) or real(n))
+    body = "43010220180901123"
+    number = body + real(body + "0")
+    values = {"id_type": identity.RESIDENT_ID, "id_number": number, "birth_date": date(2018, 9, 1),
+              "gender": "2" if int(number[16]) % 2 == 0 else "1"}
+    problems = record_problems(values, Context(lambda _t: {"1", "2"}, date(2026, 9, 15)))
+    assert len(calls) == 1 and not [p for p in problems if p.field in ("id_number", "birth_date", "gender")]
