@@ -19,6 +19,16 @@ def spec_of(row: CustomRole) -> RoleSpec:
     return RoleSpec(row.name, row.level, "custom", grants=grants, custom_label=row.label)
 
 
+def specs_for(session: Session, names: Iterable[str]) -> dict[str, RoleSpec]:
+    """The roles of ``names`` this application knows, by name: built-in, and custom roles in force
+    (one query, only when a name is not built-in); a name that is neither is left out."""
+    from .roles import ROLES
+
+    names = list(names)
+    custom = [n for n in names if n not in ROLES]
+    return {**(active_specs(session, custom) if custom else {}), **{n: ROLES[n] for n in names if n in ROLES}}
+
+
 def active_specs(session: Session, names: Iterable[str] | None = None) -> dict[str, RoleSpec]:
     """The custom roles in force (not retired), by name; only ``names`` when given."""
     query = select(CustomRole).where(CustomRole.retired_at.is_(None))

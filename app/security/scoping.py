@@ -20,8 +20,8 @@ from .. import models
 from ..extensions import db
 from ..models import Jurisdiction, School
 from ..models.scope import AnyOf, Chain, ScopePath, Via
-from .custom_roles import active_specs
-from .roles import LEVELS, ROLES, RoleSpec
+from .custom_roles import specs_for
+from .roles import LEVELS, RoleSpec
 
 
 class Unscoped(TypeError):
@@ -112,9 +112,8 @@ def scopable(model) -> bool:
 def account_roles(user) -> list[RoleSpec]:
     """The account's roles this application knows: built-in, and custom roles in force."""
     names = [r.name for r in getattr(user, "roles", []) or []]
-    custom = [n for n in names if n not in ROLES]
-    found = active_specs(object_session(user) or db.session, custom) if custom else {}
-    return [ROLES.get(n) or found[n] for n in names if n in ROLES or n in found]
+    found = specs_for(object_session(user) or db.session, names)
+    return [found[n] for n in names if n in found]
 
 
 def scope_of(user) -> Scope:

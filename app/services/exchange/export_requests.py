@@ -119,7 +119,7 @@ def make(session: Session, ruleset: RuleSet, actor: Actor, what: What, now: date
         return _held(session, ruleset, actor, what, now, plan)
     req = _stored(session, ruleset, actor, what, now, plan.clearance.message, plan.clearance.source)
     req.needs_approval, req.status, req.decided_at = False, "approved", now
-    req.expires_at = now + timedelta(days=current_app.config.get("XUEJI_EXPORT_DOWNLOAD_DAYS", 7))
+    req.expires_at = _expiry(now)
     session.flush()
     _audit(session, actor, "export_made", req, {"rows": req.rows, "sha256": req.sha256, "approval": "not_needed",
                                                 "rule": req.rule_source})
@@ -165,11 +165,10 @@ def decide(session: Session, actor: Actor, request_id: int, *, approve: bool, no
     if req.status != "pending":
         raise Conflict(t(f"导出申请 #{req.id} {STATUS_WORDS[req.status]}，不能再审批",
                          f"cannot {verb} export request {req.id}: it is '{req.status}'"))
-    days = current_app.config.get("XUEJI_EXPORT_DOWNLOAD_DAYS", 7)
     req.status, req.decided_by, req.decided_by_id = ("approved" if approve else "refused"), actor.username, actor.user_id
     req.decided_at, req.note = now, (note or None) and note[:300]
     if approve:
-        req.expires_at = now + timedelta(days=days)
+        req.expires_at = _expiry(now)
     else:
         req.file_enc = None  # a refused file is not kept
     _audit(session, actor, f"export_{req.status}", req, {"comment": req.note} if req.note else None)
@@ -208,6 +207,11 @@ def expire_due(session: Session, now: datetime) -> int:
                                                          ExportRequest.expires_at < now)
                              .values(status="expired", file_enc=None))
     return result.rowcount
+
+
+def _expiry(now: datetime) -> datetime:
+    """When an approved export's file goes: XUEJI_EXPORT_DOWNLOAD_DAYS after its approval."""
+    return now + timedelta(days=current_app.config.get("XUEJI_EXPORT_DOWNLOAD_DAYS", 7))
 
 
 def _downloadable(req: ExportRequest) -> None:

@@ -111,7 +111,7 @@ def latest(folder: Path, store: KeyStore) -> tuple[dict | None, list[tuple[str, 
     return None, bad
 
 
-def anchored_seqs(conn: Connection, folder: Path, store: KeyStore) -> dict[str, int]:
+def anchored_seqs(folder: Path, store: KeyStore) -> dict[str, int]:
     """The seq the newest good anchor saw for each log (0: none)."""
     entry, _ = latest(folder, store)
     return {name: int(((entry or {}).get("heads") or {}).get(name, {}).get("seq") or 0) for name in LOGS}

@@ -139,7 +139,7 @@ def adopt_unchained(session: Session) -> int:
     """Seal, into a log whose chain has not begun (no sealed row, no checkpoint), the rows it
     already holds: those written before the chain existed.  Run by ``init`` after upgrading."""
     conn = session.connection()
-    anchored = audit_anchor.anchored_seqs(conn, audit_anchor.anchor_dir(current_app.config), key_store())
+    anchored = audit_anchor.anchored_seqs(audit_anchor.anchor_dir(current_app.config), key_store())
     with transaction(session):  # a log an anchor saw begun was emptied since: never adopted
         empty = {log for log in LOGS if head(conn, log) == (0, GENESIS) and not anchored[log]}
         return seal_where(conn, audit_key(keyring()),

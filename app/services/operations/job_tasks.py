@@ -137,32 +137,35 @@ def _export_what(session, params) -> export_requests.What:
     return export_requests.What(params["kind"], school, params.get("class_id"))
 
 
-@task("export_file", "导出申请（生成文件）", "Export request (making the file)")
-def export_file(session, params, progress, actor, now):
+def _export(session, params, actor, now, *, held: bool) -> dict:
+    """Make an export's file in a job: filed for approval (``held``), or made approved at once
+    unless the rules hold it by now (the window filled while it waited)."""
     what = _export_what(session, params)
     if what.kind == "students":
-        req = export_requests.file(session, rulesets.current(session), actor, what, now)
+        maker = export_requests.file if held else export_requests.make
+        req = maker(session, rulesets.current(session), actor, what, now)
     else:
-        req = confirm_forms.request(session, actor, what, now)
-    return {"export_request": req.id, "rows": req.rows, "summary": said(
-        f"已提交导出申请 #{req.id}（{req.rows} 人），等待学籍主管领导审批",
-        f"export request {req.id} filed ({req.rows} students), waiting for a supervisor")}
+        req = (confirm_forms.request if held else confirm_forms.make)(session, actor, what, now)
+    out = {"export_request": req.id, "rows": req.rows}
+    if held:
+        return {**out, "summary": said(f"已提交导出申请 #{req.id}（{req.rows} 人），等待学籍主管领导审批",
+                                       f"export request {req.id} filed ({req.rows} students), waiting for a supervisor")}
+    if req.needs_approval:
+        return {**out, "summary": said(f"导出已转为导出申请 #{req.id}（{req.rows} 人），等待学籍主管领导审批",
+                                       f"export {req.id} ({req.rows} students) now needs a supervisor's approval")}
+    return {**out, "download": True, "summary": said(f"导出文件已生成（{req.rows} 人），可下载",
+                                                      f"the export is ready ({req.rows} students): download it")}
+
+
+@task("export_file", "导出申请（生成文件）", "Export request (making the file)")
+def export_file(session, params, progress, actor, now):
+    return _export(session, params, actor, now, held=True)
 
 
 @task("export_make", "导出（生成文件）", "Export (making the file)")
 def export_make(session, params, progress, actor, now):
     """An export no rule holds, too large for a web request: the file made and stored approved."""
-    what = _export_what(session, params)
-    if what.kind == "students":
-        req = export_requests.make(session, rulesets.current(session), actor, what, now)
-    else:
-        req = confirm_forms.make(session, actor, what, now)
-    if req.needs_approval:  # the rules hold it by now (the window filled while it waited)
-        return {"export_request": req.id, "rows": req.rows, "summary": said(
-            f"导出已转为导出申请 #{req.id}（{req.rows} 人），等待学籍主管领导审批",
-            f"export {req.id} ({req.rows} students) now needs a supervisor's approval")}
-    return {"export_request": req.id, "rows": req.rows, "download": True, "summary": said(
-        f"导出文件已生成（{req.rows} 人），可下载", f"the export is ready ({req.rows} students): download it")}
+    return _export(session, params, actor, now, held=False)
 
 
 KINDS = tuple(TASKS)  # every kind above, registered on import

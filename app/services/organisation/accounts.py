@@ -14,7 +14,7 @@ from ...i18n import t
 from ...models import CustomRole, Jurisdiction, School, XuejiUser
 from ...models.base import local_now
 from ...security import password_age, policy_settings
-from ...security.custom_roles import active_specs
+from ...security.custom_roles import specs_for
 from ...security.duties import duty_problems, grants_of, mixes_functions
 from ...security.passwords import password_problem
 from ...security.roles import ROLES
@@ -28,13 +28,14 @@ def binding_problems(session: Session, user: XuejiUser) -> list[Problem]:
     """The account's roles must all be ours (built-in, or custom roles in force), of one level,
     matching the node it is bound to, and not mixing duties the separation forbids."""
     names = [r.name for r in user.roles]
-    custom = active_specs(session, [n for n in names if n not in ROLES])
-    foreign = [n for n in names if n not in ROLES and n not in custom]
+    known = specs_for(session, names)
+    custom = [n for n in names if n not in ROLES]
+    foreign = [n for n in names if n not in known]
     if foreign:
         return [Problem(t(f"不能分配角色 {', '.join(foreign)}", f"role {', '.join(foreign)} cannot be assigned"), "roles")]
     if not names:
         return [Problem(t("至少分配一个角色", "assign at least one role"), "roles")]
-    specs = [ROLES.get(n) or custom[n] for n in names]
+    specs = [known[n] for n in names]
     levels = {s.level for s in specs}
     if len(levels) > 1:
         return [Problem(t("一个账号的角色须属于同一级别", "all roles of an account are of one level"), "roles")]

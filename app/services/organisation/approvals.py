@@ -19,9 +19,8 @@ from ...errors import Conflict, Forbidden, NotFound
 from ...i18n import t
 from ...models import AccountApproval, Jurisdiction, School, XuejiUser
 from ...models.base import local_now
-from ...security.custom_roles import active_specs
+from ...security.custom_roles import specs_for
 from ...security.duties import grants_of, has_student_access
-from ...security.roles import ROLES
 from ..common.actors import Actor
 from ..common.transaction import transactional
 from .audit import account_event
@@ -31,9 +30,7 @@ PENDING = "pending"
 
 def student_roles(session: Session, names) -> set[str]:
     """Which of the role ``names`` reach students (any grant on students, families, numbers)."""
-    custom = active_specs(session, [n for n in names if n not in ROLES])
-    specs = [ROLES.get(n) or custom.get(n) for n in names]
-    return {s.name for s in specs if s is not None and has_student_access(grants_of([s]))}
+    return {s.name for s in specs_for(session, names).values() if has_student_access(grants_of([s]))}
 
 
 def needs_approval(session: Session, before: dict | None, after: dict) -> bool:
