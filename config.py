@@ -187,6 +187,15 @@ class Config:
     # request, downloaded from its page) instead of inside the web request: 2000 students take about
     # 3 s as .xlsx and 5 s as confirmation-form PDF on 2 busy cores (tests/bench/bench_export_inline.py)
     XUEJI_EXPORT_INLINE_ROWS = _int_env("XUEJI_EXPORT_INLINE_ROWS", 2000)
+    # a students export of at least this many rows is written by a process of its own while the
+    # caller reads and decrypts (app/documents/export_process.py), on a machine of several cores; 0: never
+    XUEJI_EXPORT_PROCESS_ROWS = _int_env("XUEJI_EXPORT_PROCESS_ROWS", 5000)
+    # a page's list (not the REST API) counts at most this many rows exactly, on PostgreSQL; a longer
+    # one shows the planner's estimate as "约 N 条": a province's million students counted on every
+    # view read a million index entries (60-80 ms), and counting up to the limit costs about 1.5 ms
+    # per 10,000 rows from an index, 15 ms when a search makes it read the rows (a school code
+    # prefix); 0: always count.  SQLite always counts.
+    XUEJI_LIST_EXACT_COUNT_MAX = _int_env("XUEJI_LIST_EXACT_COUNT_MAX", 10_000)
 
 
 class DevelopmentConfig(Config):

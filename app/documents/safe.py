@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from openpyxl.cell import WriteOnlyCell
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def cell(sheet, value, **style) -> WriteOnlyCell:
     """A write-only cell; a string starting with = + - @ is stored as quoted text, not a formula."""
+    from openpyxl.cell import WriteOnlyCell  # here: the export's writer process never loads openpyxl
+
     item = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         item.data_type = "s"

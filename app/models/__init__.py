@@ -11,7 +11,7 @@ from .enrollment import EnrollmentPlan, EnrollmentPlanChange, EnrollmentPlanClas
 from .export_request import ExportRequest
 from .family import FamilyMember
 from .identity import AccountTotp, PasswordHistory, PasswordLoan, PasswordLoanUse  # identity controls
-from .imports import ImportJob
+from .imports import ImportChunk, ImportJob
 from .jobs import JobRun
 from .jurisdiction import Jurisdiction
 from .monthly_report import MonthlyReport, MonthlyReportFile  # stored monthly reports
@@ -38,7 +38,7 @@ from .user import XuejiUser
 __all__ = [
     "Admission", "BackupRun", "AccountApproval", "CustomRole",
     "AccountTotp", "PasswordHistory", "PasswordLoan", "PasswordLoanUse",  # identity controls
-    "Attachment", "ExportLog", "ImportJob", "Notification", "NotificationRead", "ProblemCase", "ProblemMember", "Request", "RequestStep",
+    "Attachment", "ExportLog", "ImportChunk", "ImportJob", "Notification", "NotificationRead", "ProblemCase", "ProblemMember", "Request", "RequestStep",
     "EnrollmentPlan", "EnrollmentPlanChange", "EnrollmentPlanClass",
     "ExportRequest",
     "QualityCampaign", "QualityForm",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from .base import RowUidMixin, local_now
@@ -53,3 +53,20 @@ class ImportJob(RowUidMixin, Model):
         if self.school is not None:
             self.province_code, self.city_code, self.county_code = (
                 self.school.province_code, self.school.city_code, self.school.county_code)
+
+
+class ImportChunk(Model):
+    """The dry run's valid rows of one chunk of the sheet, ready to write: read values, the class
+    named, pinyin, and a new record's columns already encrypted (``import_cells.seal``) -- so the
+    commit reads these instead of parsing and checking the workbook again.  Encrypted as a whole
+    (``data_enc``, associated data ``import_chunk.data_enc.<job id>:<seq>``); deleted when the job
+    is committed or checked again."""
+
+    __tablename__ = "import_chunk"
+    __table_args__ = (UniqueConstraint("job_id", "seq"),)
+
+    id = Column(Integer, primary_key=True)
+    job_id = Column(Integer, ForeignKey("import_job.id", ondelete="CASCADE"), nullable=False)
+    seq = Column(Integer, nullable=False)  # the chunk's place in the sheet, from 0
+    last_row = Column(Integer, nullable=False)  # the Excel number of its last row
+    data_enc = Column(LargeBinary, nullable=False)

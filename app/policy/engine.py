@@ -218,7 +218,7 @@ def _applies(r: Range, codes: tuple[str, ...]) -> bool:
 
 def _inside(r: Range, day: date) -> bool:
     if r.yearly:
-        md = day.strftime("%m-%d")
+        md = f"{day.month:02d}-{day.day:02d}"  # as strftime("%m-%d"), a fraction of its cost
         return r.start <= md <= r.end
     return r.start <= day <= r.end
 

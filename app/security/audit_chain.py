@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import BigInteger, String, Table, bindparam, column, event, select, text, update, values
+from sqlalchemy import Table, bindparam, event, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..models.audit import TXN_TOKEN, AuditEvent, ExportLog, PersonalDataAccess
@@ -33,7 +33,7 @@ LOGS: dict[str, Table] = {m.__tablename__: m.__table__
 # pg_advisory_xact_lock's key: one sealer at a time ("XJAU")
 SEAL_LOCK = 0x584A4155
 GENESIS = ""  # the "previous mac" of a log's first row
-_SEAL_CHUNK = 1000  # rows per UPDATE ... FROM (VALUES ...) on PostgreSQL
+_SEAL_CHUNK = 1000  # rows per UPDATE ... FROM unnest(...) on PostgreSQL
 _KEYS: WeakKeyDictionary[Engine, bytes] = WeakKeyDictionary()  # each app's engine, its key
 
 
@@ -103,19 +103,34 @@ def seal_where(conn: Connection, key: bytes, criterion) -> int:
 
 
 def _write_seals(conn: Connection, table: Table, seals: list[dict]) -> None:
-    """Set each row's seq and mac: on PostgreSQL one UPDATE ... FROM (VALUES ...) per thousand rows
-    (an import's log rows sealed in a few statements while the sealers' lock is held), elsewhere
-    an executemany."""
+    """Set each row's seq and mac: on PostgreSQL one UPDATE ... FROM unnest(three arrays) per
+    _SEAL_CHUNK rows (an import's log rows sealed in a few statements while the sealers' lock is
+    held, three parameters each, nothing for SQLAlchemy to compile per row), elsewhere an
+    executemany."""
     if conn.dialect.name != "postgresql":
         conn.execute(update(table).where(table.c.id == bindparam("_id"))
                      .values(seq=bindparam("_seq"), mac=bindparam("_mac")), seals)
         return
+    statement = text(f"UPDATE {table.name} SET seq = sealed.seq, mac = sealed.mac "
+                     "FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[]), CAST(:macs AS text[])) "
+                     f"AS sealed (id, seq, mac) WHERE {table.name}.id = sealed.id")
     for start in range(0, len(seals), _SEAL_CHUNK):
         chunk = seals[start:start + _SEAL_CHUNK]
-        given = values(column("id", BigInteger), column("seq", BigInteger), column("mac", String),
-                       name="sealed").data([(s["_id"], s["_seq"], s["_mac"]) for s in chunk])
-        conn.execute(update(table).where(table.c.id == given.c.id)
-                     .values(seq=given.c.seq, mac=given.c.mac))
+        conn.execute(statement, {"ids": [s["_id"] for s in chunk], "seqs": [s["_seq"] for s in chunk],
+                                 "macs": [s["_mac"] for s in chunk]})
+
+
+def presealed(conn: Connection, log: str, rows: list[dict]) -> list[dict]:
+    """Rows about to be inserted in bulk (PostgreSQL), sealed before they are: each given its seq
+    and mac now, after the log's head, and no token -- so the commit has no row to read back and
+    rewrite.  The sealers' lock is taken here and held to commit.  Each row must hold every value
+    the database will hold for it, its id included: the mac covers what verification reads back."""
+    if conn.dialect.name != "postgresql":
+        raise ValueError("rows are sealed before insertion on PostgreSQL only")
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEAL_LOCK})
+    plain = [{**row, "txn": None} for row in rows]
+    return [{**row, "seq": link["_seq"], "mac": link["_mac"]}
+            for row, link in zip(plain, chained(_KEYS[conn.engine], log, head(conn, log), plain))]
 
 
 def _seal_on_commit(conn: Connection) -> None:

@@ -75,13 +75,14 @@ class AccountView(UnlockAction, ScopedModelView, UserDBModelView):
                                                "login_count"]}),
         (t("联系方式", "Contact"), {"fields": ["email"]}),
     ]
-    search_columns = ["username", "first_name", "roles", "jurisdiction", "school", "active"]
+    search_columns = ["username", "first_name", "roles", "jurisdiction", "school", "school_id", "active"]
     validators_columns = {}
     label_columns = {**UserDBModelView.label_columns, **_BINDING, **_NAMES}
     formatters_columns = {"roles": role_labels}
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.datamodel.joined = ("school", "jurisdiction")  # what each row's bound_to reads
         if "userinfoedit" in self.actions:  # FAB calls it "Edit User": it edits one's own name
             self.actions["userinfoedit"].text = t("编辑姓名", "Edit my name")
         for form in (self.add_form, self.edit_form, self.search_form):

@@ -7,17 +7,20 @@ from flask import abort, flash, has_request_context, redirect, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
+from wtforms import StringField
 
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import t
 from ..security.scoping import SCOPED, current_scope
 from ..services.common.transaction import transaction
 from ..web.common import scoped_relations
 from ..web.data import XuejiInterface, sortable
 from ..web.labels import Formatters, flash_problems, form_field, problem_text
-from .display import titled
+from .display import CountedListWidget, titled
 
 
 class ScopedModelView(ModelView):
@@ -25,6 +28,7 @@ class ScopedModelView(ModelView):
 
     base_filters = SCOPED
     page_size = 25
+    list_widget = CountedListWidget  # says when the total is an estimate
     noun = None  # what one row is (t("年级", "grade")): the add / edit / show titles say it
 
     def __init__(self, **kwargs):
@@ -34,23 +38,31 @@ class ScopedModelView(ModelView):
         self.add_form_query_rel_fields = {**rel, **(self.add_form_query_rel_fields or {})}
         self.edit_form_query_rel_fields = {**rel, **(self.edit_form_query_rel_fields or {})}
         self.search_form_query_rel_fields = {**rel, **(self.search_form_query_rel_fields or {})}
+        words = {c: label for c, label in self.WIDE_SEARCHES.items() if c in (self.search_columns or ())}
+        self.search_form_extra_fields = {**{c: StringField(label, widget=BS3TextFieldWidget())
+                                            for c, label in words.items()}, **(self.search_form_extra_fields or {})}
+        self.label_columns = {**words, **(self.label_columns or {})}
         super().__init__(**kwargs)
         self.order_columns = sortable(self.datamodel, self.order_columns)  # no header sorts by a relation
         self.formatters_columns = Formatters(self.formatters_columns)  # None shown as nothing, ...
         self.datamodel.eager = tuple(c for c in self.list_columns if self.datamodel.is_relation(c))
+        self.datamodel.estimate_counts = True  # a long list's total: 约 N (XuejiInterface.query_count)
 
     # search boxes that pick one row of a model with too many rows above a county (a province's
-    # 27,000 classes, 8,000 grades): offered to county and school accounts only
-    NARROW_PICKERS = ("grade", "school_class")
+    # 27,000 classes, 8,000 grades, 1,500 schools): offered to county and school accounts only;
+    # above a county a school is named in words instead (WIDE_SEARCHES: ``school_id``, searched
+    # by the school's code or name, data.SchoolNamed), where a view lists it in search_columns
+    NARROW_PICKERS = ("grade", "school_class", "school")
+    WIDE_SEARCHES = {"school_id": t("学校（代码或名称）", "School (code or name)")}
 
     def _get_search_widget(self, form=None, exclude_cols=None, widgets=None):
         """FAB's search widget, without the pickers too long for the account's scope (the widget
         renders every column it includes, whatever ``exclude_cols`` says)."""
         widgets = widgets or {}
-        narrow = () if current_scope().level in ("county", "school") else self.NARROW_PICKERS
+        left_out = self.WIDE_SEARCHES if current_scope().level in ("county", "school") else self.NARROW_PICKERS
         widgets["search"] = self.search_widget(
             route_base=self.route_base, form=form, exclude_cols=exclude_cols or [], filters=self._filters,
-            include_cols=[c for c in self.search_columns if c not in narrow])
+            include_cols=[c for c in self.search_columns if c not in left_out])
         return widgets
 
     def _init_titles(self):

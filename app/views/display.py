@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.forms import DynamicForm
+from flask_appbuilder.widgets import ListWidget
 from flask_babel import LazyString
 from markupsafe import Markup
 from sqlalchemy import select
@@ -18,6 +19,13 @@ from ..models import CustomRole
 from ..security.custom_roles import PREFIX, spec_of
 from ..security.roles import MATRIX, ROLES, VERB_PERMISSIONS
 from ..security.sync import endpoint_permission
+
+
+class CountedListWidget(ListWidget):
+    """FAB's list, whose total says 约 (about) when it is the database's estimate (a list too long
+    to count on every view, ``app.web.data.Estimate``), and whose page past the real end says so."""
+
+    template = "xueji/list_widget.html"
 
 
 def titled(zh: str, en: str, noun) -> LazyString:

@@ -52,7 +52,7 @@ class SchoolClassView(_HierarchyView):
     list_columns = ["name", "school", "grade", "entry_year", "head_teacher"]
     add_columns = edit_columns = ["grade", "number", "name", "entry_year", "head_teacher"]
     show_columns = ["name", "school", "grade", "number", "entry_year", "head_teacher"]
-    search_columns = ["name", "school", "grade", "entry_year"]
+    search_columns = ["name", "school", "school_id", "grade", "entry_year"]
     description_columns = {"name": t("留空则自动生成，如“2026级1班”",
                                              "Left blank: generated, e.g. 2026级1班")}
 
@@ -69,7 +69,7 @@ class GradeView(_HierarchyView):
     list_columns = ["name", "school", "stage", "number"]
     add_columns = edit_columns = ["school", "number", "name"]
     show_columns = ["name", "school", "stage", "number"]
-    search_columns = ["school", "stage", "number"]
+    search_columns = ["school", "school_id", "stage", "number"]
     formatters_columns = {"stage": code_formatter("stage")}
     related_views = [SchoolClassView]
 

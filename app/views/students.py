@@ -107,8 +107,8 @@ class StudentView(LandsOnRecord, RegistrationReviewAction, ScopedModelView):
 
     list_columns = ["registry_no_masked", "name", "gender", "school", "grade", "school_class",
                     "status", "id_number_masked"]
-    search_columns = ["name", "registry_blind", "id_blind", "school", "grade", "school_class",
-                      "status", "gender", "registry_kind"]
+    search_columns = ["name", "registry_blind", "id_blind", "school", "school_id", "grade",
+                      "school_class", "status", "gender", "registry_kind"]
     order_columns = ["name", "status"]
     show_fieldsets = sections.show_fieldsets()
     add_fieldsets = sections.add_fieldsets()

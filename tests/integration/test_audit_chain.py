@@ -86,7 +86,7 @@ def test_a_bulk_insert_is_sealed_in_id_order_after_the_last_row(ctx):
 
 
 def test_an_import_sized_batch_is_sealed_whole_across_the_update_chunks(ctx):
-    """More rows than one sealing statement takes (PostgreSQL: 1,000 per UPDATE ... FROM VALUES)."""
+    """More rows than one sealing statement takes (PostgreSQL: 1,000 per UPDATE ... FROM unnest)."""
     last = db.session.scalar(select(func.max(ExportLog.seq))) or 0
     with transaction(db.session):
         db.session.execute(ExportLog.__table__.insert(), [

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import random
+import zipfile
 from datetime import date, datetime
 
 from factories import actor_of, school
@@ -16,6 +17,7 @@ from stdnum.cn import ric
 from workbooks import student_row, write
 
 from app.documents import export as workbook
+from app.documents import export_process
 from app.extensions import db
 from app.models import Student
 from app.models.base import keyring
@@ -98,3 +100,27 @@ def test_text_xlsxwriter_would_take_for_rich_text_xml_is_written_as_text(tmp_pat
     assert workbook.write(rows, tmp_path / "x.xlsx") == len(values)
     sheet = load_workbook(tmp_path / "x.xlsx").active
     assert [r[0].value for r in sheet.iter_rows(min_row=2)] == values
+
+
+def test_a_large_export_written_by_a_process_of_its_own_is_the_same_file(ctx, monkeypatch):
+    def parts(data: bytes) -> dict:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:  # docProps/core.xml: when it was made
+            return {name: book.read(name) for name in book.namelist() if name != "docProps/core.xml"}
+
+    def exported() -> bytes:
+        out = io.BytesIO()
+        exports.write(db.session, actor_of("school_registrar"), "students", out, school(SCHOOL))
+        return out.getvalue()
+
+    by_process, write = [], export_process.write
+
+    def spied(rows, out):
+        by_process.append(out)
+        return write(rows, out)
+
+    monkeypatch.setattr(export_process, "write", spied)
+    monkeypatch.setattr(export_process, "_spare_core", lambda: True)  # however busy the machine
+    monkeypatch.setitem(ctx.config, "XUEJI_EXPORT_PROCESS_ROWS", 0)  # never
+    inline = exported()
+    monkeypatch.setitem(ctx.config, "XUEJI_EXPORT_PROCESS_ROWS", 1)
+    assert parts(exported()) == parts(inline) and len(by_process) == 1

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from app.security import crypto
-from app.security.crypto import KeyError_, Keyring, aad_for, parse_key_list
+from app.security.crypto import SM, KeyError_, Keyring, aad_for, parse_key_list
 
 K1 = bytes(range(32))
 K2 = bytes(range(32, 64))
@@ -191,3 +191,30 @@ def test_generated_keys_are_32_random_bytes():
     a, b = crypto.new_key(), crypto.new_key()
     assert len(a) == len(b) == 32 and a != b
     assert crypto.unb64(crypto.b64(a)) == a
+
+
+def test_an_opener_decrypts_as_decrypt_does_under_each_key_and_profile():
+    sm = Keyring(keys={"s1": bytes(16), "k1": K1}, active="s1", blind_key=BLIND, profile=SM, sm4=frozenset({"s1"}))
+    tokens = [ring(active="k1").encrypt(ID, AAD), ring(active="k2").encrypt("湖南", AAD), sm.encrypt(ID, AAD)]
+    both = Keyring(keys={"k1": K1, "k2": K2, "s1": bytes(16)}, active="k1", blind_key=BLIND, sm4=frozenset({"s1"}))
+    open_ = both.opener()
+    for _ in range(2):  # the first of each key through decrypt, the next ones on the kept cipher
+        assert [open_(t, AAD) for t in tokens] == [both.decrypt(t, AAD) for t in tokens] == [ID, "湖南", ID]
+
+
+@pytest.mark.parametrize("tamper", [
+    pytest.param(_flip_body_char, id="one-body-character-changed"),
+    pytest.param(lambda t: t.replace("v1:k1:", "v1:k2:"), id="relabelled-to-other-key"),
+    pytest.param(lambda t: t.replace("v1:k1:", "sm4:k1:"), id="relabelled-to-other-algorithm"),
+    pytest.param(lambda t: "not a token", id="plain-text"),
+    pytest.param(lambda t: t[:-4], id="truncated"),
+    pytest.param(lambda t: "v1:k1:x:" + t.split(":", 2)[2], id="a-colon-more"),
+])
+def test_an_opener_refuses_what_decrypt_refuses_once_its_key_is_known(tamper):
+    r = ring()
+    open_ = r.opener()
+    assert open_(r.encrypt(ID, AAD), AAD) == ID  # k1's cipher kept
+    with pytest.raises(KeyError_):
+        open_(tamper(r.encrypt(ID, AAD)), AAD)
+    with pytest.raises(KeyError_):
+        open_(r.encrypt(ID, AAD), aad_for("student", "phone_enc", "0123456789abcdef0123456789abcdef"))

@@ -202,3 +202,123 @@ def test_stdnum_computes_the_check_character_once_a_row(monkeypatch):
               "gender": "2" if int(number[16]) % 2 == 0 else "1"}
     problems = record_problems(values, Context(lambda _t: {"1", "2"}, date(2026, 9, 15)))
     assert len(calls) == 1 and not [p for p in problems if p.field in ("id_number", "birth_date", "gender")]
+
+
+@pytest.fixture
+def pooled(app, monkeypatch):
+    """A pool of two workers and chunks of 3 rows, even for a small file."""
+    from app.documents.reader import Sheet
+
+    monkeypatch.setattr(Sheet, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(import_pool, "POOL_BYTES", 0)
+    app.config["XUEJI_IMPORT_PROCESSES"] = 2
+    yield
+    app.config.pop("XUEJI_IMPORT_PROCESSES", None)
+
+
+def _kept(job: ImportJob) -> list:
+    from app.models import ImportChunk
+
+    return db.session.scalars(select(ImportChunk).where(ImportChunk.job_id == job.id)
+                              .order_by(ImportChunk.seq)).all()
+
+
+def _refuse_reading(monkeypatch) -> None:
+    def refused(*args, **kwargs):
+        raise AssertionError("the commit read the workbook again")
+
+    monkeypatch.setattr(import_pool.Workers, "read_rows", refused)
+
+
+def test_the_commit_writes_the_rows_the_dry_run_kept_without_reading_the_workbook(ctx, pooled, monkeypatch):
+    rows = _rows(14, seed=908)
+    rows[6]["性别"] = "未知"  # one bad row: kept out
+    for key in ("身份证件号", "出生日期", "性别"):
+        rows[9][key] = rows[2][key]  # read well, kept by its worker, found a duplicate after
+    job = _check(_book(rows))
+    assert (job.status, job.rows_valid, job.rows_invalid) == ("checked", 12, 2)
+    kept = _kept(job)
+    assert len(kept) > 1 and kept[-1].last_row == 15  # 14 rows after the header, in chunks
+    name = rows[0]["姓名"].encode()
+    assert all(name not in chunk.data_enc for chunk in kept)  # encrypted as a whole
+    _refuse_reading(monkeypatch)
+    imports.commit(db.session, job, actor_of(REGISTRAR), _now(), valid_only=True)
+    assert (job.status, job.created) == ("done", 12) and _kept(job) == []
+    written = {s.name: s for s in db.session.scalars(select(Student).where(Student.import_job_id == job.id))}
+    assert set(written) == {r["姓名"] for n, r in enumerate(rows) if n not in (6, 9)}
+    first = written[rows[0]["姓名"]]
+    assert first.id_number == rows[0]["身份证件号"] and first.name_pinyin
+    assert first.members[0].phone == rows[0]["成员1联系电话"]
+    # the import's log rows are in the chain (sealed as they went in, on PostgreSQL)
+    from app.models import AuditEvent
+    from app.services.operations import audit_chain as chain
+
+    seqs = db.session.scalars(select(AuditEvent.seq).where(AuditEvent.action == "import",
+                                                           AuditEvent.entity_id.in_([s.id for s in written.values()]))).all()
+    assert len(seqs) == 12 and None not in seqs and chain.verify(db.session) == []
+
+
+def test_rows_sealed_under_another_key_are_read_again_from_the_workbook(ctx, pooled, monkeypatch):
+    job = _check(_book(_rows(4, seed=909)))
+    data, checked = import_checked.opened(job)
+    checked.key = "a-key-rotated-away"  # what the dry run recorded: the rows were sealed under it
+    import_checked.seal(job, data, checked)
+    db.session.commit()
+    reads = []
+    real = import_pool.Workers.read_rows
+    monkeypatch.setattr(import_pool.Workers, "read_rows", lambda *a, **k: reads.append(1) or real(*a, **k))
+    imports.commit(db.session, job, actor_of(REGISTRAR), _now())
+    assert reads and job.created == 4 and job.message is None  # the verdicts held: no second check
+    from app.models.base import keyring
+    from app.security.crypto import Keyring
+
+    ring = keyring()
+    for student in db.session.scalars(select(Student).where(Student.import_job_id == job.id)):
+        assert Keyring.key_id_of(student.id_number_enc) == ring.active
+
+
+def test_a_commit_resumed_after_a_failed_batch_writes_each_kept_row_once(ctx, pooled, monkeypatch):
+    rows = _rows(10, seed=910)
+    job = _check(_book(rows))
+    monkeypatch.setattr(imports, "CHECKPOINT", 4)
+    real, calls = imports.import_writes.write, []
+
+    def failing_second(session, job_, batch, actor, now):
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return real(session, job_, batch, actor, now)
+
+    monkeypatch.setattr(imports.import_writes, "write", failing_second)
+    with pytest.raises(RuntimeError):
+        imports.commit(db.session, job, actor_of(REGISTRAR), _now())
+    assert job.status == "failed" and _created(job) == 4 and job.rows_done == 5
+    _refuse_reading(monkeypatch)
+    imports.commit(db.session, job, actor_of(REGISTRAR), _now())
+    assert job.created == 10 and _created(job) == 10 and _kept(job) == []
+
+
+def test_a_kept_chunk_builds_no_class_but_dates_and_decimals():
+    import pickle
+    from datetime import date
+    from decimal import Decimal
+
+    from app.services.exchange import import_chunks
+
+    def load(obj):
+        return import_chunks._Unpickler(__import__("io").BytesIO(pickle.dumps(obj))).load()
+
+    assert load([1, {"a": date(2020, 1, 2), "b": Decimal("1.5")}]) == [1, {"a": date(2020, 1, 2), "b": Decimal("1.5")}]
+    with pytest.raises(pickle.UnpicklingError):
+        load(ImportJob)  # any other global: refused
+
+
+def test_a_large_import_refreshes_the_planner_statistics_as_the_tables_double():
+    from app.services.exchange.import_writes import statistics_due
+
+    done, due = 0, []
+    for end in range(4_000, 100_001, 4_000):  # the commit's checkpoints
+        if statistics_due(done, end):
+            due.append(end)
+        done = end
+    assert due == [12_000, 20_000, 40_000, 80_000]

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ...documents import confirmation
+from ...documents import confirmation, export_process
 from ...documents import export as workbook
 from ...models import ExportLog, School, Student
 from ..common.actors import Actor
@@ -48,8 +49,13 @@ KINDS = {
 def write(session: Session, actor: Actor, kind: str, out: Path | IO[bytes], school: School | None = None,
           class_id: int | None = None) -> int:
     """Write the file of one export (``kind`` of KINDS) of every student in scope, of one school
-    or of one class, to ``out``; returns the number of students."""
-    return KINDS[kind][0](rows(session, actor, school, class_id), out)
+    or of one class, to ``out``; returns the number of students.  A large students export is
+    written by a process of its own while this one reads and decrypts (``export_process``)."""
+    writer = KINDS[kind][0]
+    least = current_app.config.get("XUEJI_EXPORT_PROCESS_ROWS", export_process.PROCESS_ROWS)
+    if kind == "students" and least and export_process.worth_it(count(session, actor, school, class_id), least):
+        writer = export_process.write
+    return writer(rows(session, actor, school, class_id), out)
 
 
 def count(session: Session, actor: Actor, school: School | None = None, class_id: int | None = None) -> int:

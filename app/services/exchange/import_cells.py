@@ -4,7 +4,9 @@ bilingual messages need (pinyin: pypinyin, cached per name)."""
 
 from __future__ import annotations
 
+import pickle
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 STUDENT_ITEMS = [f.name for f in ALL_STUDENT_FIELDS if f.kind not in ("school", "class")]
 PERSONAL = {f.name for f in ALL_STUDENT_FIELDS if f.personal}
 MEMBER_PERSONAL = {f.name for f in MEMBER_FIELDS if f.personal}
+PLAIN_ITEMS = tuple(name for name in STUDENT_ITEMS if name not in PERSONAL)  # stored as they are
 
 
 @dataclass
@@ -200,7 +203,7 @@ def seal(ring: Keyring, values: dict, members: list[dict]) -> tuple[dict, list[d
     """A new record's own columns (personal ones encrypted for a new uid) and its members' rows,
     but for what the database gives (ids) and what the job adds (school, class, number...)."""
     uid = uuid.uuid4().hex
-    data = {name: values.get(name) for name in STUDENT_ITEMS if name not in PERSONAL}
+    data = {name: values.get(name) for name in PLAIN_ITEMS}
     for name in PERSONAL:
         data[f"{name}_enc"] = enc(ring, "student", f"{name}_enc", uid, values.get(name))
     data["uid"] = uid
@@ -218,3 +221,33 @@ def _member(ring: Keyring, seq: int, values: dict) -> dict:
     number = values.get("id_number")
     data.update(uid=uid, seq=seq, id_blind=ring.blind_index("id_number", number) if number else None)
     return data
+
+
+# -- the dry run's valid rows, packed to keep (``import_chunks``): here, so a worker packs its own ----
+
+_NOT_KEPT = ("class_name", "school_code")  # objects once placed: kept as named (``Row.class_name``)
+
+
+def kept_item(row: Row) -> list:
+    """What the commit needs of a row: its number, values, members, class named, pinyin, and a new
+    record's encrypted columns (their plain items are the values': kept once)."""
+    values = {k: v for k, v in row.values.items() if k not in _NOT_KEPT}
+    sealed = None
+    if row.sealed:
+        own, members = row.sealed
+        sealed = ({k: v for k, v in own.items() if k not in PLAIN_ITEMS}, members)
+    return [row.number, values, row.members, row.class_name, row.pinyin, sealed]
+
+
+def chunk_aad(job_id: int, seq: int) -> bytes:
+    return aad_for("import_chunk", "data_enc", f"{job_id}:{seq}")
+
+
+def pack(ring: Keyring, job_id: int, seq: int, rows: list[Row]) -> tuple[bytes, int] | None:
+    """A chunk's readable rows, pickled (plain data only), compressed and encrypted under the job
+    and the chunk's place; with its last row's number.  None: no row to keep."""
+    kept = [kept_item(row) for row in rows if row.ok and row.read]
+    if not kept:
+        return None
+    plain = zlib.compress(pickle.dumps(kept, protocol=5), 1)
+    return ring.encrypt_bytes(plain, chunk_aad(job_id, seq)), kept[-1][0]

@@ -36,6 +36,9 @@ class Checked:
     invalid: list[int] = field(default_factory=list)  # rows with a problem (Excel numbers)
     seats: dict[int, int] = field(default_factory=dict)  # class id -> seated students when checked
     matched: dict[int, int] = field(default_factory=dict)  # row -> the record it described then
+    key: str | None = None  # the key a worker encrypted the kept rows' new records with
+    profile: str | None = None  # the blind-index profile of their ID indexes
+    chunks: int = 0  # chunks of valid rows kept ready to write (import_chunks)
 
     def note(self, row: Row) -> None:
         if not row.ok:
@@ -54,6 +57,15 @@ def reusable(checked: Checked | None, checker: Checker) -> bool:
     """Whether the dry run's verdicts hold: same rule set, same kind of account."""
     return (checked is not None and checked.rules == checker.ruleset.digest
             and checked.actor == actor_key(checker))
+
+
+def kept_rows_usable(checked: Checked | None, checker: Checker) -> bool:
+    """Whether the commit may write the rows the dry run kept: its verdicts hold, and the key and
+    blind-index profile the rows were sealed with are still the ones in force (a key rotation in
+    between: the workbook is read again)."""
+    ring = checker.ring
+    return (reusable(checked, checker) and checked.chunks > 0 and checked.key == ring.active
+            and checked.profile == ring.profile)
 
 
 def decide(session, checker: Checker, rows: list[Row]) -> list[Row]:
@@ -127,5 +139,6 @@ def opened(job: ImportJob) -> tuple[bytes, Checked | None]:
     meta = json.loads(plain[start:end])
     checked = Checked(meta["rules"], meta["actor"], meta["invalid"],
                       {int(k): v for k, v in meta["seats"].items()},
-                      {int(k): v for k, v in meta["matched"].items()})
+                      {int(k): v for k, v in meta["matched"].items()},
+                      meta.get("key"), meta.get("profile"), meta.get("chunks", 0))
     return plain[end:], checked

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
-from importlib.machinery import ModuleSpec
 from itertools import chain
 
 from ...documents.reader import Sheet, data_rows
-from .import_cells import Row, RowReader, Sealing
+from ...spawning import main_left_out as _main_left_out
+from .import_cells import Row, RowReader, Sealing, pack
 
 
 def processes() -> int:
@@ -40,11 +38,19 @@ def _ready() -> None:
 
 
 def _read_part(reader: RowReader, check: bool, after: int, skip: frozenset[int], sealing: Sealing | None,
-               part) -> list[tuple]:
+               keep_for: int | None, seq: int, part) -> tuple[list[tuple], tuple[bytes, int] | None]:
     """One chunk's rows, read (and ``check``ed, and ``sealing``: encrypted as new records), past
-    ``after`` and not in ``skip``; as plain tuples, which pickle several times faster than rows."""
-    return [_plain(reader.read(number, cells, check=check, sealing=sealing)) for number, cells in data_rows(part)
+    ``after`` and not in ``skip``; as plain tuples, which pickle several times faster than rows.
+    ``keep_for`` (a dry run's job id): the readable rows also packed for the commit
+    (``import_cells.pack``), and sent back without their encrypted columns."""
+    rows = [reader.read(number, cells, check=check, sealing=sealing) for number, cells in data_rows(part)
             if number > after and number not in skip]
+    packed = None
+    if keep_for is not None and sealing is not None:
+        packed = pack(sealing.keyring, keep_for, seq, rows)
+        for row in rows:
+            row.sealed = None
+    return [_plain(row) for row in rows], packed
 
 
 def _plain(row: Row) -> tuple:
@@ -84,38 +90,32 @@ class Workers:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     def read_rows(self, sheet: Sheet, reader: RowReader, *, check: bool = True, after: int = 0,
-                  skip: frozenset[int] = frozenset(), sealing: Sealing | None = None) -> Iterator[list[Row]]:
-        """The sheet's data rows, a chunk at a time, in the file's order; ``sealing`` (a commit):
-        new records' columns encrypted by the workers (here, the writer does it as it goes)."""
+                  skip: frozenset[int] = frozenset(), sealing: Sealing | None = None,
+                  keep_for: int | None = None) -> Iterator[Part]:
+        """The sheet's data rows, a chunk at a time, in the file's order; ``sealing``: new records'
+        columns encrypted by the workers (here, the writer does it as it goes); ``keep_for`` (the
+        dry run's job id): each chunk's rows packed by its worker (``Part.packed``)."""
         parts = sheet.parts()
         head = [p for p in (next(parts, None), next(parts, None)) if p is not None]
         pooled = self.pool is not None and len(head) > 1
-        task = (reader, check, after, skip, sealing if pooled else None)
+        task = (reader, check, after, skip, sealing if pooled else None, keep_for if pooled else None)
         if not pooled:
-            for part in chain(head, parts):
-                yield [_row(plain) for plain in _read_part(*task, part)]
+            for seq, part in enumerate(chain(head, parts)):
+                yield Part(*_read_part(*task, seq, part))
             return
         pending: deque[Future] = deque()
-        for part in chain(head, parts):
+        for seq, part in enumerate(chain(head, parts)):
             with _main_left_out():  # a submit may start a worker again
-                pending.append(self.pool.submit(_read_part, *task, part))
+                pending.append(self.pool.submit(_read_part, *task, seq, part))
             if len(pending) >= self.count:  # a chunk ahead per worker, never the whole file
-                yield [_row(plain) for plain in pending.popleft().result()]
+                yield Part(*pending.popleft().result())
         while pending:
-            yield [_row(plain) for plain in pending.popleft().result()]
+            yield Part(*pending.popleft().result())
 
 
-@contextmanager
-def _main_left_out():
-    """Spawned workers re-import the parent's main script (``run.py`` imports the whole
-    application); named '__main__', it is skipped, and the workers import only what they run."""
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if main is None or (spec is not None and spec.name.endswith("__main__")):
-        yield
-        return
-    main.__spec__ = ModuleSpec("__main__", None)
-    try:
-        yield
-    finally:
-        main.__spec__ = spec
+class Part(list):
+    """A chunk's rows (a list of them), and what its worker packed to keep, if it did."""
+
+    def __init__(self, plain: list[tuple], packed: tuple[bytes, int] | None = None):
+        super().__init__(_row(p) for p in plain)
+        self.packed = packed

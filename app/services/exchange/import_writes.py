@@ -4,6 +4,7 @@ executemany), known records compared and updated through the same service as the
 from __future__ import annotations
 
 from datetime import datetime
+from operator import itemgetter
 from types import SimpleNamespace
 
 from sqlalchemy import insert, select, text
@@ -11,7 +12,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from ...models import AuditEvent, FamilyMember, ImportJob, RegistryNumber, Student
 from ...models.base import keyring, new_uid
+from ...security import audit_chain
 from ..common.actors import Actor
+from ..common.sets import among
 from ..record import personal_data, registry_numbers
 from ..record.identity import RESIDENT_ID
 from .import_cells import STUDENT_ITEMS, seal
@@ -27,12 +30,13 @@ def match_existing(session: Session, school, rows: list[Row], actor: Actor) -> N
     by_person = {r.person: r for r in rows if r.ok and r.person}
     if by_blind:
         for student in session.scalars(select(Student).options(selectinload(Student.members))
-                                       .where(Student.id_blind.in_(list(by_blind)))):
+                                       .where(among(session, Student.id_blind, list(by_blind)))):
             _attach(session, actor, school, by_blind[student.id_blind], student, personal_data.BY_ID)
     if by_person:
         names = {p[0] for p in by_person}
         for student in session.scalars(select(Student).options(selectinload(Student.members)).where(
-                Student.name.in_(names), (Student.id_type != RESIDENT_ID) | Student.id_blind.is_(None))):
+                among(session, Student.name, list(names)),
+                (Student.id_type != RESIDENT_ID) | Student.id_blind.is_(None))):
             row = by_person.get((student.name, student.gender, student.birth_date))
             if row is not None:
                 _attach(session, actor, school, row, student, personal_data.BY_PERSON)
@@ -105,7 +109,14 @@ def _update(session: Session, row: Row, actor: Actor, now: datetime, job: Import
     job.updated += 1
 
 
-STATISTICS_ROWS = 10_000  # rows between two ANALYZEs while a large import grows the tables
+STATISTICS_ROWS = 10_000  # a large import ANALYZEs after 10,000 rows, 20,000, 40,000, ...
+
+
+def statistics_due(before: int, after: int) -> bool:
+    """Whether rows ``before``..``after`` of an import cross a point where the planner's
+    statistics are refreshed: each time the rows written have doubled since the last (an import
+    of 100,000 rows: four ANALYZEs, not ten)."""
+    return (before // STATISTICS_ROWS).bit_length() != (after // STATISTICS_ROWS).bit_length()
 
 
 def refresh_statistics(session: Session) -> None:
@@ -134,10 +145,27 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
     quoted = ", ".join(connection.dialect.identifier_preparer.quote(c) for c in columns)
     target = connection.dialect.identifier_preparer.format_table(table)
     extra = tuple(fill.values())
+    picked = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     with connection.connection.driver_connection.cursor() as cursor, \
             cursor.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(tuple(row[n] for n in names) + extra)
+            copy.write_row(picked(row) + extra)
+
+
+def _next_ids(session: Session, table, n: int) -> list[int]:
+    """``n`` ids drawn from the table's sequence (PostgreSQL)."""
+    return list(session.scalars(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
+                                     "FROM generate_series(1, :n)"), {"t": table.name, "n": n}))
+
+
+def insert_log_rows(session: Session, table, rows: list[dict]) -> None:
+    """Insert many rows of a hash-chained log: on PostgreSQL sealed before they go in (ids from
+    the sequence, seq and mac computed here, COPY), elsewhere sealed by the commit as usual."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and rows:
+        ids = _next_ids(session, table, len(rows))
+        rows = audit_chain.presealed(connection, table.name, [{**row, "id": i} for row, i in zip(rows, ids)])
+    bulk_insert(session, table, rows)
 
 
 def insert_returning_ids(session: Session, table, rows: list[dict]) -> list[int]:
@@ -145,8 +173,7 @@ def insert_returning_ids(session: Session, table, rows: list[dict]) -> list[int]
     ids are drawn from the table's sequence first and the rows go in with COPY; elsewhere
     INSERT ... RETURNING."""
     if session.connection().dialect.name == "postgresql":
-        ids = list(session.scalars(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
-                                        "FROM generate_series(1, :n)"), {"t": table.name, "n": len(rows)}))
+        ids = _next_ids(session, table, len(rows))
         bulk_insert(session, table, [{**data, "id": i} for data, i in zip(rows, ids)])
         return ids
     # multi-row INSERT ... RETURNING (rows come back in any order: each tells its uid)
@@ -158,8 +185,8 @@ def insert_new(session: Session, job: ImportJob, rows: list[Row], actor: Actor, 
     ring, school = keyring(), job.school
     numbers = registry_numbers.temporary_numbers(session, school, [r.values["birth_date"] for r in rows])
     students = []
-    for row, number in zip(rows, numbers):
-        students.append(_student_row(ring, job, school, row, number, actor, now))
+    for row, (number, number_blind) in zip(rows, numbers):
+        students.append(_student_row(ring, job, school, row, number, number_blind, actor, now))
     ids = insert_returning_ids(session, Student.__table__, [{k: v for k, v in d.items() if k[0] != "_"}
                                                           for d in students])
     members, issued, events = [], [], []
@@ -176,11 +203,12 @@ def insert_new(session: Session, job: ImportJob, rows: list[Row], actor: Actor, 
                        "school_id": school.id, "summary": f"导入 {job.filename} 第 {row.number} 行"[:300]})
     bulk_insert(session, FamilyMember.__table__, members)
     bulk_insert(session, RegistryNumber.__table__, issued)
-    bulk_insert(session, AuditEvent.__table__, events)
+    insert_log_rows(session, AuditEvent.__table__, events)
     job.created += len(rows)
 
 
-def _student_row(ring, job, school, row: Row, number: str, actor: Actor, now: datetime) -> dict:
+def _student_row(ring, job, school, row: Row, number: str, number_blind: str, actor: Actor,
+                 now: datetime) -> dict:
     """The record's columns: encrypted where the row was read (a worker process), or here."""
     values = row.values
     own, members = row.sealed or seal(ring, values, row.members)
@@ -190,7 +218,7 @@ def _student_row(ring, job, school, row: Row, number: str, actor: Actor, now: da
         school_id=school.id, grade_id=row.klass.grade_id, class_id=row.klass.id,
         province_code=school.province_code, city_code=school.city_code, county_code=school.county_code,
         registry_no_enc=_enc(ring, "student", "registry_no_enc", uid, number),
-        registry_blind=registry_numbers.digest(number), registry_kind="L", import_job_id=job.id,
+        registry_blind=number_blind, registry_kind="L", import_job_id=job.id,
         id_blind=row.id_blind, name_pinyin=row.pinyin or pinyin(values["name"]), created_by_id=actor.user_id,
         created_at=now, updated_at=now, _number=number, _members=members)
     return data

@@ -24,7 +24,7 @@ from ...models.base import local_now
 from ..common.actors import Actor
 from ..common.transaction import transaction, transactional
 from ..organisation import codes as code_tables
-from . import import_cells, import_checked, import_pool, import_writes
+from . import import_cells, import_checked, import_chunks, import_pool, import_writes
 from .import_checked import Checked
 from .import_rows import Checker, Row
 
@@ -140,15 +140,22 @@ def _check_all(session: Session, job: ImportJob, now: datetime, progress) -> Non
     problems: list[dict] = []
     with import_pool.Workers(job.size) as workers, loaded_objects_kept(session):
         sheet, checker, data, _ = _prepared(session, job, now, uploader(session, job))
-        result = Checked(checker.ruleset.digest, import_checked.actor_key(checker), seats=dict(checker.seats))
-        for rows in workers.read_rows(sheet, checker.reader):
-            with transaction(session):  # a checkpoint: the counts so far
+        ring = checker.ring
+        result = Checked(checker.ruleset.digest, import_checked.actor_key(checker), seats=dict(checker.seats),
+                         key=ring.active, profile=ring.profile)
+        with transaction(session):
+            import_chunks.clear(session, job)  # an earlier dry run's
+        sealing = import_cells.Sealing.of(ring)  # new records encrypted by the workers, once
+        for seq, rows in enumerate(workers.read_rows(sheet, checker.reader, sealing=sealing, keep_for=job.id)):
+            with transaction(session):  # a checkpoint: the counts so far, the chunk's valid rows kept
                 for row in import_checked.decide(session, checker, rows):
                     total += 1
                     valid += row.ok
                     result.note(row)
                     problems += [{"row": row.number, "column": c, "message": m, "code": k}
                                  for c, m, k in row.problems][: max(0, KEEP_PROBLEMS - len(problems))]
+                result.chunks += (import_chunks.store(session, job, seq, rows.packed) if rows.packed
+                                  else import_chunks.keep(session, job, seq, rows))
                 job.rows_checked = total
             if progress:
                 progress(job)
@@ -157,6 +164,8 @@ def _check_all(session: Session, job: ImportJob, now: datetime, progress) -> Non
         job.rows_total, job.rows_valid, job.rows_invalid = total, valid, total - valid
         job.problems, job.status = problems, ("refused" if job_level else "checked")
         job.message = "；".join(job_level) or None
+        if job_level:
+            import_chunks.clear(session, job)
         import_checked.seal(job, data, result)
 
 
@@ -207,23 +216,28 @@ def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, val
 
 def _write_all(session: Session, job: ImportJob, actor: Actor, now: datetime, valid_only: bool,
                progress) -> None:
-    with import_pool.Workers(job.size) as workers, loaded_objects_kept(session):
+    with loaded_objects_kept(session):
         sheet, checker, _, checked = _prepared(session, job, now, actor)
         reuse = import_checked.reusable(checked, checker)
+        kept = import_checked.kept_rows_usable(checked, checker)
         recheck = import_checked.Recheck(checker, checked if reuse else None)
         skip = frozenset(checked.invalid) if reuse else frozenset()
         pending: list[Row] = []
-        sealing = import_cells.Sealing.of(checker.ring)
-        for rows in workers.read_rows(sheet, checker.reader, check=not reuse, after=job.rows_done, skip=skip,
-                                      sealing=sealing):
-            pending += rows
-            while len(pending) >= CHECKPOINT:
-                _write_batch(session, job, recheck, pending[:CHECKPOINT], actor, now, valid_only, progress)
-                pending = pending[CHECKPOINT:]
-        if pending:
-            _write_batch(session, job, recheck, pending, actor, now, valid_only, progress)
+        # the dry run's rows as it kept them; else (rules or keys changed since) the workbook again
+        with import_pool.Workers(0 if kept else job.size) as workers:
+            source = (import_chunks.rows(session, job, checker.school.code, after=job.rows_done, skip=skip) if kept
+                      else workers.read_rows(sheet, checker.reader, check=not reuse, after=job.rows_done,
+                                             skip=skip, sealing=import_cells.Sealing.of(checker.ring)))
+            for rows in source:
+                pending += rows
+                while len(pending) >= CHECKPOINT:
+                    _write_batch(session, job, recheck, pending[:CHECKPOINT], actor, now, valid_only, progress)
+                    pending = pending[CHECKPOINT:]
+            if pending:
+                _write_batch(session, job, recheck, pending, actor, now, valid_only, progress)
     with transaction(session):
         import_writes.open_review(session, job, actor, now)
+        import_chunks.clear(session, job)
         job.status = "done"
         job.message = None if reuse else import_checked.RECHECKED
 
@@ -232,8 +246,8 @@ def _write_batch(session, job, recheck, rows: list[Row], actor, now, valid_only,
     """Rows re-checked where the database may have moved, written, and the checkpoint: one
     transaction."""
     with transaction(session):
-        if rows[-1].number // import_writes.STATISTICS_ROWS != job.rows_done // import_writes.STATISTICS_ROWS:
-            import_writes.refresh_statistics(session)  # every 10,000 rows the tables grow by
+        if import_writes.statistics_due(job.rows_done, rows[-1].number):
+            import_writes.refresh_statistics(session)  # the tables have doubled since the last
         for start in range(0, len(rows), BATCH):
             recheck(session, rows[start:start + BATCH])
         if any(not r.ok for r in rows) and not valid_only:

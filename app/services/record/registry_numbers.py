@@ -19,6 +19,7 @@ from ...i18n import t
 from ...models import RegistryNumber, Student
 from ...models.base import keyring, local_now
 from ...security.masking import mask_registry_no
+from ..common.sets import among
 from .identity import RESIDENT_ID, resident_id_problem
 
 _ATTEMPTS = 20
@@ -34,17 +35,19 @@ def temporary_number(area: str, born: date) -> str:
     return f"L{area}{born:%Y%m%d}{secrets.randbelow(10000):04d}"
 
 
-def temporary_numbers(session: Session, school, births: list[date]) -> list[str]:
-    """Temporary numbers for a batch of new records (an import), none issued before, none twice."""
-    area = area_code(school)
+def temporary_numbers(session: Session, school, births: list[date]) -> list[tuple[str, str]]:
+    """Temporary numbers for a batch of new records (an import), none issued before, none twice:
+    (number, its blind index) each."""
+    area, ring = area_code(school), keyring()
     numbers: list[str] = [""] * len(births)
+    digests: list[str] = [""] * len(births)
     pending = list(range(len(births)))
     for _ in range(_ATTEMPTS):
         for i in pending:
             numbers[i] = temporary_number(area, births[i])
-        digests = [digest(n) for n in numbers]
-        taken = set(session.scalars(select(RegistryNumber.number_blind)
-                                    .where(RegistryNumber.number_blind.in_(digests))))
+            digests[i] = ring.blind_index("registry_no", numbers[i])
+        asked = among(session, RegistryNumber.number_blind, [digests[i] for i in pending])
+        taken = set(session.scalars(select(RegistryNumber.number_blind).where(asked)))
         seen: set[str] = set()
         pending = []
         for i, d in enumerate(digests):
@@ -52,7 +55,7 @@ def temporary_numbers(session: Session, school, births: list[date]) -> list[str]
                 pending.append(i)
             seen.add(d)
         if not pending:
-            return numbers
+            return list(zip(numbers, digests))
     raise Conflict(t("无法生成临时学籍号，请重试", "could not allocate a temporary number; retry"))
 
 
