@@ -7,7 +7,7 @@ under the job's id and the chunk's place -- with the job's other personal data. 
 number, the values read (the class and school as named in the cells), its members, the class
 named, pinyin, and -- where a worker read it -- a new record's columns already encrypted.  The
 encryption key and blind-index profile they were made with are recorded in the dry run's result;
-the commit trusts them only while both are still the ones in force (``import_checked.reusable``).
+the commit trusts them only while both are still the ones in force (``import_checked.kept_rows_usable``).
 """
 
 from __future__ import annotations
