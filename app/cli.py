@@ -239,12 +239,13 @@ def _commands():
     from .cli_routes import routes_command
     from .cli_rules import rules_group
     from .cli_security_policy import security_policy_group
+    from .cli_tally import tally_group
     from .cli_year import year_group
 
     return [init_command, seed_command, serve_command, demo_command, users_group, keys_group,
             rules_group, problems_group, import_group, export_group, routes_command, report_group,
             year_group, requests_group, campaign_group, worker_command, jobs_group, backup_command, restore_command, audit_group,
-            security_policy_group]
+            security_policy_group, tally_group]
 
 
 

@@ -111,6 +111,9 @@ def _error_handlers(app: Flask) -> None:
 
 def create_app(config_object=None, **overrides) -> Flask:
     """Build the app; ``config_object`` defaults to the class XUEJI_ENV names."""
+    from .spawning import large_blocks_returned
+
+    large_blocks_returned()  # an import's, an export's or a report's passing MBs given back
     app = Flask(__name__, template_folder="templates", static_folder="static")
     _configure(app, config_object, overrides)
     from .security import headers

@@ -8,6 +8,7 @@ each queued ``job_run`` in this process with the Flask application's context, an
 * problem-record detection every night at 02:30;
 * accounts unused for six months (XUEJI_DORMANT_DAYS) sealed, and approved exports past their
   expiry wiped, every night at 03:00;
+* the students' per-school tally (the landing page's counts) compacted every five minutes;
 * stalled jobs retried every minute: a job whose worker stopped sending heartbeats (killed, the
   machine restarted) goes back to the queue and resumes -- every job kind is resumable or idempotent.
 
@@ -27,6 +28,7 @@ from .extensions import db
 from .services.common.actors import Actor
 from .services.common.transaction import transaction
 from .services.operations import audit_chain, job_tasks, jobs
+from .services.record import tally
 from .services.reports import stored
 from .services.reports.window import previous_month
 
@@ -89,6 +91,12 @@ def build(flask_app) -> procrastinate.App:
     @queue.task(name="xueji.audit_anchor", queue=jobs.QUEUE, queueing_lock="audit_anchor")
     def audit_anchor(timestamp: int) -> None:  # too frequent for a job_run row: the log shows it
         in_app(lambda: audit_chain.anchor(db.session, now=clock.local_now()))
+
+    @queue.periodic(cron="*/5 * * * *", periodic_id="tally")
+    @queue.task(name="xueji.tally", queue=jobs.QUEUE, queueing_lock="tally")
+    def tally_compact(timestamp: int) -> None:  # frequent and cheap: the log shows it
+        folded = in_app(lambda: tally.compact(db.session))
+        log.info("student tally: %s deltas folded into %s rows", folded.deltas, folded.rows)
 
     @queue.periodic(cron="* * * * *", periodic_id="stalled")
     @queue.task(name="xueji.stalled", queue=jobs.QUEUE, queueing_lock="stalled")

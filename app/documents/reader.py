@@ -39,6 +39,7 @@ class Layout:
     headers: dict[int, str] = field(default_factory=dict)  # every header cell as written
     unknown: list[str] = field(default_factory=list)
     duplicate: list[str] = field(default_factory=list)
+    rows: list[list] = field(default_factory=list)  # the row above the header and the header, as read
 
     @property
     def missing(self) -> list[str]:
@@ -57,9 +58,15 @@ def _layout(rows: list[list]) -> Layout:
         hits = sum(1 for cell in row if match(cell))
         if hits > best_hits:
             best, best_hits = i, hits
-    layout = Layout(best + 1)
-    groups = _groups(rows[best - 1]) if best > 0 else {}
-    for col, cell in enumerate(rows[best] if rows else []):
+    return header_layout(best + 1, rows[best - 1] if best > 0 else [], rows[best] if rows else [])
+
+
+def header_layout(header_row: int, above: list, header: list) -> Layout:
+    """The layout a header row gives (Excel row ``header_row``); ``above``: the row over it, whose
+    merged groups ('家庭成员1') name the family members' columns."""
+    layout = Layout(header_row, rows=[list(above), list(header)])
+    groups = _groups(above)
+    for col, cell in enumerate(header):
         if cell in (None, ""):
             continue
         group = groups.get(col, "")

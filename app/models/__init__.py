@@ -33,6 +33,7 @@ from .schoolyear import (
 )
 from .security_policy import SecurityPolicy  # the security policy (安全策略)
 from .student import Student
+from .student_tally import StudentTally  # per-school counts kept by triggers
 from .user import XuejiUser
 
 __all__ = [
@@ -46,4 +47,5 @@ __all__ = [
     "PromotionClassSnapshot", "QueuedAttachment", "QueuedRequest", "PromotionRun", "PromotionSchool", "PromotionStudentSnapshot",
     "MonthlyReport", "MonthlyReportFile",  # stored monthly reports
     "RegistryNumber", "ReportMonth", "SecurityPolicy", "ReportSignoff", "ReportSnapshot", "RuleSetVersion", "School", "SchoolClass", "Student", "XuejiUser",
+    "StudentTally",  # per-school counts kept by triggers
 ]

@@ -165,7 +165,7 @@ def load(url: str, path: Path) -> dict:
             job = imports.upload(db.session, school=school, actor=actor, filename=path.name, data=data)
             uploaded, cpu_uploaded = time.perf_counter(), _cpu()
             imports.dry_run(db.session, job, now)
-            checked, cpu_checked = time.perf_counter(), _cpu()
+            checked, cpu_checked, peak_checked = time.perf_counter(), _cpu(), _peak_mb()
             assert job.status == "checked" and not job.rows_invalid, (job.status, job.message, job.problems[:5])
             imports.commit(db.session, job, actor, now)
             done, cpu_done = time.perf_counter(), _cpu()
@@ -175,7 +175,7 @@ def load(url: str, path: Path) -> dict:
         return {"rows": n, "created": job.created, "processes": import_pool.processes(),
                 "upload_s": uploaded - start, "dry_run_s": checked - uploaded, "commit_s": done - checked,
                 "dry_run_rows_per_s": n / (checked - uploaded), "commit_rows_per_s": n / (done - checked),
-                "total_rows_per_s": n / (done - uploaded), "peak_mb": _peak_mb(),
+                "total_rows_per_s": n / (done - uploaded), "peak_mb": _peak_mb(), "dry_run_peak_mb": peak_checked,
                 "dry_run_cpu_us_per_row": (cpu_checked - cpu_uploaded) / n * 1e6,
                 "commit_cpu_us_per_row": (cpu_done - cpu_checked) / n * 1e6,
                 "peak_tree_rss_mb": memory.rss / 1024, "peak_tree_pss_mb": memory.pss / 1024}
@@ -254,7 +254,7 @@ def main() -> None:
     print(f"  commit              : {loaded['commit_rows_per_s']:>9,.0f} rows/s")
     print(f"  dry run + commit    : {loaded['total_rows_per_s']:>9,.0f} rows/s  peak {loaded['peak_mb']:.0f} MB"
           f" (with its {loaded['processes']} workers: RSS {loaded['peak_tree_rss_mb']:.0f} MB,"
-          f" PSS {loaded['peak_tree_pss_mb']:.0f} MB)")
+          f" PSS {loaded['peak_tree_pss_mb']:.0f} MB); by the end of the dry run {loaded['dry_run_peak_mb']:.0f} MB")
     print(f"  ratios to bare parse: dry run {dry_ratio:.2f} (target >= 0.35), "
           f"dry run + commit {ratio:.2f} (target >= 0.15)")
     print(f"  CPU µs a row (this process and its workers, not the database server): bare parse "

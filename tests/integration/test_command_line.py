@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = {"audit", "backup", "campaign", "db", "demo", "export", "import", "init", "jobs", "keys", "problems", "report", "requests", "restore", "routes", "rules",
-            "security-policy", "seed", "serve", "users", "worker", "year"}
+            "security-policy", "seed", "serve", "tally", "users", "worker", "year"}
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

@@ -214,7 +214,8 @@ def test_the_worker_schedules_the_nightly_and_monthly_jobs_and_a_scheduled_job_l
     queue = build(app)
     crons = {key[1]: p.cron for key, p in queue.periodic_registry.periodic_tasks.items()}
     assert crons == {"month_end": "0 1 1 * *", "backup": "0 2 * * *", "problems": "30 2 * * *",
-                     "dormant": "0 3 * * *", "audit_anchor": "*/5 * * * *", "stalled": "* * * * *"}
+                     "dormant": "0 3 * * *", "audit_anchor": "*/5 * * * *", "tally": "*/5 * * * *",
+                     "stalled": "* * * * *"}
     before = db.session.scalar(select(func.max(JobRun.id))) or 0
     queue.tasks["xueji.problems"](timestamp=0)  # what the scheduler runs at 02:30
     db.session.expire_all()

@@ -228,6 +228,7 @@ def _refuse_reading(monkeypatch) -> None:
         raise AssertionError("the commit read the workbook again")
 
     monkeypatch.setattr(import_pool.Workers, "read_rows", refused)
+    monkeypatch.setattr(imports, "sheet_of", refused)  # nor opens it: the layout is the dry run's
 
 
 def test_the_commit_writes_the_rows_the_dry_run_kept_without_reading_the_workbook(ctx, pooled, monkeypatch):

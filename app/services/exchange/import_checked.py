@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from ...documents.reader import Layout, header_layout
 from ...i18n import t
 from ...models import ImportJob
 from ...models.base import keyring
@@ -39,6 +40,16 @@ class Checked:
     key: str | None = None  # the key a worker encrypted the kept rows' new records with
     profile: str | None = None  # the blind-index profile of their ID indexes
     chunks: int = 0  # chunks of valid rows kept ready to write (import_chunks)
+    head: list | None = None  # the header's row number, the row above it and the header row
+
+    def layout(self) -> Layout | None:
+        """The sheet's layout as the dry run read it: the commit that writes kept rows opens no sheet."""
+        return header_layout(*self.head) if self.head else None
+
+    @staticmethod
+    def head_of(layout: Layout) -> list:
+        return [layout.header_row, *([c if c is None or isinstance(c, (str, int, float)) else str(c)
+                                      for c in row] for row in layout.rows)]
 
     def note(self, row: Row) -> None:
         if not row.ok:
@@ -129,7 +140,7 @@ def seal(job: ImportJob, workbook: bytes, checked: Checked | None = None) -> Non
     job.file_enc = sealed
 
 
-def opened(job: ImportJob) -> tuple[bytes, Checked | None]:
+def opened(job: ImportJob) -> tuple[bytes | memoryview, Checked | None]:
     """The uploaded workbook and, once a dry run has finished, its result."""
     plain = keyring().decrypt_bytes(job.file_enc, _aad(job))
     if not plain.startswith(MAGIC):
@@ -140,5 +151,5 @@ def opened(job: ImportJob) -> tuple[bytes, Checked | None]:
     checked = Checked(meta["rules"], meta["actor"], meta["invalid"],
                       {int(k): v for k, v in meta["seats"].items()},
                       {int(k): v for k, v in meta["matched"].items()},
-                      meta.get("key"), meta.get("profile"), meta.get("chunks", 0))
-    return plain[end:], checked
+                      meta.get("key"), meta.get("profile"), meta.get("chunks", 0), meta.get("head"))
+    return memoryview(plain)[end:], checked  # the workbook not copied: a commit of kept rows never reads it

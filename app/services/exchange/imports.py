@@ -44,7 +44,7 @@ def template(session: Session, school: School | None) -> bytes:
 
 
 def _file(job: ImportJob) -> bytes:
-    return import_checked.opened(job)[0]
+    return bytes(import_checked.opened(job)[0])
 
 
 @transactional
@@ -67,8 +67,8 @@ def upload(session: Session, *, school: School, actor: Actor, filename: str, dat
     return job
 
 
-def sheet_of(job: ImportJob, data: bytes | None = None) -> Sheet:
-    sheet = Sheet(_file(job) if data is None else data)
+def sheet_of(job: ImportJob, data: bytes | memoryview | None = None) -> Sheet:
+    sheet = Sheet(_file(job) if data is None else bytes(data))
     layout = sheet.layout
     if layout.missing:
         raise ValidationFailed(t(f"缺少必需的列：{'、'.join(layout.missing)}",
@@ -123,16 +123,22 @@ def dry_run(session: Session, job: ImportJob, now: datetime, progress=None) -> I
     return job
 
 
-def _prepared(session: Session, job: ImportJob, now: datetime, actor: Actor
-              ) -> tuple[Sheet, Checker, bytes, Checked | None]:
+def _prepared(session: Session, job: ImportJob, now: datetime, actor: Actor, *, kept: bool = False
+              ) -> tuple[Sheet | None, Checker, bytes | memoryview | None, Checked | None]:
     """The sheet, the checker, the workbook and the dry run's result of a job, in a transaction
-    (the planner's statistics refreshed)."""
+    (the planner's statistics refreshed).  ``kept``: a commit, which writes the rows the dry run
+    kept if it can -- then with no sheet and no workbook (None), the layout the dry run read."""
     with transaction(session):
         data, checked = import_checked.opened(job)
         session.expire(job, ["file_enc"])  # the sealed copy is not needed while the rows are read
-        sheet = sheet_of(job, data)
+        layout = checked.layout() if kept and checked is not None else None
+        sheet = None if layout else sheet_of(job, data)
+        checker = Checker(session, job.school, layout or sheet.layout, now, actor)
+        if layout and not import_checked.kept_rows_usable(checked, checker):
+            sheet = sheet_of(job, data)  # a key or the rules changed since: the workbook is read again
+            checker = Checker(session, job.school, sheet.layout, now, actor)
         import_writes.refresh_statistics(session)
-        return sheet, Checker(session, job.school, sheet.layout, now, actor), data, checked
+        return sheet, checker, (None if sheet is None else data), checked
 
 
 def _check_all(session: Session, job: ImportJob, now: datetime, progress) -> None:
@@ -142,7 +148,7 @@ def _check_all(session: Session, job: ImportJob, now: datetime, progress) -> Non
         sheet, checker, data, _ = _prepared(session, job, now, uploader(session, job))
         ring = checker.ring
         result = Checked(checker.ruleset.digest, import_checked.actor_key(checker), seats=dict(checker.seats),
-                         key=ring.active, profile=ring.profile)
+                         key=ring.active, profile=ring.profile, head=Checked.head_of(sheet.layout))
         with transaction(session):
             import_chunks.clear(session, job)  # an earlier dry run's
         sealing = import_cells.Sealing.of(ring)  # new records encrypted by the workers, once
@@ -217,9 +223,9 @@ def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, val
 def _write_all(session: Session, job: ImportJob, actor: Actor, now: datetime, valid_only: bool,
                progress) -> None:
     with loaded_objects_kept(session):
-        sheet, checker, _, checked = _prepared(session, job, now, actor)
+        sheet, checker, _, checked = _prepared(session, job, now, actor, kept=True)
         reuse = import_checked.reusable(checked, checker)
-        kept = import_checked.kept_rows_usable(checked, checker)
+        kept = sheet is None
         recheck = import_checked.Recheck(checker, checked if reuse else None)
         skip = frozenset(checked.invalid) if reuse else frozenset()
         pending: list[Row] = []
