@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_appbuilder import Model
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import deferred, relationship
 
 from .base import RowUidMixin, local_now
 from .scope import Chain
@@ -28,7 +28,10 @@ class ImportJob(RowUidMixin, Model):
     filename = Column(String(200), nullable=False)
     size = Column(Integer, nullable=False)
     sha256 = Column(String(64), nullable=False, index=True)
-    file_enc = Column(LargeBinary, nullable=False)  # the workbook holds personal data: encrypted
+    # the workbook holds personal data: encrypted; loaded only when read (a progress poll or the
+    # job list loads no file)
+    file_enc = deferred(Column(LargeBinary, nullable=False))
+    checked_enc = deferred(Column(LargeBinary))  # the dry run's result (import_checked), encrypted
     # uploaded -> checking -> checked -> committing -> done; or refused / failed
     status = Column(String(20), nullable=False, default="uploaded", index=True)
     mode = Column(String(20))  # all (nothing unless every row is valid) / valid_only

@@ -63,7 +63,7 @@ def validator_calls(monkeypatch):
 def test_the_commit_reuses_the_dry_run_and_runs_no_record_check(ctx, validator_calls, monkeypatch):
     job = _check(_book(_rows(5, seed=901)))
     assert job.status == "checked" and len(validator_calls) == 5
-    _, checked = import_checked.opened(job)
+    checked = import_checked.result(job)
     assert checked is not None and checked.invalid == [] and checked.rules == rulesets.current(db.session).digest
 
     def broken(values, ctx):
@@ -78,8 +78,28 @@ def test_the_commit_reuses_the_dry_run_and_runs_no_record_check(ctx, validator_c
 def test_the_stored_result_is_encrypted_and_the_upload_reads_back_unchanged(ctx):
     data = _book(_rows(2, seed=902))
     job = _check(data)
-    assert import_checked.MAGIC not in job.file_enc and b"invalid" not in job.file_enc
+    assert job.checked_enc is not None and b"invalid" not in job.checked_enc
     assert imports._file(job) == data
+
+
+def test_a_result_an_older_dry_run_kept_in_front_of_the_workbook_is_still_read(ctx):
+    """Jobs checked before import_job.checked_enc existed: MAGIC, the result, then the workbook."""
+    import json
+    from dataclasses import asdict
+
+    from app.models.base import keyring
+
+    data = _book(_rows(3, seed=915))
+    job = _check(data)
+    checked = import_checked.result(job)
+    meta = json.dumps(asdict(checked)).encode()
+    job.file_enc = keyring().encrypt_bytes(b"".join((import_checked.MAGIC, len(meta).to_bytes(4, "big"), meta,
+                                                     data)), import_checked._aad(job))
+    job.checked_enc = None
+    db.session.commit()
+    assert imports._file(job) == data and import_checked.result(job) == checked
+    imports.commit(db.session, job, actor_of(REGISTRAR), _now())
+    assert (job.status, job.created, job.message) == ("done", 3, None)
 
 
 def test_an_id_put_on_record_elsewhere_after_the_check_is_still_caught(ctx):
@@ -229,6 +249,7 @@ def _refuse_reading(monkeypatch) -> None:
 
     monkeypatch.setattr(import_pool.Workers, "read_rows", refused)
     monkeypatch.setattr(imports, "sheet_of", refused)  # nor opens it: the layout is the dry run's
+    monkeypatch.setattr(import_checked, "workbook", refused)  # nor decrypts it
 
 
 def test_the_commit_writes_the_rows_the_dry_run_kept_without_reading_the_workbook(ctx, pooled, monkeypatch):
@@ -261,9 +282,9 @@ def test_the_commit_writes_the_rows_the_dry_run_kept_without_reading_the_workboo
 
 def test_rows_sealed_under_another_key_are_read_again_from_the_workbook(ctx, pooled, monkeypatch):
     job = _check(_book(_rows(4, seed=909)))
-    data, checked = import_checked.opened(job)
+    checked = import_checked.result(job)
     checked.key = "a-key-rotated-away"  # what the dry run recorded: the rows were sealed under it
-    import_checked.seal(job, data, checked)
+    import_checked.record(job, checked)
     db.session.commit()
     reads = []
     real = import_pool.Workers.read_rows

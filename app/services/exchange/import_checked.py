@@ -6,8 +6,10 @@ the records the rows match (duplicates by ID number, or name, gender and birth d
 of classes whose head count moved, and the rule set itself -- another version in force, or another
 kind of account committing, and every row is checked again.
 
-It is stored in the job's encrypted upload (``file_enc``, in front of the workbook: one sealed
-blob, re-encrypted by key rotation like any other), so it needs no column of its own.
+It is stored encrypted in a column of its own (``import_job.checked_enc``, re-encrypted by key
+rotation like any other), so a commit that writes the rows the dry run kept never decrypts the
+workbook.  A job checked before that column existed kept its result in front of the workbook
+(``MAGIC``); such a result is still read.
 """
 
 from __future__ import annotations
@@ -124,32 +126,49 @@ class Recheck:
                 checker.take_seat(row)
 
 
-def _aad(job: ImportJob) -> bytes:
-    return aad_for("import_job", "file_enc", job.ensure_uid())
+def _aad(job: ImportJob, column: str = "file_enc") -> bytes:
+    return aad_for("import_job", column, job.ensure_uid())
 
 
-def seal(job: ImportJob, workbook: bytes, checked: Checked | None = None) -> None:
-    """Keep the workbook (and the dry run's result) encrypted with the job."""
-    if checked is None:
-        job.file_enc = keyring().encrypt_bytes(workbook, _aad(job))
-        return
-    meta = json.dumps(asdict(checked), separators=(",", ":")).encode()
-    plain = b"".join((MAGIC, len(meta).to_bytes(4, "big"), meta, workbook))
-    sealed = keyring().encrypt_bytes(plain, _aad(job))
-    del plain  # a large upload is held once in clear, once sealed, not twice each
-    job.file_enc = sealed
+def seal(job: ImportJob, workbook: bytes) -> None:
+    """Keep the uploaded workbook encrypted with the job."""
+    job.file_enc = keyring().encrypt_bytes(workbook, _aad(job))
 
 
-def opened(job: ImportJob) -> tuple[bytes | memoryview, Checked | None]:
-    """The uploaded workbook and, once a dry run has finished, its result."""
+def record(job: ImportJob, checked: Checked | None) -> None:
+    """Keep the dry run's result encrypted with the job (None: no result, a dry run under way)."""
+    job.checked_enc = None if checked is None else keyring().encrypt_bytes(
+        json.dumps(asdict(checked), separators=(",", ":")).encode(), _aad(job, "checked_enc"))
+
+
+def workbook(job: ImportJob) -> bytes | memoryview:
+    """The uploaded workbook (without the result an older dry run kept in front of it: a view, not
+    a copy)."""
     plain = keyring().decrypt_bytes(job.file_enc, _aad(job))
+    end = _legacy_end(plain)
+    return memoryview(plain)[end:] if end else plain
+
+
+def result(job: ImportJob) -> Checked | None:
+    """The dry run's result, once one has finished."""
+    if job.checked_enc is not None:
+        return _checked(json.loads(keyring().decrypt_bytes(job.checked_enc, _aad(job, "checked_enc"))))
+    if job.status not in ("checked", "committing", "failed"):
+        return None
+    plain = keyring().decrypt_bytes(job.file_enc, _aad(job))  # checked before checked_enc existed
+    end = _legacy_end(plain)
+    return _checked(json.loads(plain[len(MAGIC) + 4:end])) if end else None
+
+
+def _legacy_end(plain: bytes) -> int:
+    """Where the workbook starts behind a result kept in front of it (MAGIC); 0 if none is."""
     if not plain.startswith(MAGIC):
-        return plain, None
+        return 0
     start = len(MAGIC) + 4
-    end = start + int.from_bytes(plain[len(MAGIC):start], "big")
-    meta = json.loads(plain[start:end])
-    checked = Checked(meta["rules"], meta["actor"], meta["invalid"],
-                      {int(k): v for k, v in meta["seats"].items()},
-                      {int(k): v for k, v in meta["matched"].items()},
-                      meta.get("key"), meta.get("profile"), meta.get("chunks", 0), meta.get("head"))
-    return memoryview(plain)[end:], checked  # the workbook not copied: a commit of kept rows never reads it
+    return start + int.from_bytes(plain[len(MAGIC):start], "big")
+
+
+def _checked(meta: dict) -> Checked:
+    return Checked(meta["rules"], meta["actor"], meta["invalid"], {int(k): v for k, v in meta["seats"].items()},
+                   {int(k): v for k, v in meta["matched"].items()}, meta.get("key"), meta.get("profile"),
+                   meta.get("chunks", 0), meta.get("head"))

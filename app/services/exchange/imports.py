@@ -44,7 +44,7 @@ def template(session: Session, school: School | None) -> bytes:
 
 
 def _file(job: ImportJob) -> bytes:
-    return bytes(import_checked.opened(job)[0])
+    return bytes(import_checked.workbook(job))
 
 
 @transactional
@@ -124,33 +124,35 @@ def dry_run(session: Session, job: ImportJob, now: datetime, progress=None) -> I
 
 
 def _prepared(session: Session, job: ImportJob, now: datetime, actor: Actor, *, kept: bool = False
-              ) -> tuple[Sheet | None, Checker, bytes | memoryview | None, Checked | None]:
-    """The sheet, the checker, the workbook and the dry run's result of a job, in a transaction
-    (the planner's statistics refreshed).  ``kept``: a commit, which writes the rows the dry run
-    kept if it can -- then with no sheet and no workbook (None), the layout the dry run read."""
+              ) -> tuple[Sheet | None, Checker, Checked | None]:
+    """The sheet, the checker and the dry run's result of a job, in a transaction (the planner's
+    statistics refreshed).  ``kept``: a commit, which writes the rows the dry run kept if it can --
+    then with no sheet (None) and no workbook decrypted, the layout the dry run read."""
     with transaction(session):
-        data, checked = import_checked.opened(job)
-        session.expire(job, ["file_enc"])  # the sealed copy is not needed while the rows are read
-        layout = checked.layout() if kept and checked is not None else None
-        sheet = None if layout else sheet_of(job, data)
-        checker = Checker(session, job.school, layout or sheet.layout, now, actor)
-        if layout and not import_checked.kept_rows_usable(checked, checker):
-            sheet = sheet_of(job, data)  # a key or the rules changed since: the workbook is read again
+        checked = import_checked.result(job) if kept else None
+        layout = checked.layout() if checked is not None else None
+        checker = Checker(session, job.school, layout, now, actor) if layout else None
+        sheet = None
+        if checker is None or not import_checked.kept_rows_usable(checked, checker):
+            data = import_checked.workbook(job)  # a dry run, or a key or the rules changed since
+            session.expire(job, ["file_enc"])  # the sealed copy is not needed while the rows are read
+            sheet = sheet_of(job, data)
             checker = Checker(session, job.school, sheet.layout, now, actor)
         import_writes.refresh_statistics(session)
-        return sheet, checker, (None if sheet is None else data), checked
+        return sheet, checker, checked
 
 
 def _check_all(session: Session, job: ImportJob, now: datetime, progress) -> None:
     total = valid = 0
     problems: list[dict] = []
     with import_pool.Workers(job.size) as workers, loaded_objects_kept(session):
-        sheet, checker, data, _ = _prepared(session, job, now, uploader(session, job))
+        sheet, checker, _ = _prepared(session, job, now, uploader(session, job))
         ring = checker.ring
         result = Checked(checker.ruleset.digest, import_checked.actor_key(checker), seats=dict(checker.seats),
                          key=ring.active, profile=ring.profile, head=Checked.head_of(sheet.layout))
         with transaction(session):
-            import_chunks.clear(session, job)  # an earlier dry run's
+            import_chunks.clear(session, job)  # an earlier dry run's, and its result
+            import_checked.record(job, None)
         sealing = import_cells.Sealing.of(ring)  # new records encrypted by the workers, once
         for seq, rows in enumerate(workers.read_rows(sheet, checker.reader, sealing=sealing, keep_for=job.id)):
             with transaction(session):  # a checkpoint: the counts so far, the chunk's valid rows kept
@@ -172,7 +174,7 @@ def _check_all(session: Session, job: ImportJob, now: datetime, progress) -> Non
         job.message = "；".join(job_level) or None
         if job_level:
             import_chunks.clear(session, job)
-        import_checked.seal(job, data, result)
+        import_checked.record(job, result)
 
 
 def stalled(job: ImportJob) -> bool:
@@ -223,7 +225,7 @@ def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, val
 def _write_all(session: Session, job: ImportJob, actor: Actor, now: datetime, valid_only: bool,
                progress) -> None:
     with loaded_objects_kept(session):
-        sheet, checker, _, checked = _prepared(session, job, now, actor, kept=True)
+        sheet, checker, checked = _prepared(session, job, now, actor, kept=True)
         reuse = import_checked.reusable(checked, checker)
         kept = sheet is None
         recheck = import_checked.Recheck(checker, checked if reuse else None)

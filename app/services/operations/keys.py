@@ -73,7 +73,7 @@ ENCRYPTED = (
     Sealed(QueuedRequest, ("payload_enc",)),
     Sealed(Attachment, ("data_enc",)),
     Sealed(QueuedAttachment, ("data_enc",)),
-    Sealed(ImportJob, ("file_enc",)),
+    Sealed(ImportJob, ("file_enc", "checked_enc")),
     Sealed(ImportChunk, ("data_enc",), row_key=("job_id", "seq")),
     Sealed(ProblemMember, ("evidence_enc",), row_key=("case_id", "id")),
     Sealed(QualityForm, ("scan_enc",)),
