@@ -7,7 +7,7 @@ from __future__ import annotations
 import decimal
 from contextlib import nullcontext
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import (
@@ -120,12 +120,13 @@ class SchoolNamed(BaseFilter):
         words = str(value).strip() if value is not None else ""
         if not words:
             return query  # blank: no filter, as FAB's own text filters
-        pattern = _like_escaped(words)
+        pattern, scope = _like_escaped(words), current_scope()
         named = select(School.id, School.city_code, School.county_code).where(
-            current_scope().clause(School),
+            scope.clause(School),
             or_(School.code.like(pattern + "%", escape="\\"), School.name.ilike(f"%{pattern}%", escape="\\")))
         column = getattr(self.model, self.column_name)
-        schools = query.session.execute(named.order_by(School.id).limit(self.MOST_LISTED + 1)).all()
+        schools = self._schools(query.session, named.order_by(School.id).limit(self.MOST_LISTED + 1),
+                                (scope.level, scope.code, scope.school_id, words))
         if not schools:
             return query.filter(false())
         if len(schools) > self.MOST_LISTED:
@@ -136,6 +137,15 @@ class SchoolNamed(BaseFilter):
             if len(codes) == 1 and None not in codes and hasattr(self.model, level):
                 return query.filter(getattr(self.model, level) == codes.pop())
         return query
+
+    @staticmethod
+    def _schools(session, lookup, key: tuple) -> list:
+        """The schools named, looked up once a request (``key``: the scope and the words): FAB
+        applies the filter to the page's count and again to its rows."""
+        found = g.setdefault("xueji_schools_named", {}) if has_app_context() else {}
+        if key not in found:
+            found[key] = session.execute(lookup).all()
+        return found[key]
 
 
 def _names_school(datamodel, col_name: str) -> bool:

@@ -129,6 +129,17 @@ def test_a_province_finds_a_schools_students_by_code_or_name(ctx, client_for, wo
     assert _rows(html) == min(expected, 25)
 
 
+def test_the_school_search_looks_the_schools_up_once_a_request(ctx, client_for):
+    """FAB applies the filter to the page's count and to its rows: the schools are read once."""
+    client = client_for("prov_registrar")
+    client.get("/students/list/?_flt_0_school_id=育英")
+    with Statements() as seen:
+        html = client.get("/students/list/?_flt_0_school_id=育英").get_data(as_text=True)
+    lookups = [s for s in seen.texts if " ".join(s.split()).startswith("SELECT school.id, school.city_code")]
+    assert len(lookups) == 1, lookups
+    assert _rows(html) > 0
+
+
 @pytest.mark.parametrize("words", [OTHER_CITYS_SCHOOL, "星光", "4302"])
 def test_a_city_finds_no_student_of_another_citys_school(ctx, client_for, words):
     html = client_for("city_registrar").get(f"/students/list/?_flt_0_school_id={words}").get_data(as_text=True)
