@@ -3,7 +3,7 @@
 
 Revision ID: 1b2c3d4e5f60
 Revises: 0a1b2c3d4e5f
-Create Date: 2026-12-02 09:00:00
+Create Date: 2026-12-01 16:30:00
 
 """
 import sqlalchemy as sa
