@@ -71,7 +71,9 @@ def copies(school_code: str, n: int) -> list[dict]:
 
 
 def added_ids(made: list[dict]) -> list[int]:
-    return list(db.session.scalars(select(Student.id).where(Student.uid.in_([r["uid"] for r in made]))))
+    """The ids of the rows ``made``, in their order (inserted in it: ids ascend)."""
+    return list(db.session.scalars(select(Student.id).where(Student.uid.in_([r["uid"] for r in made]))
+                                   .order_by(Student.id)))
 
 
 def test_the_tally_matches_the_records_as_seeded(ctx):
