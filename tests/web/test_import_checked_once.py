@@ -258,6 +258,7 @@ def test_the_commit_writes_the_rows_the_dry_run_kept_without_reading_the_workboo
     for key in ("身份证件号", "出生日期", "性别"):
         rows[9][key] = rows[2][key]  # read well, kept by its worker, found a duplicate after
     job = _check(_book(rows))
+    assert {p["row"] for p in job.problems} == {8, 11}, job.problems  # Excel rows: the header is row 1
     assert (job.status, job.rows_valid, job.rows_invalid) == ("checked", 12, 2)
     kept = _kept(job)
     assert len(kept) > 1 and kept[-1].last_row == 15  # 14 rows after the header, in chunks
