@@ -321,15 +321,34 @@ def test_a_commit_resumed_after_a_failed_batch_writes_each_kept_row_once(ctx, po
     assert job.created == 10 and _created(job) == 10 and _kept(job) == []
 
 
+def test_slim_rows_that_describe_known_records_are_compared_in_full(ctx, pooled, monkeypatch):
+    """A dry run's workers send rows back slim; a row that turns out to describe one of the school's
+    records is read back from its chunk's pack (once a chunk) and compared item by item: here the
+    two that change something are edits of records under registration review, which wait."""
+    rows = _rows(20, seed=916)
+    first = _check(_book(rows))
+    imports.commit(db.session, first, actor_of(REGISTRAR), _now())
+    assert first.created == 20 and first.request_id is not None  # the file's registration review
+    rows[13]["联系电话"] = "13900000001"  # two known records changed, the rest as they are
+    rows[17]["现住址"] = "湖南省长沙市芙蓉区五一大道1号"
+    opened = []
+    real = import_pool.unpack
+    monkeypatch.setattr(import_pool, "unpack", lambda *a: opened.append(a[2]) or real(*a))
+    job = _check(_book(rows))
+    assert {(p["row"], p["code"]) for p in job.problems} == {(15, "under_review"), (19, "under_review")}
+    assert sorted(import_checked.result(job).matched) == [n for n in range(2, 22) if n not in (15, 19)]
+    assert sorted(opened) == [c.seq for c in _kept(job)] and len(opened) > 1  # each pack opened once
+    imports.commit(db.session, job, actor_of(REGISTRAR), _now(), valid_only=True)
+    assert (job.status, job.created, job.updated, job.unchanged) == ("done", 0, 0, 18)
+
+
 def test_a_kept_chunk_builds_no_class_but_dates_and_decimals():
     import pickle
     from datetime import date
     from decimal import Decimal
 
-    from app.services.exchange import import_chunks
-
     def load(obj):
-        return import_chunks._Unpickler(__import__("io").BytesIO(pickle.dumps(obj))).load()
+        return import_cells._Unpickler(__import__("io").BytesIO(pickle.dumps(obj))).load()
 
     assert load([1, {"a": date(2020, 1, 2), "b": Decimal("1.5")}]) == [1, {"a": date(2020, 1, 2), "b": Decimal("1.5")}]
     with pytest.raises(pickle.UnpicklingError):

@@ -4,6 +4,7 @@ bilingual messages need (pinyin: pypinyin, cached per name)."""
 
 from __future__ import annotations
 
+import io
 import pickle
 import uuid
 import zlib
@@ -18,6 +19,7 @@ from ...documents.reader import Layout
 from ...fields import ALL_STUDENT_FIELDS, MEMBER_FIELDS
 from ...security.crypto import Keyring, aad_for
 from ..organisation import divisions
+from ..record.identity import RESIDENT_ID
 from ..record.validation import NUMBER_LIMITS, Context, family_values_problems, number_limit, record_problems
 
 if TYPE_CHECKING:
@@ -46,10 +48,27 @@ class Row:
     class_name: str | None = None  # the class the row names
     pinyin: str | None = None  # of the name, for a new record
     sealed: tuple | None = None  # (student columns, member rows) of a new record, encrypted (``seal``)
+    part: object | None = None  # a row sent back slim: the chunk that holds the rest (``restore``)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def identify(self, ring: Keyring) -> None:
+        """The keys that find the same person in the file and in the database: the ID number's blind
+        index, or without one the name, gender and birth date."""
+        values = self.values
+        if values.get("id_type") == RESIDENT_ID and values.get("id_number"):
+            self.id_blind = ring.blind_index("id_number", values["id_number"])
+        else:
+            self.person = (values.get("name"), values.get("gender"), values.get("birth_date"))
+
+    def restore(self) -> None:
+        """All a slim row's values and members, read back from the chunk its worker packed (a row
+        that turns out to describe a known record: what it would change is compared item by item)."""
+        if self.part is not None:
+            self.part.restore(self)
+            self.part = None
 
 
 def _division(value: str | None) -> str | None:
@@ -200,14 +219,20 @@ def enc(ring: Keyring, table: str, column: str, uid: str, value) -> str | None:
 
 
 def seal(ring: Keyring, values: dict, members: list[dict]) -> tuple[dict, list[dict]]:
-    """A new record's own columns (personal ones encrypted for a new uid) and its members' rows,
-    but for what the database gives (ids) and what the job adds (school, class, number...)."""
+    """A new record's encrypted columns (its personal items, for a new uid) and uid, and its
+    members' rows; the record's plain items are its values' (``own_columns``)."""
     uid = uuid.uuid4().hex
-    data = {name: values.get(name) for name in PLAIN_ITEMS}
-    for name in PERSONAL:
-        data[f"{name}_enc"] = enc(ring, "student", f"{name}_enc", uid, values.get(name))
+    data = {f"{name}_enc": enc(ring, "student", f"{name}_enc", uid, values.get(name)) for name in PERSONAL}
     data["uid"] = uid
     return data, [_member(ring, seq, member) for seq, member in enumerate(members, start=1)]
+
+
+def own_columns(values: dict, sealed: dict) -> dict:
+    """A new record's own columns, but for what the database gives (ids) and what the job adds
+    (school, class, number...): its plain items as read, its encrypted ones as sealed."""
+    data = {name: values.get(name) for name in PLAIN_ITEMS}
+    data.update(sealed)
+    return data
 
 
 def _member(ring: Keyring, seq: int, values: dict) -> dict:
@@ -230,13 +255,11 @@ _NOT_KEPT = ("class_name", "school_code")  # objects once placed: kept as named 
 
 def kept_item(row: Row) -> list:
     """What the commit needs of a row: its number, values, members, class named, pinyin, and a new
-    record's encrypted columns (their plain items are the values': kept once)."""
-    values = {k: v for k, v in row.values.items() if k not in _NOT_KEPT}
-    sealed = None
-    if row.sealed:
-        own, members = row.sealed
-        sealed = ({k: v for k, v in own.items() if k not in PLAIN_ITEMS}, members)
-    return [row.number, values, row.members, row.class_name, row.pinyin, sealed]
+    record's encrypted columns (its plain items are the values')."""
+    values = dict(row.values)
+    for name in _NOT_KEPT:
+        values.pop(name, None)
+    return [row.number, values, row.members, row.class_name, row.pinyin, row.sealed]
 
 
 def chunk_aad(job_id: int, seq: int) -> bytes:
@@ -251,3 +274,20 @@ def pack(ring: Keyring, job_id: int, seq: int, rows: list[Row]) -> tuple[bytes, 
         return None
     plain = zlib.compress(pickle.dumps(kept, protocol=5), 1)
     return ring.encrypt_bytes(plain, chunk_aad(job_id, seq)), kept[-1][0]
+
+
+class _Unpickler(pickle.Unpickler):
+    """Plain data only: lists, dicts, text, numbers, dates, decimals -- no other class is ever
+    built, whatever the (authenticated) blob says."""
+
+    ALLOWED = frozenset({("datetime", "date"), ("datetime", "datetime"), ("decimal", "Decimal")})
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"an import chunk holds no {module}.{name}")
+
+
+def unpack(ring: Keyring, job_id: int, seq: int, token: bytes) -> list[list]:
+    """What ``pack`` kept of a chunk's rows (``kept_item``s), decrypted and checked."""
+    return _Unpickler(io.BytesIO(zlib.decompress(ring.decrypt_bytes(token, chunk_aad(job_id, seq))))).load()

@@ -12,9 +12,6 @@ the commit trusts them only while both are still the ones in force (``import_che
 
 from __future__ import annotations
 
-import io
-import pickle
-import zlib
 from collections.abc import Iterator
 
 from sqlalchemy import delete, select
@@ -22,19 +19,7 @@ from sqlalchemy.orm import Session
 
 from ...models import ImportChunk, ImportJob
 from ...models.base import keyring
-from .import_cells import PLAIN_ITEMS, Row, chunk_aad, pack
-
-
-class _Unpickler(pickle.Unpickler):
-    """Plain data only: lists, dicts, text, numbers, dates, decimals -- no other class is ever
-    built, whatever the (authenticated) blob says."""
-
-    ALLOWED = frozenset({("datetime", "date"), ("datetime", "datetime"), ("decimal", "Decimal")})
-
-    def find_class(self, module: str, name: str):
-        if (module, name) in self.ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"an import chunk holds no {module}.{name}")
+from .import_cells import Row, pack, unpack
 
 
 def keep(session: Session, job: ImportJob, seq: int, rows: list[Row]) -> int:
@@ -62,7 +47,7 @@ def rows(session: Session, job: ImportJob, school_code: str, *, after: int = 0,
                            .order_by(table.c.seq)).all()
     for seq in seqs:
         token = session.scalar(select(table.c.data_enc).where(table.c.job_id == job.id, table.c.seq == seq))
-        kept = _Unpickler(io.BytesIO(zlib.decompress(ring.decrypt_bytes(token, chunk_aad(job.id, seq))))).load()
+        kept = unpack(ring, job.id, seq, token)
         del token
         yield [_row(item, school_code) for item in kept if item[0] > after and item[0] not in skip]
 
@@ -70,9 +55,6 @@ def rows(session: Session, job: ImportJob, school_code: str, *, after: int = 0,
 def _row(item: list, school_code: str) -> Row:
     number, values, members, class_name, pinyin, sealed = item
     values["class_name"], values["school_code"] = class_name, school_code
-    if sealed:
-        own, member_rows = sealed
-        sealed = ({**{name: values.get(name) for name in PLAIN_ITEMS}, **own}, member_rows)
     return Row(number, values, members, read=True, class_name=class_name, pinyin=pinyin, sealed=sealed)
 
 

@@ -20,7 +20,7 @@ from itertools import chain
 
 from ...documents.reader import Sheet, data_rows
 from ...spawning import main_left_out as _main_left_out
-from .import_cells import Row, RowReader, Sealing, pack
+from .import_cells import Row, RowReader, Sealing, pack, unpack
 
 
 def processes() -> int:
@@ -41,20 +41,29 @@ def _read_part(reader: RowReader, check: bool, after: int, skip: frozenset[int],
                keep_for: int | None, seq: int, part) -> tuple[list[tuple], tuple[bytes, int] | None]:
     """One chunk's rows, read (and ``check``ed, and ``sealing``: encrypted as new records), past
     ``after`` and not in ``skip``; as plain tuples, which pickle several times faster than rows.
-    ``keep_for`` (a dry run's job id): the readable rows also packed for the commit
-    (``import_cells.pack``), and sent back without their encrypted columns."""
+    ``keep_for`` (a dry run's job id): the readable rows packed for the commit
+    (``import_cells.pack``), and sent back slim (``_slim``)."""
     rows = [reader.read(number, cells, check=check, sealing=sealing) for number, cells in data_rows(part)
             if number > after and number not in skip]
-    packed = None
-    if keep_for is not None and sealing is not None:
-        packed = pack(sealing.keyring, keep_for, seq, rows)
-        for row in rows:
-            row.sealed = None
-    return [_plain(row) for row in rows], packed
+    if keep_for is None or sealing is None:
+        return [_plain(row) for row in rows], None
+    packed = pack(sealing.keyring, keep_for, seq, rows)
+    for row in rows:
+        if row.ok and row.read:
+            row.identify(sealing.keyring)
+    return [_slim(row) for row in rows], packed
 
 
 def _plain(row: Row) -> tuple:
     return row.number, row.values, row.members, row.problems, row.read, row.class_name, row.pinyin, row.sealed
+
+
+def _slim(row: Row) -> tuple:
+    """What the dry run decides a row by: its problems, the class it names, the keys that find the
+    same person, its birth date (the rules' entry age).  The rest is in the packed chunk, which the
+    caller reads back only for a row that describes a known record (``Row.restore``); sending
+    every row whole cost the caller more than its own checks."""
+    return row.number, row.problems, row.read, row.class_name, row.id_blind, row.person, row.values.get("birth_date")
 
 
 def _row(plain: tuple) -> Row:
@@ -103,19 +112,38 @@ class Workers:
             for seq, part in enumerate(chain(head, parts)):
                 yield Part(*_read_part(*task, seq, part))
             return
-        pending: deque[Future] = deque()
+        pending: deque[tuple[int, Future]] = deque()
         for seq, part in enumerate(chain(head, parts)):
             with _main_left_out():  # a submit may start a worker again
-                pending.append(self.pool.submit(_read_part, *task, seq, part))
+                pending.append((seq, self.pool.submit(_read_part, *task, seq, part)))
             if len(pending) >= self.count:  # a chunk ahead per worker, never the whole file
-                yield Part(*pending.popleft().result())
+                done, future = pending.popleft()
+                yield Part(*future.result(), sealing=sealing, job_id=keep_for, seq=done)
         while pending:
-            yield Part(*pending.popleft().result())
+            done, future = pending.popleft()
+            yield Part(*future.result(), sealing=sealing, job_id=keep_for, seq=done)
 
 
 class Part(list):
-    """A chunk's rows (a list of them), and what its worker packed to keep, if it did."""
+    """A chunk's rows (a list of them), and what its worker packed to keep, if it did: a dry run's
+    worker (``job_id``) sends its rows back slim, and ``restore`` reads a row's values and members
+    back from the pack (which holds every row that may need it: the readable rows without a problem)."""
 
-    def __init__(self, plain: list[tuple], packed: tuple[bytes, int] | None = None):
-        super().__init__(_row(p) for p in plain)
-        self.packed = packed
+    def __init__(self, plain: list[tuple], packed: tuple[bytes, int] | None = None, *,
+                 sealing: Sealing | None = None, job_id: int | None = None, seq: int = 0):
+        self.packed, self.sealing, self.job_id, self.seq = packed, sealing, job_id, seq
+        self._kept: dict[int, list] | None = None
+        if job_id is None:  # read for a commit, or in the caller: rows whole
+            super().__init__(_row(p) for p in plain)
+            return
+        super().__init__(Row(number, {"birth_date": born}, problems=problems, read=read, class_name=class_name,
+                             id_blind=id_blind, person=person, part=self)
+                         for number, problems, read, class_name, id_blind, person, born in plain)
+
+    def restore(self, row: Row) -> None:
+        if self._kept is None:  # the pack, opened once for the chunk
+            self._kept = {item[0]: item for item in unpack(self.sealing.keyring, self.job_id, self.seq,
+                                                          self.packed[0])}
+        _, values, members, _, pinyin, _ = self._kept[row.number]
+        row.values = {**values, **row.values}  # what the caller has set since (the class placed) stays
+        row.members, row.pinyin = members, pinyin

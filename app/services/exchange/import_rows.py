@@ -15,7 +15,6 @@ from ...policy import Facts, evaluate
 from ..common.actors import Actor
 from ..organisation import codes as code_tables
 from ..policy import rulesets as policy
-from ..record.identity import RESIDENT_ID
 from ..record.students import actor_facts, edited_items
 from ..record.validation import Context
 from ..requests import holds
@@ -109,18 +108,15 @@ class Checker:
                 row.problems.append((column, f"{v.message}（{v.source}）" if v.source else v.message, v.code))
 
     def _file_duplicates(self, row: Row, checked: bool = True) -> None:
-        values = row.values
-        if values.get("id_type") == RESIDENT_ID and values.get("id_number"):
-            row.id_blind = self.ring.blind_index("id_number", values["id_number"])
-            if not checked:
-                return
+        if row.id_blind is None and row.person is None:  # (a worker finds them for a slim row)
+            row.identify(self.ring)
+        if not checked:
+            return
+        if row.id_blind is not None:
             first = self.in_file_ids.setdefault(row.id_blind, row.number)
             if first != row.number:
                 row.problems.append(("身份证件号", f"与第 {first} 行身份证件号重复", "duplicate_in_file"))
         else:
-            row.person = (values.get("name"), values.get("gender"), values.get("birth_date"))
-            if not checked:
-                return
             first = self.in_file_persons.setdefault(row.person, row.number)
             if first != row.number:
                 row.problems.append(("姓名", f"与第 {first} 行姓名、性别、出生日期相同且无身份证件号",

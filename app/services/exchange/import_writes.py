@@ -17,7 +17,7 @@ from ..common.actors import Actor
 from ..common.sets import among
 from ..record import personal_data, registry_numbers
 from ..record.identity import RESIDENT_ID
-from .import_cells import STUDENT_ITEMS, seal
+from .import_cells import STUDENT_ITEMS, own_columns, seal
 from .import_cells import enc as _enc
 from .import_rows import Row, pinyin
 
@@ -50,6 +50,7 @@ def _attach(session: Session, actor: Actor, school, row: Row, student: Student, 
         column = "身份证件号" if by is personal_data.BY_ID else "姓名"
         row.problems.append((column, str(problem.message), "duplicate_id"))
         return
+    row.restore()  # a slim row: what it says in full, to compare
     row.existing = student
     row.changes = _diff(student, row)
 
@@ -211,8 +212,8 @@ def _student_row(ring, job, school, row: Row, number: str, number_blind: str, ac
                  now: datetime) -> dict:
     """The record's columns: encrypted where the row was read (a worker process), or here."""
     values = row.values
-    own, members = row.sealed or seal(ring, values, row.members)
-    data, uid = dict(own), own["uid"]
+    sealed, members = row.sealed or seal(ring, values, row.members)
+    data, uid = own_columns(values, sealed), sealed["uid"]
     data.update(
         version=1, status="in_school", registered=False, problem=False, hold_back=False,
         school_id=school.id, grade_id=row.klass.grade_id, class_id=row.klass.id,
