@@ -342,6 +342,22 @@ def test_slim_rows_that_describe_known_records_are_compared_in_full(ctx, pooled,
     assert (job.status, job.created, job.updated, job.unchanged) == ("done", 0, 0, 18)
 
 
+def test_a_chunk_packed_with_zlib_before_zstandard_is_still_read():
+    import os
+    import pickle
+    import zlib
+
+    from app.security.crypto import Keyring
+
+    ring = Keyring({"k": os.urandom(32)}, "k", os.urandom(32), "standard")
+    kept = [[2, {"name": "张三"}, [], "一年级1班", "Zhang San", None]]
+    old = ring.encrypt_bytes(zlib.compress(pickle.dumps(kept, protocol=5), 1), import_cells.chunk_aad(7, 0))
+    assert import_cells.unpack(ring, 7, 0, old) == kept
+    new, last = import_cells.pack(ring, 7, 0, [import_cells.Row(2, {"name": "张三"}, read=True)])
+    assert ring.decrypt_bytes(new, import_cells.chunk_aad(7, 0))[:4] == import_cells._ZSTD and last == 2
+    assert import_cells.unpack(ring, 7, 0, new)[0][:2] == [2, {"name": "张三"}]
+
+
 def test_a_kept_chunk_builds_no_class_but_dates_and_decimals():
     import pickle
     from datetime import date

@@ -13,6 +13,8 @@ from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import zstandard
+
 from ...documents import normalize as cell
 from ...documents.pinyin import pinyin
 from ...documents.reader import Layout
@@ -113,28 +115,26 @@ class RowReader:
             row.sealed = seal(sealing.keyring, row.values, row.members)
         return row
 
+    _OWNERS = {"student": 0, "member1": 1, "member2": 2}
+
     def convert(self, number: int, cells: list) -> Row:
-        if self._readers is None:
-            self._readers = [(i, c, self._reader(c.spec)) for i, c in sorted(self.layout.columns.items())]
+        if self._readers is None:  # per column, once: where it is, whose item, which, how it reads
+            self._readers = [(i, self._OWNERS[c.owner], c.spec.name, self._reader(c.spec), c.header)
+                             for i, c in sorted(self.layout.columns.items())]
         row = Row(number)
-        members = {"member1": {}, "member2": {}}
+        values, first, second = row.values, {}, {}
+        owners = (values, first, second)
         width = len(cells)
-        for index, column, read in self._readers:
+        for index, owner, name, read, header in self._readers:
             raw = cells[index] if index < width else None
             if raw is None or raw == "":
-                value = None  # most cells of most rows: nothing to read
-            else:
-                try:
-                    value = read(raw)
-                except cell.CellProblem as problem:
-                    row.problems.append((column.header, str(problem), problem.code))
-                    continue
-            if column.owner == "student":
-                row.values[column.spec.name] = value
-            else:
-                members[column.owner][column.spec.name] = value
-        row.members = [m for key, m in members.items()
-                       if key == "member1" or any(v not in (None, "") for v in m.values())]
+                owners[owner][name] = None  # most cells of most rows: nothing to read
+                continue
+            try:
+                owners[owner][name] = read(raw)
+            except cell.CellProblem as problem:
+                row.problems.append((header, str(problem), problem.code))
+        row.members = [first, second] if any(v not in (None, "") for v in second.values()) else [first]
         return row
 
     def _reader(self, spec):
@@ -272,7 +272,7 @@ def pack(ring: Keyring, job_id: int, seq: int, rows: list[Row]) -> tuple[bytes, 
     kept = [kept_item(row) for row in rows if row.ok and row.read]
     if not kept:
         return None
-    plain = zlib.compress(pickle.dumps(kept, protocol=5), 1)
+    plain = zstandard.ZstdCompressor(level=1).compress(pickle.dumps(kept, protocol=5))
     return ring.encrypt_bytes(plain, chunk_aad(job_id, seq)), kept[-1][0]
 
 
@@ -288,6 +288,13 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"an import chunk holds no {module}.{name}")
 
 
+_ZSTD = b"\x28\xb5\x2f\xfd"  # a zstandard frame's magic number (a zlib stream begins 0x78)
+
+
 def unpack(ring: Keyring, job_id: int, seq: int, token: bytes) -> list[list]:
-    """What ``pack`` kept of a chunk's rows (``kept_item``s), decrypted and checked."""
-    return _Unpickler(io.BytesIO(zlib.decompress(ring.decrypt_bytes(token, chunk_aad(job_id, seq))))).load()
+    """What ``pack`` kept of a chunk's rows (``kept_item``s), decrypted and checked.  Chunks packed
+    with zlib (before zstandard, in a dry run not yet committed) are still read."""
+    packed = ring.decrypt_bytes(token, chunk_aad(job_id, seq))
+    plain = (zstandard.ZstdDecompressor().decompress(packed) if packed[:4] == _ZSTD
+             else zlib.decompress(packed))
+    return _Unpickler(io.BytesIO(plain)).load()

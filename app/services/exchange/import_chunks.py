@@ -2,7 +2,7 @@
 of parsing, converting, checking and encrypting the workbook's cells a second time.
 
 One chunk per chunk of the sheet the readers cut: its rows pickled (plain data: a restricted
-unpickler builds no class but dates and decimals), zlib-compressed, and encrypted -- authenticated,
+unpickler builds no class but dates and decimals), compressed (zstandard), and encrypted -- authenticated,
 under the job's id and the chunk's place -- with the job's other personal data.  What a row keeps: its
 number, the values read (the class and school as named in the cells), its members, the class
 named, pinyin, and -- where a worker read it -- a new record's columns already encrypted.  The

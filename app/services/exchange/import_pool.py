@@ -34,7 +34,11 @@ def processes() -> int:
 # -- in each worker --------------------------------------------------------------------------------
 
 def _ready() -> None:
-    """Nothing: submitted once per worker so that they start while the caller prepares."""
+    """Submitted once per worker so that they start while the caller prepares: and load pypinyin's
+    tables then (about 0.4 s of a core each), rather than on the first name of the first chunk."""
+    from ...documents.pinyin import pinyin
+
+    pinyin("学籍")
 
 
 def _read_part(reader: RowReader, check: bool, after: int, skip: frozenset[int], sealing: Sealing | None,
