@@ -20,6 +20,7 @@ from app.models import School, Student, StudentTally, XuejiUser
 from app.models.base import new_uid
 from app.security.scoping import Scope, scope_of
 from app.services.exchange.import_writes import bulk_insert
+from app.services.operations import jobs
 from app.services.organisation import codes
 from app.services.record import tally
 
@@ -189,6 +190,36 @@ def test_the_worker_compacts_the_tally_every_five_minutes(app, ctx):
     queue.tasks["xueji.tally"](timestamp=0)  # what the scheduler runs
     db.session.expire_all()
     assert tally.compact(db.session) == tally.Folded(0, 0)  # the task left nothing to fold
+    assert_right()
+
+
+@jobs.task("test_tally_idle", "测试空任务", "Test: nothing")
+def _nothing(session, params, progress, actor, now) -> dict:
+    return {}
+
+
+def test_without_a_worker_a_job_run_in_process_folds_the_tally_when_it_ends(app, ctx, monkeypatch):
+    """The demo (XUEJI_JOBS = thread) has no worker to run the periodic compaction: each job it
+    runs in-process folds the deltas after it, so the tally stays about a row per school and status."""
+    from datetime import datetime
+
+    from app.services.common.actors import Actor
+    from app.services.common.transaction import transaction
+
+    monkeypatch.setitem(app.config, "XUEJI_JOBS", "thread")
+    made = copies(SCHOOL, 2)
+    db.session.execute(insert(Student.__table__), made)
+    db.session.execute(delete(Student).where(Student.id.in_(added_ids(made))))
+    db.session.commit()  # a +2 and a -2 delta, committed
+    with transaction(db.session):
+        run = jobs.start(db.session, "test_tally_idle", {}, Actor.system("t"), now=datetime(2026, 9, 15, 10))
+    jobs.launch(run)
+    worker = next(t for t in threading.enumerate() if t.name == f"job-{run.id}")
+    worker.join(WAIT)
+    assert not worker.is_alive()
+    db.session.expire_all()
+    assert db.session.get(type(run), run.id).status == "done"
+    assert tally.compact(db.session) == tally.Folded(0, 0)  # the job's thread left nothing to fold
     assert_right()
 
 
