@@ -9,6 +9,7 @@ import multiprocessing
 import random
 
 import pytest
+from conftest import is_postgres
 from factories import actor_of, school
 from sqlalchemy import func, select
 from test_excel import SCHOOL, _book, _check, _now
@@ -369,6 +370,47 @@ def test_a_kept_chunk_builds_no_class_but_dates_and_decimals():
     assert load([1, {"a": date(2020, 1, 2), "b": Decimal("1.5")}]) == [1, {"a": date(2020, 1, 2), "b": Decimal("1.5")}]
     with pytest.raises(pickle.UnpicklingError):
         load(ImportJob)  # any other global: refused
+
+
+@pytest.mark.skipif(not is_postgres(), reason="the planner's statistics are PostgreSQL's")
+def test_the_statistics_are_refreshed_where_a_tenth_changed_and_for_what_the_import_looks_up(ctx):
+    import time
+
+    from sqlalchemy import text
+
+    from app.services.exchange import import_writes
+
+    def counters() -> dict[str, tuple[int, int]]:
+        db.session.commit()
+        db.session.execute(text("SELECT pg_stat_clear_snapshot()"))
+        return {name: (analyzed, changed) for name, analyzed, changed in db.session.execute(text(
+            "SELECT relname, analyze_count, n_mod_since_analyze FROM pg_stat_user_tables "
+            "WHERE relname IN ('student', 'family_member', 'registry_number')"))}
+
+    db.session.execute(text("ANALYZE student, family_member, registry_number"))
+    before = counters()
+    assert import_writes.stale_tables(db.session) == []
+    import_writes.refresh_statistics(db.session)  # nothing changed since: nothing analyzed
+    assert {k: v[0] for k, v in counters().items()} == {k: v[0] for k, v in before.items()}
+
+    live = db.session.scalar(select(func.count()).select_from(text("registry_number")))
+    share = int(import_writes.STALE_SHARE * max(live, 1000)) + 1
+    db.session.execute(text("UPDATE registry_number SET issued_by = issued_by WHERE id IN "
+                            "(SELECT id FROM registry_number ORDER BY id LIMIT :n)"), {"n": share})
+    db.session.commit()
+    for _ in range(50):  # a backend reports its counters within a second or so
+        db.session.execute(text("SELECT pg_stat_force_next_flush()"))
+        if counters()["registry_number"][1] >= share:
+            break
+        time.sleep(0.2)
+    assert import_writes.stale_tables(db.session) == ["registry_number"]
+    import_writes.refresh_statistics(db.session)
+    after = counters()
+    assert after["registry_number"][0] == before["registry_number"][0] + 1
+    assert (after["student"][0], after["family_member"][0]) == (before["student"][0], before["family_member"][0])
+    # (an ANALYZE of some columns leaves the change counter to the next full one, autovacuum's)
+    sampled = set(db.session.scalars(text("SELECT attname FROM pg_stats WHERE tablename = 'registry_number'")))
+    assert {"number_blind", "student_id"} <= sampled
 
 
 def test_a_large_import_refreshes_the_planner_statistics_as_the_tables_double():
