@@ -19,7 +19,6 @@ _rng = random.Random()
 def new_id(area: str = "430102", born: date = date(2019, 10, 5), male: bool = True) -> str:
     """A valid resident ID number that no student holds yet, nor as a registry number (G + ID: a
     record whose ID was changed keeps the number it was given)."""
-    ring = keyring()
     # The session does not autoflush: records added but not yet written hold numbers too.
     pending = {n for st in db.session.new if isinstance(st, Student)
                for n in (st.id_number, (st.registry_no or "")[1:]) if n}
@@ -29,11 +28,17 @@ def new_id(area: str = "430102", born: date = date(2019, 10, 5), male: bool = Tr
             seq = seq + 1 if seq < 998 else seq - 1
         body = f"{area}{born:%Y%m%d}{seq:03d}"
         number = body + ric.calc_check_digit(body + "0")
-        held = select(Student.id).where((Student.id_blind == ring.blind_index("id_number", number))
-                                        | (Student.registry_blind == ring.blind_index("registry_no", f"G{number}")))
-        if ric.is_valid(number) and number not in pending and not db.session.scalar(held):
+        if ric.is_valid(number) and number not in pending and not on_record(number):
             return number
     raise AssertionError("no free ID number")
+
+
+def on_record(number: str) -> bool:
+    """Whether a student holds ``number`` as ID, or as a registry number (G + ID)."""
+    ring = keyring()
+    held = select(Student.id).where((Student.id_blind == ring.blind_index("id_number", number))
+                                    | (Student.registry_blind == ring.blind_index("registry_no", f"G{number}")))
+    return db.session.scalar(held.limit(1)) is not None
 
 
 def bad_checksum(number: str) -> str:

@@ -10,7 +10,7 @@ import random
 
 import pytest
 from conftest import is_postgres
-from factories import actor_of, school
+from factories import actor_of, on_record, school
 from sqlalchemy import func, select
 from test_excel import SCHOOL, _book, _check, _now
 from workbooks import student_row
@@ -25,14 +25,19 @@ REGISTRAR = "school_registrar"
 
 
 def _rows(n: int, seed: int) -> list[dict]:
-    """Rows for a class of its own (the suite's database is shared: no other test fills it)."""
+    """Rows for a class of its own (the suite's database is shared: no other test fills it), of
+    people no record holds yet (other tests put random ID numbers on record)."""
     own = school(SCHOOL)
     grade = next(c.grade for c in own.classes if c.grade.number == 3)
     klass = SchoolClass(school=own, grade=grade, number=900 + seed % 100, name=f"整批{seed}班", entry_year=2024)
     db.session.add(klass)
     db.session.commit()
-    rng, used = random.Random(seed), set()
-    return [student_row(rng, SCHOOL, klass.name, 3, 2026, used) for _ in range(n)]
+    rng, used, rows = random.Random(seed), set(), []
+    while len(rows) < n:
+        row = student_row(rng, SCHOOL, klass.name, 3, 2026, used)
+        if not on_record(row["身份证件号"]):
+            rows.append(row)
+    return rows
 
 
 @pytest.fixture
