@@ -10,6 +10,7 @@ import io
 from datetime import datetime, timedelta
 
 import pytest
+from conftest import is_postgres
 from factories import actor_of, school
 from sqlalchemy import func, select
 from test_export_approval import ROWS_RULE, SCOPE_RULE, SHIPPED, _rules
@@ -17,7 +18,7 @@ from test_export_approval import ROWS_RULE, SCOPE_RULE, SHIPPED, _rules
 from app.clock import local_now
 from app.errors import Conflict, Forbidden
 from app.extensions import db
-from app.models import AuditEvent, ExportLog, ExportRequest, JobRun, Student
+from app.models import AuditEvent, ExportLog, ExportRequest, JobRun, School, Student
 from app.services.exchange import export_requests, export_window, exports
 from app.services.exchange.export_requests import ExportHeld, What
 from app.services.operations import job_tasks, jobs
@@ -162,3 +163,77 @@ def test_the_command_line_still_writes_a_large_export_itself(app, ctx, tmp_path,
     log = db.session.scalars(select(ExportLog).order_by(ExportLog.id.desc())).first()
     assert log.sha256 == hashlib.sha256(out.read_bytes()).hexdigest() and log.request_id is None
     assert exports.count(db.session, actor_of("school_registrar"), school("4301020001")) == log.rows
+
+
+@pytest.mark.skipif(not is_postgres(), reason="the lock is PostgreSQL's (SQLite has one writer)")
+def test_two_exports_of_one_account_at_one_instant_are_judged_one_after_the_other(app, ctx, monkeypatch):
+    """Each alone is under the threshold, together they are over it: the second waits for the
+    first's commit, counts its rows and is held for approval. A download the same account asks for
+    meanwhile is refused at once (a page does not hang behind a job); another account's is not."""
+    import threading
+
+    from sqlalchemy import text
+
+    account = "city_registrar"
+    exported = set(db.session.scalars(select(ExportLog.scope_code).where(ExportLog.username == account))) | set(
+        db.session.scalars(select(ExportRequest.scope_code).where(ExportRequest.username == account)))
+    codes = db.session.scalars(select(School.code).where(School.county_code == "430102").order_by(School.code))
+    first, second = [code for code in codes if code not in exported and _rows(code)][:2]
+    earlier = _earlier(account, first)
+    assert earlier == _earlier(account, second)  # neither school exported by this account yet
+    rules = _limited(earlier + max(_rows(first), _rows(second)))  # each alone passes, both do not
+    db.session.commit()
+
+    release, outcome, made = threading.Event(), {}, []
+    real_write = exports.write
+
+    def write(*args, **kwargs):
+        if threading.current_thread().name == "first":
+            release.wait(30)  # the first holds its transaction (and the lock) until the test lets go
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(exports, "write", write)
+
+    def export(code: str) -> None:
+        with app.app_context():
+            try:
+                req = export_requests.make(db.session, rules, actor_of(account), What("students", school(code)), NOW)
+                made.append(req.id)
+                outcome[code] = (req.needs_approval, req.status)
+            finally:
+                db.session.remove()
+
+    def waiting() -> int:
+        db.session.rollback()
+        return db.session.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+
+    threads = [threading.Thread(target=export, args=(code,), name=name)
+               for name, code in (("first", first), ("second", second))]
+    try:
+        threads[0].start()
+        for _ in range(100):  # until the first holds the lock (its write waits)
+            if db.session.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                                      "AND objid = hashtext(:who)::oid"), {"who": account}):
+                break
+            db.session.rollback()
+            threading.Event().wait(0.1)
+        threads[1].start()
+        for _ in range(100):
+            if waiting():
+                break
+            threading.Event().wait(0.1)
+        assert waiting() == 1  # the second export waits for the first
+        with pytest.raises(Conflict, match="另一个导出正在生成"):
+            export_requests.deliver(db.session, rules, actor_of(account), What("students", school(first)),
+                                    io.BytesIO(), NOW)
+        db.session.rollback()
+        export_requests.deliver(db.session, SHIPPED, actor_of("school_registrar"),
+                                What("students", school("4301020001")), io.BytesIO(), NOW)  # another account
+        db.session.rollback()
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(30)
+    assert outcome == {first: (False, "approved"), second: (True, "pending")}
+    db.session.query(ExportRequest).filter(ExportRequest.id.in_(made)).delete()  # the shared window
+    db.session.commit()

@@ -91,6 +91,7 @@ def deliver(session: Session, ruleset: RuleSet, actor: Actor, what: What, out: P
             now: datetime | None = None) -> int:
     """An immediate export: its file written to ``out`` and logged with its hash; ExportHeld when
     the rules want a supervisor's approval first."""
+    export_window.one_at_a_time(session, actor, wait=False)
     plan = assess(session, ruleset, actor, what, now or clock.now())
     if plan.reasons:
         raise ExportHeld(plan.reasons)
@@ -103,6 +104,7 @@ def deliver(session: Session, ruleset: RuleSet, actor: Actor, what: What, out: P
 @transactional
 def file(session: Session, ruleset: RuleSet, actor: Actor, what: What, now: datetime) -> ExportRequest:
     """Hold an export the rules hold: its file made now and stored encrypted, the request audited."""
+    export_window.one_at_a_time(session, actor, wait=True)
     plan = assess(session, ruleset, actor, what, now)
     if not plan.reasons:
         raise Conflict(t("此导出无需审批，可直接下载", "this export needs no approval: download it directly"))
@@ -114,6 +116,7 @@ def make(session: Session, ruleset: RuleSet, actor: Actor, what: What, now: date
     """A large export no rule holds, made by a job: stored like a held one but approved at once,
     without a supervisor, recording the rule that let it go; if by now the rules hold it (the
     window filled meanwhile), it is filed for approval instead."""
+    export_window.one_at_a_time(session, actor, wait=True)
     plan = assess(session, ruleset, actor, what, now)
     if plan.reasons:
         return _held(session, ruleset, actor, what, now, plan)

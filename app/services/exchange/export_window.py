@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ...clock import local_now
+from ...errors import Conflict
+from ...i18n import t
 from ...models import ExportLog, ExportRequest
 from ..common.actors import Actor
 
@@ -50,3 +52,24 @@ def earlier_rows(session: Session, actor: Actor, hours: int, now: datetime, *, t
     scopes = {key: max(logged.get(key, 0), made.get(key, 0)) for key in logged.keys() | made.keys()}
     scopes.pop(this, None)
     return sum(scopes.values())
+
+
+# pg_advisory_xact_lock's first key ("XJEX"); the second is the account's name, hashed
+EXPORT_LOCK = 0x584A4558
+
+
+def one_at_a_time(session: Session, actor: Actor, *, wait: bool) -> None:
+    """One account's exports judged and made one at a time: two filed at the same instant would
+    each count the rows before the other's and both pass the threshold.  On PostgreSQL a lock per
+    account, held to the caller's commit (which writes the export's log or request row): ``wait``
+    (a job) queues behind the other; otherwise (a download in a web request) Conflict at once,
+    rather than a page hanging while a job of the same account makes a large file.  SQLite (the
+    demo) has no such lock: there two exports of one account at one instant can still both pass."""
+    if session.connection().dialect.name != "postgresql":
+        return
+    args = {"k": EXPORT_LOCK, "who": actor.username}
+    if wait:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(:who))"), args)
+    elif not session.scalar(text("SELECT pg_try_advisory_xact_lock(:k, hashtext(:who))"), args):
+        raise Conflict(t("您的另一个导出正在生成，请在其完成后再试",
+                         "another export of yours is being made: try again once it is done"))
