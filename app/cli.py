@@ -332,6 +332,8 @@ def export_students(out, school_code, username) -> None:
         click.echo(f"{req.rows} students of {_scope_named(actor, school)}: held for a supervisor's approval "
                    f"as export request #{req.id}, nothing written\n  {held}")
         sys.exit(3)
+    except DomainError as exc:  # another export of the account under way, a gate closed...
+        _fail(exc)
     click.echo(f"{count} students of {_scope_named(actor, school)} written to {out}")
 
 

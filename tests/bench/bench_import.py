@@ -39,8 +39,8 @@ def _peak_mb() -> float:
 def _cpu() -> float:
     """CPU seconds of this process and of its children that have ended (the import's workers end
     with each phase)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return _own_cpu() + children.ru_utime + children.ru_stime
 
 
 def _own_cpu() -> float:

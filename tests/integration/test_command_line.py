@@ -46,6 +46,29 @@ def test_export_as_a_school_registrar_names_the_school(app, tmp_path):
     assert "of 4301020001 芙蓉区育英小学 written" in result.output and "None" not in result.output
 
 
+def test_an_export_while_another_of_the_account_is_being_made_is_refused_in_words(app, tmp_path):
+    """PostgreSQL: the account's export lock held elsewhere (a job making a large file)."""
+    import pytest
+    from conftest import is_postgres
+    from sqlalchemy import create_engine, text
+
+    from app.services.exchange.export_window import EXPORT_LOCK
+
+    if not is_postgres():
+        pytest.skip("the export lock is PostgreSQL's")
+    engine = create_engine(os.environ["TEST_DATABASE_URL"])
+    try:
+        with engine.begin() as other:
+            other.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext('school_registrar'))"), {"k": EXPORT_LOCK})
+            result = app.test_cli_runner().invoke(
+                args=["export", "students", str(tmp_path / "x.xlsx"), "--as", "school_registrar"])
+    finally:
+        engine.dispose()
+    assert result.exit_code == 1 and "另一个导出正在生成" in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "x.xlsx").exists()
+
+
 def test_export_as_a_county_registrar_names_the_county(app, tmp_path):
     out = tmp_path / "county.xlsx"  # a whole county waits for a supervisor (rules/national.yaml)
     result = app.test_cli_runner().invoke(args=["export", "students", str(out), "--as", "county2_registrar"])

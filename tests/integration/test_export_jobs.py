@@ -203,25 +203,30 @@ def test_two_exports_of_one_account_at_one_instant_are_judged_one_after_the_othe
             finally:
                 db.session.remove()
 
-    def waiting() -> int:
+    def locks(*, granted: bool) -> int:
+        """This account's export locks held (granted) or waited for."""
         db.session.rollback()
-        return db.session.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+        return db.session.scalar(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = :granted "
+            "AND classid = CAST(:k AS oid) AND objid = CAST(hashtext(:who) AS oid)"),
+            {"granted": granted, "k": export_window.EXPORT_LOCK, "who": account})
+
+    def until(holds) -> None:
+        for _ in range(100):
+            if holds():
+                return
+            threading.Event().wait(0.1)
+
+    def waiting() -> int:
+        return locks(granted=False)
 
     threads = [threading.Thread(target=export, args=(code,), name=name)
                for name, code in (("first", first), ("second", second))]
     try:
         threads[0].start()
-        for _ in range(100):  # until the first holds the lock (its write waits)
-            if db.session.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                                      "AND objid = hashtext(:who)::oid"), {"who": account}):
-                break
-            db.session.rollback()
-            threading.Event().wait(0.1)
+        until(lambda: locks(granted=True))  # the first holds the lock (its write waits)
         threads[1].start()
-        for _ in range(100):
-            if waiting():
-                break
-            threading.Event().wait(0.1)
+        until(waiting)
         assert waiting() == 1  # the second export waits for the first
         with pytest.raises(Conflict, match="另一个导出正在生成"):
             export_requests.deliver(db.session, rules, actor_of(account), What("students", school(first)),
