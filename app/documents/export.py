@@ -4,7 +4,6 @@ changes nothing)."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO
@@ -13,6 +12,7 @@ from xml.sax.saxutils import escape
 import xlsxwriter
 
 from ..fields import FieldSpec
+from ..heap import settled
 from .columns import COLUMNS, TEXT_KINDS
 from .safe import FORMULA_STARTS
 
@@ -89,16 +89,13 @@ def write(rows: Iterable[list], target: Path | IO[bytes]) -> int:
         sheet.set_column(i, i, max(10, len(column.header) * 2 + 2), text if is_text[i] else None)
     sheet.write_row(0, 0, [c.header for c in COLUMNS], book.add_format({"bold": True}))
     count = 0
-    gc.freeze()  # the process's long-lived objects are not walked again by a full collection midway
-    try:
+    with settled():  # the process's long-lived objects are not walked again by a full collection midway
         for count, values in enumerate(rows, start=1):
             sheet.write_row(count, 0, values)  # None: no cell; a str column's format is its column's
             for i in free:
                 value = values[i]
                 if value.__class__ is str and value.startswith(_RISKY):
                     _guarded(sheet, count, i, value, quoted[is_text[i]])
-    finally:
-        gc.unfreeze()
     book.close()
     return count
 

@@ -20,9 +20,8 @@ class FamilyMember(RowUidMixin, Model):
     __scope__ = Via("student_id", "Student")
 
     id = Column(Integer, primary_key=True)
-    student_id = Column(
-        Integer, ForeignKey("student.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    # no index of its own: uq_member_student_seq (student_id, seq) serves every look-up by student
+    student_id = Column(Integer, ForeignKey("student.id", ondelete="CASCADE"), nullable=False)
     student = relationship("Student", back_populates="members")
     seq = Column(Integer, nullable=False, default=1)
     name = Column(String(50), nullable=False)

@@ -66,7 +66,8 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
     hold_back = Column(Boolean, nullable=False, default=False)  # 留级: stays in grade at promotion
     import_job_id = Column(Integer, ForeignKey("import_job.id", ondelete="SET NULL"), index=True)
 
-    school_id = Column(Integer, ForeignKey("school.id"), nullable=False, index=True)
+    # no index of its own: ix_student_school_status (school_id, status) serves every look-up by school
+    school_id = Column(Integer, ForeignKey("school.id"), nullable=False)
     school = relationship("School")
     # the chain of ScopedMixin, indexed with the status (above) instead of one by one, and kept
     # after every other column as the mixin places it
@@ -79,7 +80,9 @@ class Student(RowUidMixin, TimestampMixin, SchoolScopedMixin, Model):
     school_class = relationship("SchoolClass", backref="students")
 
     # identity
-    name = Column(String(50), nullable=False, index=True)
+    # no index of its own: ix_student_name_gender_birth (equality, order) and, on PostgreSQL,
+    # ix_student_name_prefix (LIKE 'prefix%') serve every look-up by name
+    name = Column(String(50), nullable=False)
     name_pinyin = Column(String(100))
     former_name = Column(String(50))
     gender = Column(String(1), nullable=False)

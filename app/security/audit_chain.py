@@ -120,17 +120,29 @@ def _write_seals(conn: Connection, table: Table, seals: list[dict]) -> None:
                                  "macs": [s["_mac"] for s in chunk]})
 
 
-def presealed(conn: Connection, log: str, rows: list[dict]) -> list[dict]:
-    """Rows about to be inserted in bulk (PostgreSQL), sealed before they are: each given its seq
-    and mac now, after the log's head, and no token -- so the commit has no row to read back and
-    rewrite.  The sealers' lock is taken here and held to commit.  Each row must hold every value
-    the database will hold for it, its id included: the mac covers what verification reads back."""
+def seal_ahead(conn: Connection, log: str) -> tuple[int, str]:
+    """Take the sealers' lock (held to commit) and read the log's head: where rows sealed before
+    they are inserted (``presealed``) go on from (PostgreSQL)."""
     if conn.dialect.name != "postgresql":
         raise ValueError("rows are sealed before insertion on PostgreSQL only")
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEAL_LOCK})
-    plain = [{**row, "txn": None} for row in rows]
-    return [{**row, "seq": link["_seq"], "mac": link["_mac"]}
-            for row, link in zip(plain, chained(_KEYS[conn.engine], log, head(conn, log), plain))]
+    return head(conn, log)
+
+
+def presealed(conn: Connection, log: str, rows: list[dict], start: tuple[int, str] | None = None) -> list[dict]:
+    """Rows about to be inserted in bulk (PostgreSQL), sealed before they are: each given its seq
+    and mac now (set in the rows given, which are returned), after the log's head, and no token --
+    so the commit has no row to read back and rewrite.  The sealers' lock is taken here and held to
+    commit, unless ``start`` says ``seal_ahead`` took it (and read the head) already.  Each row must
+    hold every value the database will hold for it, its id included: the mac covers what
+    verification reads back."""
+    if start is None:
+        start = seal_ahead(conn, log)
+    for row in rows:
+        row["txn"] = None
+    for row, link in zip(rows, list(chained(_KEYS[conn.engine], log, start, rows))):
+        row["seq"], row["mac"] = link["_seq"], link["_mac"]
+    return rows
 
 
 def _seal_on_commit(conn: Connection) -> None:

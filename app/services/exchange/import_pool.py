@@ -11,6 +11,7 @@ process.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections import deque
@@ -35,10 +36,13 @@ def processes() -> int:
 
 def _ready() -> None:
     """Submitted once per worker so that they start while the caller prepares: and load pypinyin's
-    tables then (about 0.4 s of a core each), rather than on the first name of the first chunk."""
+    tables then (about 0.4 s of a core each), rather than on the first name of the first chunk.
+    What is loaded by then lives as long as the worker: set aside from the collector (its full
+    collections walk only the chunks' objects)."""
     from ...documents.pinyin import pinyin
 
     pinyin("学籍")
+    gc.freeze()
 
 
 def _read_part(reader: RowReader, check: bool, after: int, skip: frozenset[int], sealing: Sealing | None,

@@ -3,10 +3,12 @@ executemany), known records compared and updated through the same service as the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from operator import itemgetter
 from types import SimpleNamespace
 
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, selectinload
 
@@ -154,14 +156,17 @@ def stale_tables(session: Session) -> list[str]:
         {"names": list(LOOKED_UP), "share": STALE_SHARE}))
 
 
-def bulk_insert(session: Session, table, rows: list[dict]) -> None:
+def bulk_insert(session: Session, table, rows: list[dict], meanwhile: Callable[[], object] | None = None) -> None:
     """Insert many rows of one shape in the session's transaction: COPY on PostgreSQL (an
-    executemany there is one round of the protocol per row), executemany elsewhere."""
-    if not rows:
-        return
+    executemany there is one round of the protocol per row), executemany elsewhere.
+    ``meanwhile``: the caller's own work, done while the database takes the rows in (on
+    PostgreSQL a thread of psycopg's sends them as this one goes on; elsewhere it is done after)."""
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        session.execute(insert(table), rows)
+    if not rows or connection.dialect.name != "postgresql":
+        if rows:
+            session.execute(insert(table), rows)
+        if meanwhile is not None:
+            meanwhile()
         return
     names = list(rows[0])
     defaults = {c.name: c.default for c in table.columns
@@ -173,10 +178,13 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
     target = connection.dialect.identifier_preparer.format_table(table)
     extra = tuple(fill.values())
     picked = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-    with connection.connection.driver_connection.cursor() as cursor, \
-            cursor.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(picked(row) + extra)
+    with connection.connection.driver_connection.cursor() as cursor:
+        writer = QueuedLibpqWriter(cursor) if meanwhile is not None else None
+        with cursor.copy(f"COPY {target} ({quoted}) FROM STDIN", writer=writer) as copy:
+            for row in rows:
+                copy.write_row(picked(row) + extra)
+            if meanwhile is not None:
+                meanwhile()
 
 
 def _next_ids(session: Session, table, n: int) -> list[int]:
@@ -185,58 +193,95 @@ def _next_ids(session: Session, table, n: int) -> list[int]:
                                      "FROM generate_series(1, :n)"), {"t": table.name, "n": n}))
 
 
-def insert_log_rows(session: Session, table, rows: list[dict]) -> None:
-    """Insert many rows of a hash-chained log: on PostgreSQL sealed before they go in (ids from
-    the sequence, seq and mac computed here, COPY), elsewhere sealed by the commit as usual."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql" and rows:
-        ids = _next_ids(session, table, len(rows))
-        rows = audit_chain.presealed(connection, table.name, [{**row, "id": i} for row, i in zip(rows, ids)])
-    bulk_insert(session, table, rows)
+class LogRows:
+    """Rows of a hash-chained log to insert in bulk, sealed before they go in on PostgreSQL (ids
+    from the sequence, seq and mac computed here and set in the rows; COPY), elsewhere sealed by the
+    commit as usual.  ``ready`` takes the sealers' lock (held to commit) and the log's head: after
+    it, ``seal`` is work for the client alone, to do while the database takes other rows in."""
+
+    def __init__(self, session: Session, table, rows: list[dict]):
+        self.session, self.table, self.rows = session, table, rows
+        self.connection = session.connection()
+        self.ahead = self.connection.dialect.name == "postgresql" and bool(rows)
+        self.start: tuple[int, str] | None = None
+        self.sealed = not self.ahead
+
+    def ready(self) -> None:
+        if self.ahead and self.start is None:
+            for row, i in zip(self.rows, _next_ids(self.session, self.table, len(self.rows))):
+                row["id"] = i
+            self.start = audit_chain.seal_ahead(self.connection, self.table.name)
+
+    def seal(self) -> None:
+        if not self.sealed:
+            audit_chain.presealed(self.connection, self.table.name, self.rows, start=self.start)
+            self.sealed = True
+
+    def insert(self) -> None:
+        self.ready()
+        self.seal()
+        bulk_insert(self.session, self.table, self.rows)
 
 
-def insert_returning_ids(session: Session, table, rows: list[dict]) -> list[int]:
+def insert_returning_ids(session: Session, table, rows: list[dict],
+                         meanwhile: Callable[[list[int]], object] | None = None) -> list[int]:
     """Insert the rows and return their ids in order, with no look-up afterwards: on PostgreSQL the
-    ids are drawn from the table's sequence first and the rows go in with COPY; elsewhere
-    INSERT ... RETURNING."""
+    ids are drawn from the table's sequence first (and set in the given rows) and the rows go in
+    with COPY; elsewhere INSERT ... RETURNING.  ``meanwhile(ids)``: as ``bulk_insert``'s."""
     if session.connection().dialect.name == "postgresql":
         ids = _next_ids(session, table, len(rows))
-        bulk_insert(session, table, [{**data, "id": i} for data, i in zip(rows, ids)])
+        for data, i in zip(rows, ids):
+            data["id"] = i
+        bulk_insert(session, table, rows, None if meanwhile is None else (lambda: meanwhile(ids)))
         return ids
     # multi-row INSERT ... RETURNING (rows come back in any order: each tells its uid)
     by_uid = dict(session.execute(insert(table).returning(table.c.uid, table.c.id), rows).all())
-    return [by_uid[data["uid"]] for data in rows]
+    ids = [by_uid[data["uid"]] for data in rows]
+    if meanwhile is not None:
+        meanwhile(ids)
+    return ids
 
 
 def insert_new(session: Session, job: ImportJob, rows: list[Row], actor: Actor, now: datetime) -> None:
+    """New records, their members, numbers and log rows: the rows that name a record are built
+    while the database takes the records in, the log rows sealed while it takes the members in."""
     ring, school = keyring(), job.school
     numbers = registry_numbers.temporary_numbers(session, school, [r.values["birth_date"] for r in rows])
-    students = []
+    students, kin = [], []
     for row, (number, number_blind) in zip(rows, numbers):
-        students.append(_student_row(ring, job, school, row, number, number_blind, actor, now))
-    ids = insert_returning_ids(session, Student.__table__, [{k: v for k, v in d.items() if k[0] != "_"}
-                                                          for d in students])
+        data, members = _student_row(ring, job, school, row, number, number_blind, actor, now)
+        students.append(data)
+        kin.append(members)
     members, issued, events = [], [], []
-    for row, sid, data in zip(rows, ids, students):
-        uid, data["_n"] = data["uid"], data["_number"]
-        members += [{**member, "student_id": sid} for member in data.pop("_members")]
-        number_uid = new_uid()
-        issued.append({"uid": number_uid, "number_enc": _enc(ring, "registry_number", "number_enc",
-                                                             number_uid, data["_n"]),
-                       "number_blind": data["registry_blind"], "kind": "L", "student_id": sid,
-                       "student_uid": uid, "issued_at": now, "issued_by": actor.username})
-        events.append({"at": now, "user_id": actor.user_id, "username": actor.username,
-                       "action": "import", "entity": "student", "entity_id": sid, "entity_uid": uid,
-                       "school_id": school.id, "summary": f"导入 {job.filename} 第 {row.number} 行"[:300]})
-    bulk_insert(session, FamilyMember.__table__, members)
+
+    def naming(ids: list[int]) -> None:
+        for row, sid, data, (number, _), own in zip(rows, ids, students, numbers, kin):
+            uid = data["uid"]
+            for member in own:
+                member["student_id"] = sid
+            members.extend(own)
+            number_uid = new_uid()
+            issued.append({"uid": number_uid, "number_enc": _enc(ring, "registry_number", "number_enc",
+                                                                 number_uid, number),
+                           "number_blind": data["registry_blind"], "kind": "L", "student_id": sid,
+                           "student_uid": uid, "issued_at": now, "issued_by": actor.username})
+            events.append({"at": now, "user_id": actor.user_id, "username": actor.username,
+                           "action": "import", "entity": "student", "entity_id": sid, "entity_uid": uid,
+                           "school_id": school.id, "summary": f"导入 {job.filename} 第 {row.number} 行"[:300]})
+
+    insert_returning_ids(session, Student.__table__, students, meanwhile=naming)
+    log = LogRows(session, AuditEvent.__table__, events)
+    log.ready()
+    bulk_insert(session, FamilyMember.__table__, members, meanwhile=log.seal)
     bulk_insert(session, RegistryNumber.__table__, issued)
-    insert_log_rows(session, AuditEvent.__table__, events)
+    log.insert()
     job.created += len(rows)
 
 
 def _student_row(ring, job, school, row: Row, number: str, number_blind: str, actor: Actor,
-                 now: datetime) -> dict:
-    """The record's columns: encrypted where the row was read (a worker process), or here."""
+                 now: datetime) -> tuple[dict, list[dict]]:
+    """The record's columns (encrypted where the row was read, a worker process, or here) and its
+    members' rows."""
     values = row.values
     sealed, members = row.sealed or seal(ring, values, row.members)
     data, uid = own_columns(values, sealed), sealed["uid"]
@@ -247,8 +292,8 @@ def _student_row(ring, job, school, row: Row, number: str, number_blind: str, ac
         registry_no_enc=_enc(ring, "student", "registry_no_enc", uid, number),
         registry_blind=number_blind, registry_kind="L", import_job_id=job.id,
         id_blind=row.id_blind, name_pinyin=row.pinyin or pinyin(values["name"]), created_by_id=actor.user_id,
-        created_at=now, updated_at=now, _number=number, _members=members)
-    return data
+        created_at=now, updated_at=now)
+    return data, members
 
 
 def open_review(session: Session, job: ImportJob, actor: Actor, now: datetime) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, scoped_session
 from ...documents import template as template_workbook
 from ...documents.reader import Sheet, WorkbookRefused, check_rows
 from ...errors import Conflict, Forbidden, ValidationFailed
+from ...heap import settled
 from ...i18n import t
 from ...models import ImportJob, School, SchoolClass
 from ...models.base import local_now
@@ -145,7 +146,7 @@ def _prepared(session: Session, job: ImportJob, now: datetime, actor: Actor, *, 
 def _check_all(session: Session, job: ImportJob, now: datetime, progress) -> None:
     total = valid = 0
     problems: list[dict] = []
-    with import_pool.Workers(job.size) as workers, loaded_objects_kept(session):
+    with import_pool.Workers(job.size) as workers, loaded_objects_kept(session), settled():
         sheet, checker, _ = _prepared(session, job, now, uploader(session, job))
         ring = checker.ring
         result = Checked(checker.ruleset.digest, import_checked.actor_key(checker), seats=dict(checker.seats),
@@ -224,7 +225,7 @@ def commit(session: Session, job: ImportJob, actor: Actor, now: datetime, *, val
 
 def _write_all(session: Session, job: ImportJob, actor: Actor, now: datetime, valid_only: bool,
                progress) -> None:
-    with loaded_objects_kept(session):
+    with loaded_objects_kept(session), settled():
         sheet, checker, checked = _prepared(session, job, now, actor, kept=True)
         reuse = import_checked.reusable(checked, checker)
         kept = sheet is None
@@ -238,9 +239,12 @@ def _write_all(session: Session, job: ImportJob, actor: Actor, now: datetime, va
                                              skip=skip, sealing=import_cells.Sealing.of(checker.ring)))
             for rows in source:
                 pending += rows
-                while len(pending) >= CHECKPOINT:
-                    _write_batch(session, job, recheck, pending[:CHECKPOINT], actor, now, valid_only, progress)
-                    pending = pending[CHECKPOINT:]
+                if len(pending) >= CHECKPOINT:
+                    whole = len(pending) - len(pending) % CHECKPOINT
+                    for start in range(0, whole, CHECKPOINT):
+                        _write_batch(session, job, recheck, pending[start:start + CHECKPOINT], actor, now,
+                                     valid_only, progress)
+                    del pending[:whole]
             if pending:
                 _write_batch(session, job, recheck, pending, actor, now, valid_only, progress)
     with transaction(session):
