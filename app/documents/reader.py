@@ -116,20 +116,22 @@ class _SheetXml:
             yield from self._chunks(archive.stream(self.path, self.BLOCK), rows_per_chunk)
 
     def _chunks(self, blocks: Iterator[bytes], rows_per_chunk: int) -> Iterator[bytes]:
-        found, prefix, data = _sheet_data(blocks)
+        found, prefix, head = _sheet_data(blocks)
         if found is None:  # <sheetData/>: no rows at all
             return
         ns = found.group(1) or b""
         row_start = re.compile(b"<" + re.escape(ns) + rb"row[\s>/]")
         end_tag = b"</" + ns + b"sheetData>"
         tail = end_tag + b"</" + ns + b"worksheet>"
+        data = bytearray(head)  # grown in place block by block, cut from the front: no copy of it all each time
         count = pos = end_from = 0  # rows counted in this chunk; where both searches resume
         done = False
         while True:
             if not done:
                 stop = data.find(end_tag, end_from)
                 if stop >= 0:
-                    data, done = data[:stop], True
+                    del data[stop:]
+                    done = True
                 else:
                     end_from = max(0, len(data) - len(end_tag))
             limit = len(data) if done else len(data) - _TAG_MARGIN  # a tag may straddle blocks
@@ -143,12 +145,14 @@ class _SheetXml:
                 count += 1
                 pos = found.end()
             if cut is not None:
-                yield self._workbook(prefix + data[:cut] + tail)
-                data, count, pos, end_from = data[cut:], 0, 0, max(0, end_from - cut)
+                book = self._workbook(prefix, data, cut, tail)
+                del data[:cut]
+                count, pos, end_from = 0, 0, max(0, end_from - cut)
+                yield book
                 continue
             if done:
                 if count:
-                    yield self._workbook(prefix + data + tail)
+                    yield self._workbook(prefix, data, len(data), tail)
                 return
             if len(data) > 2 * CHUNK_BYTES:
                 raise WorkbookRefused(f"工作表中有一行超过 {CHUNK_BYTES // 2**20} MB，已拒绝",
@@ -158,12 +162,14 @@ class _SheetXml:
                 raise WorkbookRefused("工作表不完整（文件被截断）", "the worksheet is truncated")
             data += block
 
-    def _workbook(self, sheet_xml: bytes) -> bytes:
-        """The parts stored once, this chunk of the sheet appended: nothing inflated or copied twice
-        but the stored parts themselves."""
+    def _workbook(self, prefix: bytes, data: bytearray, end: int, tail: bytes) -> bytes:
+        """The parts stored once, the sheet's ``prefix``, ``data[:end]`` and ``tail`` appended as
+        this chunk's sheet: nothing inflated or copied twice but the stored parts themselves."""
         buffer = io.BytesIO(self._base)
-        with zipfile.ZipFile(buffer, "a") as out:
-            out.writestr(self.path, sheet_xml)
+        with zipfile.ZipFile(buffer, "a") as out, out.open(self.path, "w") as sheet, memoryview(data) as view:
+            sheet.write(prefix)
+            sheet.write(view[:end])
+            sheet.write(tail)
         return buffer.getvalue()
 
 

@@ -3,7 +3,7 @@ executemany), known records compared and updated through the same service as the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from operator import itemgetter
 from types import SimpleNamespace
@@ -156,21 +156,24 @@ def stale_tables(session: Session) -> list[str]:
         {"names": list(LOOKED_UP), "share": STALE_SHARE}))
 
 
-def bulk_insert(session: Session, table, rows: list[dict], meanwhile: Callable[[], object] | None = None) -> None:
+def bulk_insert(session: Session, table, rows: Iterable[dict], meanwhile: Callable[[], object] | None = None) -> None:
     """Insert many rows of one shape in the session's transaction: COPY on PostgreSQL (an
-    executemany there is one round of the protocol per row), executemany elsewhere.
-    ``meanwhile``: the caller's own work, done while the database takes the rows in (on
+    executemany there is one round of the protocol per row), executemany elsewhere.  ``rows`` may
+    be made as they go in (a generator: on PostgreSQL the database takes each in as the next is
+    made).  ``meanwhile``: the caller's own work, done while the database takes the rows in (on
     PostgreSQL a thread of psycopg's sends them as this one goes on; elsewhere it is done after)."""
     connection = session.connection()
-    if not rows or connection.dialect.name != "postgresql":
-        if rows:
-            session.execute(insert(table), rows)
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None or connection.dialect.name != "postgresql":
+        if first is not None:
+            session.execute(insert(table), [first, *rows])
         if meanwhile is not None:
             meanwhile()
         return
-    names = list(rows[0])
+    names = list(first)
     defaults = {c.name: c.default for c in table.columns
-                if c.name not in rows[0] and c.default is not None and not c.default.is_sequence}
+                if c.name not in first and c.default is not None and not c.default.is_sequence}
     context = SimpleNamespace(connection=connection)  # what a default reads: a log row's token
     fill = {name: (d.arg(context) if d.is_callable else d.arg) for name, d in defaults.items()}
     columns = names + list(fill)
@@ -181,6 +184,7 @@ def bulk_insert(session: Session, table, rows: list[dict], meanwhile: Callable[[
     with connection.connection.driver_connection.cursor() as cursor:
         writer = QueuedLibpqWriter(cursor) if meanwhile is not None else None
         with cursor.copy(f"COPY {target} ({quoted}) FROM STDIN", writer=writer) as copy:
+            copy.write_row(picked(first) + extra)
             for row in rows:
                 copy.write_row(picked(row) + extra)
             if meanwhile is not None:
@@ -223,18 +227,19 @@ class LogRows:
         bulk_insert(self.session, self.table, self.rows)
 
 
-def insert_returning_ids(session: Session, table, rows: list[dict],
+def insert_returning_ids(session: Session, table, rows: Iterable[dict], count: int,
                          meanwhile: Callable[[list[int]], object] | None = None) -> list[int]:
-    """Insert the rows and return their ids in order, with no look-up afterwards: on PostgreSQL the
-    ids are drawn from the table's sequence first (and set in the given rows) and the rows go in
-    with COPY; elsewhere INSERT ... RETURNING.  ``meanwhile(ids)``: as ``bulk_insert``'s."""
+    """Insert the ``count`` rows and return their ids in order, with no look-up afterwards: on
+    PostgreSQL the ids are drawn from the table's sequence first (and set in the rows) and the rows
+    go in with COPY, each as it is made (``rows`` may be a generator); elsewhere INSERT ...
+    RETURNING.  ``meanwhile(ids)``: as ``bulk_insert``'s."""
     if session.connection().dialect.name == "postgresql":
-        ids = _next_ids(session, table, len(rows))
-        for data, i in zip(rows, ids):
-            data["id"] = i
-        bulk_insert(session, table, rows, None if meanwhile is None else (lambda: meanwhile(ids)))
+        ids = _next_ids(session, table, count)
+        bulk_insert(session, table, (_numbered(data, i) for data, i in zip(rows, ids)),
+                    None if meanwhile is None else (lambda: meanwhile(ids)))
         return ids
     # multi-row INSERT ... RETURNING (rows come back in any order: each tells its uid)
+    rows = list(rows)
     by_uid = dict(session.execute(insert(table).returning(table.c.uid, table.c.id), rows).all())
     ids = [by_uid[data["uid"]] for data in rows]
     if meanwhile is not None:
@@ -242,16 +247,26 @@ def insert_returning_ids(session: Session, table, rows: list[dict],
     return ids
 
 
+def _numbered(data: dict, i: int) -> dict:
+    data["id"] = i
+    return data
+
+
 def insert_new(session: Session, job: ImportJob, rows: list[Row], actor: Actor, now: datetime) -> None:
-    """New records, their members, numbers and log rows: the rows that name a record are built
-    while the database takes the records in, the log rows sealed while it takes the members in."""
+    """New records, their members, numbers and log rows: each record's row made as the database
+    takes the one before in, the rows that name the records built while it takes the last ones in,
+    the log rows sealed while it takes the members in."""
     ring, school = keyring(), job.school
     numbers = registry_numbers.temporary_numbers(session, school, [r.values["birth_date"] for r in rows])
     students, kin = [], []
-    for row, (number, number_blind) in zip(rows, numbers):
-        data, members = _student_row(ring, job, school, row, number, number_blind, actor, now)
-        students.append(data)
-        kin.append(members)
+
+    def records() -> Iterator[dict]:
+        for row, (number, number_blind) in zip(rows, numbers):
+            data, own = _student_row(ring, job, school, row, number, number_blind, actor, now)
+            students.append(data)
+            kin.append(own)
+            yield data
+
     members, issued, events = [], [], []
 
     def naming(ids: list[int]) -> None:
@@ -269,7 +284,7 @@ def insert_new(session: Session, job: ImportJob, rows: list[Row], actor: Actor, 
                            "action": "import", "entity": "student", "entity_id": sid, "entity_uid": uid,
                            "school_id": school.id, "summary": f"导入 {job.filename} 第 {row.number} 行"[:300]})
 
-    insert_returning_ids(session, Student.__table__, students, meanwhile=naming)
+    insert_returning_ids(session, Student.__table__, records(), len(rows), meanwhile=naming)
     log = LogRows(session, AuditEvent.__table__, events)
     log.ready()
     bulk_insert(session, FamilyMember.__table__, members, meanwhile=log.seal)
