@@ -9,11 +9,13 @@ from datetime import datetime
 
 import pytest
 from conftest import is_postgres
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, delete, func, select, text
 
 from app.extensions import db
 from app.models import AuditEvent, RegistryNumber
+from app.models.base import keyring
 from app.services.common.transaction import transaction
+from app.services.exchange.import_cells import enc
 from app.services.exchange.import_writes import LogRows, bulk_insert
 from app.services.operations import audit_chain as chain
 
@@ -21,9 +23,22 @@ NOW = datetime(2026, 9, 15, 10)
 
 
 def _numbers(tag: str, n: int) -> list[dict]:
-    """Registry-number rows of no record, told apart by ``issued_by``."""
-    return [{"uid": uuid.uuid4().hex, "number_enc": "x", "number_blind": uuid.uuid4().hex, "kind": "L",
-             "student_uid": "0" * 32, "issued_at": NOW, "issued_by": tag} for _ in range(n)]
+    """Registry-number rows of no record, told apart by ``issued_by``, encrypted and indexed as the
+    import makes them (the tests of key rotation read every stored value); the test deletes them."""
+    ring, rows = keyring(), []
+    for _ in range(n):
+        uid, number = uuid.uuid4().hex, f"L999999{uuid.uuid4().int % 10**12:012d}"
+        rows.append({"uid": uid, "number_enc": enc(ring, "registry_number", "number_enc", uid, number),
+                     "number_blind": ring.blind_index("registry_no", number), "kind": "L",
+                     "student_uid": "0" * 32, "issued_at": NOW, "issued_by": tag})
+    return rows
+
+
+@pytest.fixture
+def numbers_deleted(ctx):
+    yield
+    with transaction(db.session):
+        db.session.execute(delete(RegistryNumber).where(RegistryNumber.issued_by.in_(("overlap", "undone"))))
 
 
 def _count(tag: str) -> int:
@@ -36,7 +51,7 @@ def _events(tag: str, n: int) -> list[dict]:
 
 
 @pytest.mark.skipif(not is_postgres(), reason="COPY and rows sealed before they go in are PostgreSQL's")
-def test_the_callers_work_runs_while_the_copy_is_under_way_and_the_log_rows_sealed_then_verify(ctx):
+def test_the_callers_work_runs_while_the_copy_is_under_way_and_the_log_rows_sealed_then_verify(ctx, numbers_deleted):
     seen = []
     with transaction(db.session):
         pid = db.session.scalar(text("SELECT pg_backend_pid()"))
@@ -64,7 +79,7 @@ def test_the_callers_work_runs_while_the_copy_is_under_way_and_the_log_rows_seal
     assert chain.verify(db.session) == []
 
 
-def test_a_failure_in_the_callers_work_leaves_no_row(ctx):
+def test_a_failure_in_the_callers_work_leaves_no_row(ctx, numbers_deleted):
     def meanwhile():
         raise RuntimeError("the caller's work failed")
 
