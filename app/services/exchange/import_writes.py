@@ -218,6 +218,7 @@ class LogRows:
 
     def seal(self) -> None:
         if not self.sealed:
+            self.ready()  # (a statement: not while a COPY is under way -- call ready before it)
             audit_chain.presealed(self.connection, self.table.name, self.rows, start=self.start)
             self.sealed = True
 
@@ -268,6 +269,7 @@ def insert_new(session: Session, job: ImportJob, rows: list[Row], actor: Actor, 
             yield data
 
     members, issued, events = [], [], []
+    school_id, filename = school.id, job.filename  # read here: no statement while the COPY is under way
 
     def naming(ids: list[int]) -> None:
         for row, sid, data, (number, _), own in zip(rows, ids, students, numbers, kin):
@@ -282,7 +284,7 @@ def insert_new(session: Session, job: ImportJob, rows: list[Row], actor: Actor, 
                            "student_uid": uid, "issued_at": now, "issued_by": actor.username})
             events.append({"at": now, "user_id": actor.user_id, "username": actor.username,
                            "action": "import", "entity": "student", "entity_id": sid, "entity_uid": uid,
-                           "school_id": school.id, "summary": f"导入 {job.filename} 第 {row.number} 行"[:300]})
+                           "school_id": school_id, "summary": f"导入 {filename} 第 {row.number} 行"[:300]})
 
     insert_returning_ids(session, Student.__table__, records(), len(rows), meanwhile=naming)
     log = LogRows(session, AuditEvent.__table__, events)
