@@ -239,12 +239,9 @@ def _write_all(session: Session, job: ImportJob, actor: Actor, now: datetime, va
                                              skip=skip, sealing=import_cells.Sealing.of(checker.ring)))
             for rows in source:
                 pending += rows
-                if len(pending) >= CHECKPOINT:
-                    whole = len(pending) - len(pending) % CHECKPOINT
-                    for start in range(0, whole, CHECKPOINT):
-                        _write_batch(session, job, recheck, pending[start:start + CHECKPOINT], actor, now,
-                                     valid_only, progress)
-                    del pending[:whole]
+                while len(pending) >= CHECKPOINT:
+                    _write_batch(session, job, recheck, pending[:CHECKPOINT], actor, now, valid_only, progress)
+                    pending = pending[CHECKPOINT:]
             if pending:
                 _write_batch(session, job, recheck, pending, actor, now, valid_only, progress)
     with transaction(session):
