@@ -129,20 +129,16 @@ def seal_ahead(conn: Connection, log: str) -> tuple[int, str]:
     return head(conn, log)
 
 
-def presealed(conn: Connection, log: str, rows: list[dict], start: tuple[int, str] | None = None) -> list[dict]:
+def presealed(conn: Connection, log: str, rows: list[dict], start: tuple[int, str]) -> None:
     """Rows about to be inserted in bulk (PostgreSQL), sealed before they are: each given its seq
-    and mac now (set in the rows given, which are returned), after the log's head, and no token --
-    so the commit has no row to read back and rewrite.  The sealers' lock is taken here and held to
-    commit, unless ``start`` says ``seal_ahead`` took it (and read the head) already.  Each row must
-    hold every value the database will hold for it, its id included: the mac covers what
-    verification reads back."""
-    if start is None:
-        start = seal_ahead(conn, log)
+    and mac now (set in the rows given), after ``start`` -- the head ``seal_ahead`` read with the
+    sealers' lock, held to commit -- and no token, so the commit has no row to read back and
+    rewrite.  Each row must hold every value the database will hold for it, its id included: the
+    mac covers what verification reads back.  No statement: it may run while a COPY is under way."""
     for row in rows:
         row["txn"] = None
     for row, link in zip(rows, list(chained(_KEYS[conn.engine], log, start, rows))):
         row["seq"], row["mac"] = link["_seq"], link["_mac"]
-    return rows
 
 
 def _seal_on_commit(conn: Connection) -> None:

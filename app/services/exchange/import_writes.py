@@ -206,12 +206,11 @@ class LogRows:
     def __init__(self, session: Session, table, rows: list[dict]):
         self.session, self.table, self.rows = session, table, rows
         self.connection = session.connection()
-        self.ahead = self.connection.dialect.name == "postgresql" and bool(rows)
-        self.start: tuple[int, str] | None = None
-        self.sealed = not self.ahead
+        self.start: tuple[int, str] | None = None  # the chain's head, once ready
+        self.sealed = self.connection.dialect.name != "postgresql" or not rows  # elsewhere: at commit
 
     def ready(self) -> None:
-        if self.ahead and self.start is None:
+        if not self.sealed and self.start is None:
             for row, i in zip(self.rows, _next_ids(self.session, self.table, len(self.rows))):
                 row["id"] = i
             self.start = audit_chain.seal_ahead(self.connection, self.table.name)
